@@ -1,0 +1,5 @@
+"""git-provenance: verifiable AI-provenance for git history."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

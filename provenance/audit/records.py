@@ -1,0 +1,84 @@
+"""Small typed records that flow git -> judgement -> output."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from provenance.sshsig import PublicKey
+
+VERDICT_CODES = (
+    "missing-declaration",
+    "unsigned-declaration",
+    "conflicting-declaration",
+    "undeclared-ai",
+    "invalid-signature",
+    "unknown-key",
+    "revoked-key",
+    "signer-not-author",
+    "stale-signature",
+    "missing-cosign",
+    "unauthorized-policy-change",
+)
+
+
+@dataclass(frozen=True)
+class CommitRecord:
+    """Everything the judge needs to know about one commit, read from one streamed git process."""
+
+    sha: str
+    parents: tuple[str, ...]
+    author_name: str
+    author_email: str
+    committer_name: str
+    committer_email: str
+    author_time: int
+    message: str  # decoded with surrogateescape
+    trailers: tuple[tuple[str, str], ...]  # provenance.trailers.parse(message)
+    paths: tuple[str, ...]  # paths in the commit's own patch (combined diff for merges)
+    digest: str  # provenance.digest of the commit
+    policy_blob: str | None = None  # new policy blob id when the commit changes the policy file
+    covers: tuple[str, ...] = ()  # merges: digests of the commits they bring in (when needed)
+
+
+@dataclass(frozen=True)
+class NoteAttestation:
+    """One `Provenance-Signature` line found in a note, with the note's declaration lines."""
+
+    value: str  # the raw signature value
+    note_commit: str  # the commit the note hangs on (notes match by digest, wherever they hang)
+    ai_assisted: tuple[str, ...] = ()  # `AI-Assisted:` values in the same note
+    assisted_by: tuple[str, ...] = ()  # `Assisted-by:` values in the same note
+
+
+@dataclass(frozen=True)
+class Violation:
+    code: str
+    message: str
+    fix: str
+    rule: str | None = None
+    paths: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CoverApproval:
+    """A valid co-sign of merge `merge` whose `covers` lines approve the commits it brings in."""
+
+    merge: str
+    signer: str
+    key: PublicKey
+
+
+@dataclass(frozen=True)
+class Judgement:
+    commit: str
+    author: str
+    ai_assisted: bool
+    evidence: tuple[str, ...]
+    critical_paths: dict[str, list[str]] = field(default_factory=dict)  # rule -> paths
+    cosigners: tuple[str, ...] = ()  # emails of the people whose co-signs counted
+    violations: tuple[Violation, ...] = ()
+    policy_change: bool = False  # the commit changes the policy file
+    policy_authorized: bool = False  # ... and that change is authorised
+    cover_approvals: tuple[CoverApproval, ...] = ()  # merges: co-signs covering brought-in commits

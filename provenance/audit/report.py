@@ -1,0 +1,139 @@
+"""Render an AuditResult: text for people, JSON for programs (docs/audit-json.md), markdown for CI."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, TextIO
+
+from provenance.audit.records import Judgement
+from provenance.audit.walk import AuditResult
+
+SCHEMA = "git-provenance/audit/v1"
+FORMATS = ("text", "json", "markdown")
+NOTES_HINT = ("co-signs may not be fetched: "
+              "git fetch origin refs/notes/provenance:refs/notes/provenance")
+
+
+def _summary(result: AuditResult) -> dict[str, int]:
+    js = result.judgements
+    return {
+        "commits": len(js),
+        "ai_assisted": sum(j.ai_assisted for j in js),
+        "critical": sum(bool(j.critical_paths) for j in js),
+        "violations": sum(len(j.violations) for j in js),
+    }
+
+
+def _commit_doc(j: Judgement) -> dict[str, Any]:
+    return {
+        "commit": j.commit,
+        "author": j.author,
+        "ai_assisted": j.ai_assisted,
+        "evidence": list(j.evidence),
+        "critical_paths": {rule: list(paths) for rule, paths in j.critical_paths.items()},
+        "cosigners": list(j.cosigners),
+        "policy_change": j.policy_change,
+        "violations": [
+            {"code": v.code, "message": v.message, "fix": v.fix, "rule": v.rule,
+             "paths": list(v.paths)}
+            for v in j.violations
+        ],
+    }
+
+
+def to_json(result: AuditResult) -> str:
+    doc = {
+        "schema": SCHEMA,
+        "range": result.range,
+        "trust_root": result.trust_root,
+        "trust_root_source": result.trust_root_source,
+        "policy": result.policy,
+        "notes_ref": result.notes_ref_exists,
+        "summary": _summary(result),
+        "commits": [_commit_doc(j) for j in result.judgements],
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False)
+
+
+def _subjects(result: AuditResult, subjects: dict[str, str]) -> dict[str, str]:
+    return {j.commit: subjects.get(j.commit, "") for j in result.judgements}
+
+
+def to_text(result: AuditResult, subjects: dict[str, str] | None = None) -> str:
+    subj = _subjects(result, subjects or {})
+    s = _summary(result)
+    out = [
+        f"trust root: {result.trust_root[:12] if result.trust_root else '(none)'} "
+        f"— {result.trust_root_source}",
+        f"policy: {result.policy}",
+        f"range: {result.range}",
+        "",
+    ]
+    for j in result.judgements:
+        for v in j.violations:
+            out += [
+                f"{j.commit[:12]} {j.author} {subj[j.commit]!r}",
+                f"  {v.code}: {v.message}",
+                f"  fix: {v.fix}",
+            ]
+    if out[-1] != "":
+        out.append("")
+    out.append(
+        f"{s['commits']} commit(s) judged, {s['ai_assisted']} AI-assisted, {s['critical']} "
+        f"touching critical paths, {s['violations']} violation(s)"
+    )
+    if not result.notes_ref_exists:
+        out.append(f"hint: no refs/notes/provenance here; {NOTES_HINT}")
+    return "\n".join(out)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(result: AuditResult, subjects: dict[str, str] | None = None) -> str:
+    subj = _subjects(result, subjects or {})
+    s = _summary(result)
+    status = "passed" if s["violations"] == 0 else "failed"
+    out = [
+        f"## git-provenance audit {status}",
+        "",
+        "| commits | AI-assisted | critical | violations |",
+        "|---:|---:|---:|---:|",
+        f"| {s['commits']} | {s['ai_assisted']} | {s['critical']} | {s['violations']} |",
+        "",
+        f"Trust root: `{result.trust_root or '(none)'}` ({_cell(result.trust_root_source)}); "
+        f"policy: {_cell(result.policy)}",
+        "",
+    ]
+    rows = [(j, v) for j in result.judgements for v in j.violations]
+    if rows:
+        out += ["| commit | author | subject | code | message | fix |",
+                "|---|---|---|---|---|---|"]
+        out += [
+            f"| `{j.commit[:12]}` | {_cell(j.author)} | {_cell(subj[j.commit])} | `{v.code}` "
+            f"| {_cell(v.message)} | `{_cell(v.fix)}` |"
+            for j, v in rows
+        ]
+    if not result.notes_ref_exists:
+        out += ["", f"> {NOTES_HINT}"]
+    return "\n".join(out) + "\n"
+
+
+def progress_printer(total: int, stream: TextIO = sys.stderr) -> Any:
+    """A progress callback drawing a bar on `stream`, or None when it is not a terminal."""
+    if total < 1 or not stream.isatty():
+        return None
+
+    def show(done: int) -> None:
+        if done % 50 and done != total:
+            return
+        width = 30
+        filled = width * done // total
+        stream.write(f"\raudit [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done >= total:
+            stream.write("\r" + " " * (width + 30) + "\r")
+        stream.flush()
+
+    return show

@@ -1,0 +1,46 @@
+"""`git provenance audit`: walk, judge, print the report, return the exit status."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from provenance import git
+from provenance.audit import report, walk
+from provenance.errors import ProvenanceError
+
+
+def _subjects(shas: list[str], cwd: str | Path | None) -> dict[str, str]:
+    """Subjects of the commits that have violations (one process for all of them)."""
+    if not shas:
+        return {}
+    out = git.run(["log", "--no-walk=unsorted", "--format=%H %s", "--stdin"], cwd=cwd,
+                  input="".join(s + "\n" for s in shas).encode())
+    pairs = (line.split(" ", 1) for line in out.decode("utf-8", "replace").splitlines())
+    return {p[0]: (p[1] if len(p) > 1 else "") for p in pairs}
+
+
+def run_audit(
+    range: str | None, trust_root: str | None, policy_file: str | None, fmt: str,
+    cwd: str | Path | None,
+) -> int:
+    """Print the audit of RANGE in `fmt`; 0 clean, 1 violations; ProvenanceError when it cannot run."""
+    if fmt not in report.FORMATS:
+        raise ProvenanceError(f"unknown format {fmt!r}: choose one of {', '.join(report.FORMATS)}")
+    progress = None
+    if fmt == "text" and sys.stderr.isatty():
+        tip = range or "HEAD"
+        try:
+            total = int(git.text(["rev-list", "--count", "--end-of-options", tip], cwd=cwd))
+        except (ProvenanceError, ValueError):
+            total = 0
+        progress = report.progress_printer(total)
+    result = walk.audit(range, trust_root, policy_file, cwd, progress)
+    if fmt == "json":
+        print(report.to_json(result))
+    else:
+        flagged = [j.commit for j in result.judgements if j.violations]
+        subjects = _subjects(flagged, cwd)
+        render = report.to_text if fmt == "text" else report.to_markdown
+        print(render(result, subjects))
+    return 1 if any(j.violations for j in result.judgements) else 0

@@ -1,0 +1,89 @@
+"""`cosign` and `declare REV`: signed attestations added after the fact, as notes or by amending."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from provenance import git, hooks, identity, notes, trailers
+from provenance.errors import ProvenanceError
+from provenance.statement import KEY_SIGNATURE, SignatureLine, Statement
+
+
+@dataclass(frozen=True)
+class Attestation:
+    commit: str
+    lines: tuple[str, ...]  # the note lines (or trailers) that carry it
+
+
+def _commit(rev: str, cwd: str | Path | None) -> str:
+    sha = git.rev_parse(f"{rev}^{{commit}}", cwd=cwd)
+    if sha is None:
+        raise ProvenanceError(f"{rev!r} does not name a commit")
+    return sha
+
+
+def merge_covers(commit: str, cwd: str | Path | None = None) -> tuple[str, ...]:
+    """Digests of the commits a merge brings in (reachable from its other parents only)."""
+    from provenance import digest
+
+    parents = git.text(["rev-list", "--parents", "-n", "1", commit], cwd=cwd).split()[1:]
+    if len(parents) < 2:
+        return ()
+    brought = git.text(["rev-list", commit, f"^{parents[0]}"], cwd=cwd).split()
+    return tuple(sorted({digest.of_commit(c, cwd=cwd) for c in brought if c != commit}))
+
+
+def build_cosign(rev: str, *, covers: bool = True, cwd: str | Path | None = None) -> Attestation:
+    """A co-sign by the configured signer: approves the change, not the wording of its declaration."""
+    from provenance import sshsig
+
+    commit = _commit(rev, cwd)
+    change = hooks.committed_change(commit, cwd)
+    signer = identity.signer(identity.read_config(cwd))
+    key = identity.require_key(signer)
+    covered = merge_covers(commit, cwd) if covers else ()
+    stmt = Statement(role="cosign", change=change.digest, author=change.author_email,
+                     signer=signer.email, policy=change.policy_blob, covers=covered)
+    blob = sshsig.sign(stmt.to_bytes(), key)
+    line = SignatureLine("cosign", signer.email, change.digest, sshsig.b64(blob))
+    return Attestation(commit, (f"{KEY_SIGNATURE}: {line.value()}",))
+
+
+def build_declaration(rev: str, ai: bool, assisted_by: tuple[str, ...] = (),
+                      cwd: str | Path | None = None) -> Attestation:
+    """An after-the-fact declaration by the author (web UI commits, agents that skipped hooks)."""
+    commit = _commit(rev, cwd)
+    change = hooks.committed_change(commit, cwd)
+    signer = identity.signer(identity.read_config(cwd))
+    if signer.email != change.author_email:
+        raise ProvenanceError(
+            f"only the author ({change.author_email}) can declare {commit[:12]}; you are "
+            f"{signer.email or 'unknown (set user.email)'}"
+        )
+    sig = hooks.sign_declaration(change, signer, ai=ai, assisted_by=set(assisted_by))
+    lines = [f"AI-Assisted: {'yes' if ai else 'no'}"]
+    lines += [f"Assisted-by: {v}" for v in sorted(set(assisted_by))]
+    lines.append(f"{KEY_SIGNATURE}: {sig.value()}")
+    return Attestation(commit, tuple(lines))
+
+
+def store_as_note(att: Attestation, cwd: str | Path | None = None) -> None:
+    notes.add_attestation(att.commit, list(att.lines), cwd=cwd)
+
+
+def store_by_amending(att: Attestation, cwd: str | Path | None = None) -> str:
+    """Add the attestation to HEAD's trailers; only for HEAD, and only when it is unpublished."""
+    head = git.rev_parse("HEAD", cwd=cwd)
+    if att.commit != head:
+        raise ProvenanceError("--amend can only co-sign HEAD; use --note for older commits")
+    published = git.text(["branch", "-r", "--contains", head], cwd=cwd)
+    if published.strip():
+        raise ProvenanceError(
+            f"{head[:12]} is already on {published.split()[0]}: amending would rewrite published "
+            "history; co-sign with --note instead"
+        )
+    message = git.commit_message(head, cwd=cwd).decode("utf-8", "surrogateescape")
+    pairs = [tuple(line.split(": ", 1)) for line in att.lines]
+    new = trailers.add(message, [(k, v) for k, v in pairs])
+    return git.amend_message(head, new.encode("utf-8", "surrogateescape"), cwd=cwd)

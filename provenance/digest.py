@@ -1,0 +1,54 @@
+"""The change digest: sha256 over a normalised patch of a commit against its first parent.
+
+Normalisation (docs/spec.md): blob ids of text files and the whole text of hunk headers are dropped,
+because both move under clean rebases; binary files keep their `index` line (the ids are the content);
+context lines stay, binding where in the file the change sits. Merges digest their combined diff.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from provenance import git
+
+EMPTY = "sha256:" + hashlib.sha256(b"").hexdigest()
+_PROBE_MESSAGE = b"git-provenance digest probe\n"
+
+
+def digest_of_patch(lines: Iterable[bytes]) -> str:
+    """Digest of one commit's pinned patch text, given line by line (each with its newline)."""
+    h = hashlib.sha256()
+    pending_index: bytes | None = None
+    for line in lines:
+        if pending_index is not None:
+            # An `index` line is kept only when the file turns out to be binary.
+            if line.startswith(b"Binary files "):
+                h.update(pending_index)
+            pending_index = None
+        first = line[:1]
+        if first in (b" ", b"+", b"-", b"\\"):
+            h.update(line)
+        elif first == b"@":
+            h.update(line[: len(line) - len(line.lstrip(b"@"))] + b"\n")
+        elif line.startswith(b"index "):
+            pending_index = line
+        else:
+            h.update(line)
+    return "sha256:" + h.hexdigest()
+
+
+def of_commit(commit: str, *, cwd: str | Path | None = None) -> str:
+    """The digest the audit computes for an existing commit."""
+    return digest_of_patch(git.patch(commit, cwd=cwd).splitlines(keepends=True))
+
+
+def of_pending(tree: str, parents: Sequence[str], *, cwd: str | Path | None = None) -> str:
+    """The digest a commit of `tree` on `parents` will have, computed before it exists.
+
+    A throwaway commit object with a fixed identity goes through exactly the code path the audit
+    uses, so the two can never disagree (merges included: their combined diff needs a commit).
+    """
+    probe = git.commit_tree(tree, parents, _PROBE_MESSAGE, cwd=cwd)
+    return of_commit(probe, cwd=cwd)

@@ -1,0 +1,322 @@
+"""The only module that runs git.
+
+Plain subprocess rather than GitPython: hooks must start in a few milliseconds (GitPython's import
+alone costs more than the whole hook budget), and history is read through one streamed process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+
+from provenance.errors import ProvenanceError
+
+# Environment variables that change what git diff prints; a digest must not depend on them.
+_DIFF_ENV_NOISE = ("GIT_EXTERNAL_DIFF", "GIT_DIFF_OPTS", "GIT_PAGER", "GIT_CONFIG_PARAMETERS")
+
+# `-c` options that neutralise user configuration affecting patch text.
+PINNED_DIFF_CONFIG: tuple[str, ...] = (
+    "-c", "core.quotePath=true",
+    "-c", "diff.noprefix=false",
+    "-c", "diff.mnemonicPrefix=false",
+    "-c", "diff.relative=false",
+    "-c", "diff.suppressBlankEmpty=false",
+    "-c", "diff.renames=false",
+    "-c", "diff.algorithm=myers",
+    "-c", "diff.indentHeuristic=true",
+    "-c", "diff.interHunkContext=0",
+    "-c", "diff.context=3",
+    "-c", "diff.ignoreSubmodules=none",
+    "-c", "color.ui=false",
+    "-c", "log.showSignature=false",
+    "-c", "core.attributesFile=/dev/null",
+)
+# Command-line options that pin patch output (options beat config; both are given for safety).
+PINNED_DIFF_OPTIONS: tuple[str, ...] = (
+    "--no-renames", "--no-color", "--no-ext-diff", "--no-textconv", "--full-index",
+    "--diff-algorithm=myers", "--indent-heuristic", "--unified=3", "--inter-hunk-context=0",
+    "--src-prefix=a/", "--dst-prefix=b/", "--no-relative", "--ignore-submodules=none",
+    "-O/dev/null",  # neutralises diff.orderFile (`-c diff.orderFile=` makes git log fail)
+)
+
+
+def _env(extra: Mapping[str, str] | None, *, pinned: bool) -> dict[str, str]:
+    env = dict(os.environ)
+    if pinned:
+        for name in _DIFF_ENV_NOISE:
+            env.pop(name, None)
+    env["LC_ALL"] = "C"
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run(
+    args: Sequence[str],
+    *,
+    cwd: str | Path | None = None,
+    input: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+    check: bool = True,
+    pinned: bool = False,
+) -> bytes:
+    """Run `git ARGS` and return stdout; raise ProvenanceError with git's message on failure."""
+    cmd = ["git", *args]
+    try:
+        proc = subprocess.run(
+            cmd, cwd=cwd, input=input, capture_output=True, env=_env(env, pinned=pinned)
+        )
+    except FileNotFoundError:
+        raise ProvenanceError("git is not installed or not on PATH") from None
+    if check and proc.returncode != 0:
+        msg = proc.stderr.decode(errors="replace").strip().splitlines()
+        detail = msg[-1] if msg else f"exit status {proc.returncode}"
+        raise ProvenanceError(f"git {args[0] if args else ''} failed: {detail}")
+    return proc.stdout
+
+
+def run_ok(args: Sequence[str], *, cwd: str | Path | None = None) -> bool:
+    """True when `git ARGS` exits 0 (output discarded)."""
+    proc = subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, env=_env(None, pinned=False)
+    )
+    return proc.returncode == 0
+
+
+def text(args: Sequence[str], **kwargs: object) -> str:
+    """`run` decoded as UTF-8 (surrogateescape keeps foreign bytes) with the final newline removed."""
+    out = run(args, **kwargs)  # type: ignore[arg-type]
+    return out.decode("utf-8", "surrogateescape").removesuffix("\n")
+
+
+def stream(
+    args: Sequence[str],
+    *,
+    cwd: str | Path | None = None,
+    stdin_lines: Iterable[bytes] | None = None,
+    pinned: bool = False,
+) -> Iterator[bytes]:
+    """Yield stdout of one long-running git process line by line (bytes, with the newline).
+
+    stdin is written from a thread so a large input can never deadlock against a full stdout pipe.
+    """
+    proc = subprocess.Popen(
+        ["git", *args],
+        cwd=cwd,
+        stdin=subprocess.PIPE if stdin_lines is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(None, pinned=pinned),
+        bufsize=1 << 16,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    feeder = None
+    if stdin_lines is not None:
+        assert proc.stdin is not None
+        stdin = proc.stdin
+
+        def feed() -> None:
+            try:
+                for line in stdin_lines:
+                    stdin.write(line)
+                stdin.close()
+            except BrokenPipeError:
+                pass
+
+        feeder = threading.Thread(target=feed, daemon=True)
+        feeder.start()
+    stderr_chunks: list[bytes] = []
+    drain = threading.Thread(target=lambda: stderr_chunks.append(proc.stderr.read()), daemon=True)  # type: ignore[union-attr]
+    drain.start()
+    try:
+        yield from proc.stdout
+    finally:
+        proc.stdout.close()
+        rc = proc.wait()
+        drain.join()
+        if feeder is not None:
+            feeder.join(timeout=1)
+    if rc != 0:
+        err = b"".join(stderr_chunks).decode(errors="replace").strip().splitlines()
+        raise ProvenanceError(f"git {args[0]} failed: {err[-1] if err else rc}")
+
+
+# ---- repository facts -------------------------------------------------------------------------
+
+
+def toplevel(cwd: str | Path | None = None) -> Path:
+    try:
+        return Path(text(["rev-parse", "--show-toplevel"], cwd=cwd))
+    except ProvenanceError:
+        raise ProvenanceError("not a git repository (or no work tree)") from None
+
+
+def git_dir(cwd: str | Path | None = None) -> Path:
+    """The absolute git directory (per-worktree)."""
+    try:
+        return Path(text(["rev-parse", "--absolute-git-dir"], cwd=cwd))
+    except ProvenanceError:
+        raise ProvenanceError("not a git repository") from None
+
+
+def common_dir(cwd: str | Path | None = None) -> Path:
+    out = Path(text(["rev-parse", "--git-common-dir"], cwd=cwd))
+    return out if out.is_absolute() else (Path(cwd or ".") / out).resolve()
+
+
+def hooks_dir(cwd: str | Path | None = None) -> Path:
+    out = Path(text(["rev-parse", "--git-path", "hooks"], cwd=cwd))
+    return out if out.is_absolute() else (Path(cwd or ".") / out).resolve()
+
+
+def config_get(key: str, *, cwd: str | Path | None = None) -> str | None:
+    proc = subprocess.run(
+        ["git", "config", "--get", key], cwd=cwd, capture_output=True, env=_env(None, pinned=False)
+    )
+    if proc.returncode != 0:
+        return None
+    return proc.stdout.decode("utf-8", "surrogateescape").removesuffix("\n")
+
+
+def config_set(key: str, value: str, *, cwd: str | Path | None = None) -> None:
+    run(["config", key, value], cwd=cwd)
+
+
+def rev_parse(rev: str, *, cwd: str | Path | None = None) -> str | None:
+    """The full object id `rev` names, or None if it names nothing."""
+    proc = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", "--end-of-options", rev],
+        cwd=cwd, capture_output=True, env=_env(None, pinned=False),
+    )
+    if proc.returncode != 0:
+        return None
+    return proc.stdout.decode().strip()
+
+
+def is_shallow(cwd: str | Path | None = None) -> bool:
+    return text(["rev-parse", "--is-shallow-repository"], cwd=cwd) == "true"
+
+
+def read_blob(rev: str, path: str, *, cwd: str | Path | None = None) -> bytes | None:
+    """Contents of `path` in `rev`'s tree, or None when it is absent."""
+    proc = subprocess.run(
+        ["git", "cat-file", "blob", f"{rev}:{path}"],
+        cwd=cwd, capture_output=True, env=_env(None, pinned=False),
+    )
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def write_tree(*, cwd: str | Path | None = None) -> str:
+    """The tree the index (GIT_INDEX_FILE, when a hook is given a temporary one) would commit."""
+    return text(["write-tree"], cwd=cwd)
+
+
+def commit_tree(
+    tree: str, parents: Sequence[str], message: bytes, *, cwd: str | Path | None = None
+) -> str:
+    """Write a commit object (not referenced by anything) and return its id."""
+    args = ["commit-tree", "--no-gpg-sign", tree]
+    for p in parents:
+        args += ["-p", p]
+    # A fixed identity and date: the probe needs no real one, and equal probes share one object.
+    ident = {
+        "GIT_AUTHOR_NAME": "git-provenance", "GIT_AUTHOR_EMAIL": "probe@git-provenance.invalid",
+        "GIT_AUTHOR_DATE": "@0 +0000", "GIT_COMMITTER_NAME": "git-provenance",
+        "GIT_COMMITTER_EMAIL": "probe@git-provenance.invalid", "GIT_COMMITTER_DATE": "@0 +0000",
+    }
+    return run(args, cwd=cwd, input=message, env=ident).decode().strip()
+
+
+def object_id(rev_path: str, *, cwd: str | Path | None = None) -> str | None:
+    """Object id of `REV:PATH` (or any revision expression), None when absent."""
+    return rev_parse(rev_path, cwd=cwd)
+
+
+def amend_message(commit: str, message: bytes, *, cwd: str | Path | None = None) -> str:
+    """Point HEAD at a copy of `commit` (HEAD) with a new message; identities and dates kept."""
+    fields = text(
+        ["log", "-1", "--format=%T%x00%P%x00%an%x00%ae%x00%ad%x00%cn%x00%ce%x00%cd",
+         "--date=raw", commit], cwd=cwd,
+    ).split("\0")
+    tree, parents = fields[0], fields[1].split()
+    env = dict(zip(
+        ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_AUTHOR_DATE",
+         "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_COMMITTER_DATE"),
+        fields[2:], strict=True,
+    ))
+    args = ["commit-tree", "--no-gpg-sign", tree]
+    for p in parents:
+        args += ["-p", p]
+    new = run(args, cwd=cwd, input=message, env=env).decode().strip()
+    run(["update-ref", "-m", "git-provenance: re-sign declaration", "HEAD", new, commit], cwd=cwd)
+    return new
+
+
+def commit_message(rev: str, *, cwd: str | Path | None = None) -> bytes:
+    """The raw message bytes of a commit (everything after the header)."""
+    raw = run(["cat-file", "commit", rev], cwd=cwd)
+    _, _, message = raw.partition(b"\n\n")
+    return message
+
+
+def patch(commit: str, *, cwd: str | Path | None = None) -> bytes:
+    """The pinned patch of one commit against its first parent (--cc for merges, empty-tree roots)."""
+    return run(
+        [*PINNED_DIFF_CONFIG, "diff-tree", "-p", "--cc", "--root", "-r", *PINNED_DIFF_OPTIONS,
+         "--no-commit-id", commit],
+        cwd=cwd, pinned=True,
+    )
+
+
+@contextlib.contextmanager
+def object_lookup(cwd: str | Path | None = None) -> Iterator[Callable[[str], str | None]]:
+    """One `git cat-file --batch-check` for many look-ups: yields `lookup(REV:PATH) -> id | None`.
+
+    Without `--buffer` git answers each request at once, so a walk can ask as it goes.
+    """
+    proc = subprocess.Popen(
+        ["git", "cat-file", "--batch-check=%(objectname)"], cwd=cwd, stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_env(None, pinned=False),
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    stdin, stdout = proc.stdin, proc.stdout
+
+    def lookup(name: str) -> str | None:
+        if "\n" in name:
+            return None
+        stdin.write(name.encode("utf-8", "surrogateescape") + b"\n")
+        stdin.flush()
+        answer = stdout.readline().decode().strip()
+        if not answer:
+            raise ProvenanceError("git cat-file --batch-check stopped answering")
+        return None if answer.endswith(" missing") or " " in answer else answer
+
+    try:
+        yield lookup
+    finally:
+        stdin.close()
+        stdout.close()
+        proc.wait()
+
+
+def read_blobs(ids: Sequence[str], *, cwd: str | Path | None = None) -> dict[str, bytes]:
+    """Contents of many blobs through one `git cat-file --batch` (missing ones are left out)."""
+    if not ids:
+        return {}
+    out = run(["cat-file", "--batch"], cwd=cwd, input="".join(i + "\n" for i in ids).encode())
+    blobs: dict[str, bytes] = {}
+    pos = 0
+    while pos < len(out):
+        end = out.index(b"\n", pos)
+        header = out[pos:end].split()
+        pos = end + 1
+        if len(header) != 3:
+            continue  # "<id> missing"
+        size = int(header[2])
+        blobs[header[0].decode()] = out[pos:pos + size]
+        pos += size + 1
+    return blobs

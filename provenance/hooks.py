@@ -1,0 +1,331 @@
+"""Hook entry points: declare and sign in the message; correct after the commit exists.
+
+What git tells each hook is in docs/hooks.md. The rules that matter:
+- a declaration still valid for the change's digest is never touched, whoever replays it;
+- only the author re-signs; content replayed inside an agent session becomes AI-assisted;
+- combining commits ORs their declarations; nothing downgrades yes to no.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from provenance import declaration, detect, git, identity
+from provenance import digest as digest_mod
+from provenance.errors import ProvenanceError
+from provenance.statement import SignatureLine
+
+POLICY_FILE = ".provenance.toml"  # same as policy.POLICY_FILE; not imported to keep hooks lean
+
+
+@dataclass(frozen=True)
+class Change:
+    """The commit being made (or just made): what its declaration must be valid for."""
+
+    digest: str
+    author_name: str
+    author_email: str
+    policy_blob: str | None
+    folded: tuple[str, ...] = ()  # commits this one replaces or absorbs (amend, fixup, squash)
+
+
+def skip_requested(environ: Mapping[str, str]) -> bool:
+    return environ.get("PROVENANCE_SKIP", "") not in ("", "0")
+
+
+# ---- facts about the commit in progress -------------------------------------------------------
+
+
+def _read_lines(path: Path) -> list[str]:
+    try:
+        return [ln.strip() for ln in path.read_text().splitlines() if ln.strip()]
+    except OSError:
+        return []
+
+
+def _process_says_amend() -> bool:
+    """True when an ancestor process is `git commit --amend` (git tells hooks nothing about -m amends)."""
+    pid = os.getppid()
+    for _ in range(12):
+        try:
+            args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            stat = Path(f"/proc/{pid}/stat").read_bytes()
+        except OSError:
+            return False
+        if b"commit" in args and any(a.startswith(b"--amen") for a in args):
+            return True
+        pid = int(stat.rsplit(b")", 1)[1].split()[1])
+        if pid <= 1:
+            return False
+    return False
+
+
+def _policy_blob(tree: str, first_parent: str | None, cwd: str | Path | None = None) -> str | None:
+    """The new policy blob id when the commit changes the policy file, else None."""
+    names = [f"{tree}:{POLICY_FILE}"] + ([f"{first_parent}:{POLICY_FILE}"] if first_parent else [])
+    out = git.text(["cat-file", "--batch-check=%(objectname)"], cwd=cwd,
+                   input="\n".join(names).encode() + b"\n")
+    ids = [ln if not ln.endswith(" missing") else None for ln in out.splitlines()]
+    new, old = ids[0], (ids[1] if len(ids) > 1 else None)
+    if new == old:
+        return None
+    return new if new is not None else "0" * 40
+
+
+def _author(gitdir: Path, environ: Mapping[str, str]) -> tuple[str, str]:
+    """The author of the commit in progress.
+
+    A replay (rebase, cherry-pick) keeps the replayed commit's author, whatever the environment
+    says; git exports GIT_AUTHOR_* only for `git commit` itself.
+    """
+    script = gitdir / "rebase-merge" / "author-script"
+    if script.exists():
+        values: dict[str, str] = {}
+        for line in script.read_text(errors="surrogateescape").splitlines():
+            key, _, val = line.partition("=")
+            values[key] = val.strip().strip("'").replace("'\\''", "'")
+        if values.get("GIT_AUTHOR_EMAIL"):
+            return values.get("GIT_AUTHOR_NAME", ""), values["GIT_AUTHOR_EMAIL"]
+    if (gitdir / "CHERRY_PICK_HEAD").exists() and not (gitdir / "MERGE_HEAD").exists():
+        out = git.text(["log", "-1", "--format=%an%x00%ae", "CHERRY_PICK_HEAD"])
+        name, _, email = out.partition("\0")
+        return name, email
+    if environ.get("GIT_AUTHOR_EMAIL"):
+        return environ.get("GIT_AUTHOR_NAME", ""), environ["GIT_AUTHOR_EMAIL"]
+    ident = git.text(["var", "GIT_AUTHOR_IDENT"])
+    name, _, rest = ident.partition(" <")
+    return name, rest.partition(">")[0]
+
+
+def pending_change(source: str | None, environ: Mapping[str, str]) -> Change:
+    """The change `git commit` is about to record, computed from the index it will commit."""
+    gitdir = git.git_dir()
+    head = git.rev_parse("HEAD")
+    fixups = tuple(
+        ln.split()[1] for ln in _read_lines(gitdir / "rebase-merge" / "current-fixups")
+        if len(ln.split()) > 1
+    )
+    merge_heads = _read_lines(gitdir / "MERGE_HEAD")
+    # commit-msg is told no source at all, so it must look for --amend too.
+    amending = head is not None and (
+        bool(fixups) or (source in ("commit", "message", None) and _process_says_amend())
+    )
+    parents: list[str]
+    if amending and head is not None:
+        parents = git.text(["rev-parse", f"{head}^@"]).split()
+    elif merge_heads and head is not None:
+        parents = [head, *merge_heads]
+    else:
+        parents = [head] if head else []
+    tree = git.write_tree()
+    name, email = _author(gitdir, environ)
+    return Change(
+        digest=digest_mod.of_pending(tree, parents),
+        author_name=name,
+        author_email=email.lower(),
+        policy_blob=_policy_blob(tree, parents[0] if parents else None),
+        # Nothing downgrades yes: what the commit replaces is OR-ed into its declaration.
+        folded=(*fixups, head) if amending and head is not None else fixups,
+    )
+
+
+def committed_change(commit: str, cwd: str | Path | None = None) -> Change:
+    out = git.text(["log", "-1", "--format=%an%x00%ae%x00%T%x00%P", commit], cwd=cwd)
+    name, email, tree, parents = out.split("\0")
+    first = parents.split()[0] if parents else None
+    return Change(
+        digest=digest_mod.of_commit(commit, cwd=cwd),
+        author_name=name,
+        author_email=email.lower(),
+        policy_blob=_policy_blob(tree, first, cwd),
+    )
+
+
+# ---- the decision -----------------------------------------------------------------------------
+
+
+def _policy_demands_signature() -> bool:
+    """Whether the policy in force (at HEAD, else in the work tree) requires signed declarations."""
+    blob = git.read_blob("HEAD", POLICY_FILE)
+    if blob is None:
+        path = git.toplevel() / POLICY_FILE
+        if not path.exists():
+            return False
+        blob = path.read_bytes()
+    from provenance import policy
+
+    return policy.load_text(blob, POLICY_FILE).declaration_signed
+
+
+def decide(message: str, change: Change, environ: Mapping[str, str]) -> str | None:
+    """The corrected message, or None when the declaration must stay exactly as it is."""
+    declared = declaration.read(message)
+    fixup_yes = any(
+        declaration.read(git.commit_message(c).decode("utf-8", "surrogateescape")).ai
+        for c in change.folded
+    )
+    valid = declaration.valid_signature(
+        declared, change=change.digest, author=change.author_email, policy_blob=change.policy_blob
+    )
+    if valid is not None and not (fixup_yes and declared.ai is False):
+        return None
+
+    env_signals = [s for s in detect.environment_signals(environ) if s.strength == "strong"]
+    msg_signals = detect.commit_signals(change.author_name, change.author_email, message)
+    replayed = bool(declared.declare_sigs)
+    if env_signals and declared.ai is False and True not in declared.ai_values and not replayed:
+        raise ProvenanceError(
+            f"refusing `AI-Assisted: no`: this commit is made inside an AI agent session "
+            f"({env_signals[0].evidence}). Remove the line (the hook declares `yes`), or commit "
+            "outside the agent. Your message is kept in .git/COMMIT_EDITMSG.",
+            exit_code=1,
+        )
+    ai = bool(declared.ai or env_signals or msg_signals or fixup_yes)
+    assisted = set(declared.assisted_by)
+    if ai:
+        assisted |= {detect.assisted_by_value(s) for s in env_signals + msg_signals}
+
+    config = identity.read_config()
+    signer = identity.signer(config)
+    keep: list[SignatureLine] = []
+    signature: SignatureLine | None = None
+    may_sign = not replayed or signer.email == change.author_email
+    if not may_sign:
+        # Only the author re-signs a changed declaration; the audit will ask them to `resign`.
+        if ai == declared.ai and len(set(declared.ai_values)) == 1:
+            return None
+        keep = list(declared.declare_sigs)
+    elif signer.key:
+        signature = sign_declaration(change, signer, ai=ai, assisted_by=assisted)
+    elif _policy_demands_signature():
+        raise ProvenanceError(identity.NO_KEY_HELP, exit_code=1)
+    else:
+        print("git-provenance: declared without a signature (no signing key)", file=sys.stderr)
+    sigs = keep + ([signature] if signature else [])
+    return declaration.rewrite(message, ai=ai, assisted_by=assisted, signatures=sigs)
+
+
+def sign_declaration(
+    change: Change, signer: identity.Signer, *, ai: bool, assisted_by: set[str]
+) -> SignatureLine:
+    from provenance import sshsig
+
+    stmt = declaration.statement_for(
+        change=change.digest, author=change.author_email, signer=signer.email, ai=ai,
+        assisted_by=assisted_by, policy_blob=change.policy_blob,
+    )
+    blob = sshsig.sign(stmt.to_bytes(), identity.require_key(signer))
+    return SignatureLine("declare", signer.email, change.digest, sshsig.b64(blob))
+
+
+# ---- message files ----------------------------------------------------------------------------
+
+
+def read_message(path: Path) -> str:
+    return path.read_bytes().decode("utf-8", "surrogateescape")
+
+
+def write_message(path: Path, message: str) -> None:
+    """Replace the file atomically: an interrupted hook leaves the old message whole."""
+    tmp = path.with_name(path.name + ".provenance-tmp")
+    tmp.write_bytes(message.encode("utf-8", "surrogateescape"))
+    os.replace(tmp, path)
+
+
+# ---- the hooks --------------------------------------------------------------------------------
+
+
+def prepare_commit_msg(args: Sequence[str], environ: Mapping[str, str]) -> int:
+    if skip_requested(environ) or not args:
+        return 0
+    path = Path(args[0])
+    source = args[1] if len(args) > 1 else environ.get("PRE_COMMIT_COMMIT_MSG_SOURCE")
+    message = read_message(path)
+    new = decide(message, pending_change(source, environ), environ)
+    if new is not None and new != message:
+        write_message(path, new)
+    return 0
+
+
+def commit_msg(args: Sequence[str], environ: Mapping[str, str]) -> int:
+    """Re-check after the editor: the author may have changed the declaration."""
+    if skip_requested(environ) or not args:
+        return 0
+    path = Path(args[0])
+    message = read_message(path)
+    from provenance import trailers
+    from provenance.statement import PROVENANCE_KEYS
+
+    if not trailers.strip_for_emptiness(trailers.remove(message, set(PROVENANCE_KEYS))).strip():
+        print("git-provenance: aborting commit: the message holds only provenance trailers",
+              file=sys.stderr)
+        return 1
+    new = decide(message, pending_change(None, environ), environ)
+    if new is not None and new != message:
+        write_message(path, new)
+    return 0
+
+
+def _in_sequencer(gitdir: Path) -> bool:
+    return any((gitdir / n).exists() for n in
+               ("rebase-merge", "rebase-apply", "CHERRY_PICK_HEAD", "REVERT_HEAD", "sequencer"))
+
+
+def post_commit(args: Sequence[str], environ: Mapping[str, str]) -> int:
+    """Correct a declaration whose digest does not match the finished commit (`--amend -m`)."""
+    if skip_requested(environ):
+        return 0
+    head = git.rev_parse("HEAD")
+    if head is None:
+        return 0
+    message = git.commit_message(head).decode("utf-8", "surrogateescape")
+    if not declaration.read(message).ai_values:
+        return 0  # no declaration at all (PROVENANCE_SKIP): the audit will see it
+    new = decide(message, committed_change(head), environ)
+    if new is None or new == message:
+        return 0
+    store_correction(head, new)
+    return 0
+
+
+def store_correction(commit: str, new_message: str) -> None:
+    """Record a corrected declaration: re-write HEAD when that is safe, else a signed note."""
+    gitdir = git.git_dir()
+    raw = git.run(["cat-file", "commit", commit])
+    header = raw.partition(b"\n\n")[0]
+    is_head = git.rev_parse("HEAD") == commit
+    if is_head and not _in_sequencer(gitdir) and b"\ngpgsig" not in header \
+            and b"\nencoding " not in header:
+        fixed = git.amend_message(commit, new_message.encode("utf-8", "surrogateescape"))
+        print(f"git-provenance: declaration re-signed for the final content ({fixed[:12]})",
+              file=sys.stderr)
+        return
+    from provenance import notes
+
+    d = declaration.read(new_message)
+    lines = [f"AI-Assisted: {'yes' if d.ai else 'no'}"]
+    lines += [f"Assisted-by: {v}" for v in d.assisted_by]
+    lines += [f"Provenance-Signature: {s.value()}" for s in d.declare_sigs]
+    notes.add_attestation(commit, lines)
+    print(f"git-provenance: declaration of {commit[:12]} corrected in a note "
+          "(refs/notes/provenance; publish it with `git provenance sync`)", file=sys.stderr)
+
+
+HOOKS = {
+    "prepare-commit-msg": prepare_commit_msg,
+    "commit-msg": commit_msg,
+    "post-commit": post_commit,
+}
+
+
+def run_hook(hook_type: str, args: Sequence[str], environ: Mapping[str, str]) -> int:
+    func = HOOKS.get(hook_type)
+    if func is None:
+        from provenance import hooks_extra
+
+        return hooks_extra.run(hook_type, args, environ)
+    return func(args, environ)

@@ -1,0 +1,84 @@
+"""`install`: put the native hooks in place, chaining hooks that are already there."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import stat
+import sys
+from pathlib import Path
+
+from provenance import git
+
+HOOK_TYPES = (
+    "prepare-commit-msg",
+    "commit-msg",
+    "post-commit",
+    "post-rewrite",
+    "pre-push",
+    "applypatch-msg",
+)
+STDIN_HOOKS = frozenset({"post-rewrite", "pre-push"})
+MARKER = "# git-provenance hook"
+CHAINED_SUFFIX = ".pre-provenance"
+NOTES_REF = "refs/notes/provenance"
+# A glob naming the same ref: git warns "notes ref ... is invalid" on every amend while a plain
+# rewriteRef names a ref that does not exist yet; a glob matching nothing stays silent.
+NOTES_REWRITE_REF = "refs/notes/provenanc[e]"
+
+
+def hook_script(hook_type: str, python: str) -> str:
+    """A POSIX sh hook that runs the hook it replaced first, then ours."""
+    run_ours = f"{shlex.quote(python)} -m provenance hook {hook_type} \"$@\""
+    chained = f'"$0{CHAINED_SUFFIX}"'
+    if hook_type in STDIN_HOOKS:
+        # Both hooks need git's stdin: keep a copy for each.
+        body = (
+            'input=$(mktemp) || exit 1\ntrap \'rm -f "$input"\' EXIT\ncat > "$input"\n'
+            f'if [ -x {chained} ]; then {chained} "$@" < "$input" || exit $?; fi\n'
+            f'{run_ours} < "$input"\n'
+        )
+    else:
+        body = f'if [ -x {chained} ]; then {chained} "$@" || exit $?; fi\nexec {run_ours}\n'
+    return f"#!/bin/sh\n{MARKER} ({hook_type}); `git provenance install` wrote this file.\n{body}"
+
+
+def install(cwd: str | Path | None = None, python: str | None = None) -> list[str]:
+    """Install every hook; return one line per action for the user."""
+    python = python or sys.executable
+    hooks_dir = git.hooks_dir(cwd)
+    hooks_dir.mkdir(parents=True, exist_ok=True)
+    report: list[str] = []
+    for hook_type in HOOK_TYPES:
+        path = hooks_dir / hook_type
+        if path.exists() and MARKER not in path.read_text(errors="replace"):
+            chained = path.with_name(hook_type + CHAINED_SUFFIX)
+            if chained.exists():
+                report.append(f"kept {path} (and {chained.name} is taken): not installed")
+                continue
+            os.replace(path, chained)
+            report.append(f"chained existing {hook_type} (now {chained.name})")
+        path.write_text(hook_script(hook_type, python))
+        path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH | stat.S_IRUSR)
+        report.append(f"installed {path}")
+    git.config_set("notes.rewriteRef", NOTES_REWRITE_REF, cwd=cwd)
+    git.config_set("notes.rewrite.amend", "true", cwd=cwd)
+    git.config_set("notes.rewrite.rebase", "true", cwd=cwd)
+    # cat_sort_uniq: attestations from several seniors merge line by line, never conflict.
+    git.config_set("notes.provenance.mergeStrategy", "cat_sort_uniq", cwd=cwd)
+    report.append(f"set notes.rewriteRef={NOTES_REF} (notes follow amend and rebase)")
+    return report
+
+
+def uninstall(cwd: str | Path | None = None) -> list[str]:
+    hooks_dir = git.hooks_dir(cwd)
+    report: list[str] = []
+    for hook_type in HOOK_TYPES:
+        path = hooks_dir / hook_type
+        if path.exists() and MARKER in path.read_text(errors="replace"):
+            path.unlink()
+            chained = path.with_name(hook_type + CHAINED_SUFFIX)
+            if chained.exists():
+                os.replace(chained, path)
+            report.append(f"removed {path}")
+    return report

@@ -1,0 +1,614 @@
+"""The `.provenance.toml` schema: strict loading, glob matching, people, roles and keys."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+import re
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn
+
+import pathspec
+
+from provenance.errors import ProvenanceError
+from provenance.sshsig import PublicKey, parse_public_key
+
+POLICY_FILE = ".provenance.toml"
+APPLIES_TO = ("ai-assisted", "all")
+
+_EMAIL = re.compile(r"[^\s@<>]+@[^\s@<>]+")
+_ROLE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_KEY_PART = re.compile(r"""[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*'""")
+_HEADER = re.compile(r"""\s*(\[\[?)\s*([A-Za-z0-9_\-."' ]+?)\s*\]\]?\s*(?:#.*)?$""")
+_KEY_LINE = re.compile(
+    r"""\s*((?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*')"""
+    r"""(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*'))*)\s*="""
+)
+
+
+@functools.lru_cache(maxsize=4096)
+def _compile_glob(glob: str) -> pathspec.Pattern:
+    """One compiled pattern per glob, so a match can name the glob that made a path critical."""
+    problem = _glob_problem(glob)
+    if problem is not None:
+        raise ProvenanceError(f"invalid glob {json.dumps(glob)}: {problem}")
+    return pathspec.GitIgnoreSpec.from_lines([glob]).patterns[0]
+
+
+def _glob_problem(glob: str) -> str | None:
+    if not glob:
+        return "must not be empty"
+    if glob != glob.strip() or any(ord(c) < 0x20 or c == "\x7f" for c in glob):
+        return "must not have surrounding whitespace or control characters"
+    if glob[0] in "!#":
+        # In a .gitignore these negate or comment; here any match makes a path critical.
+        return f"must not start with {glob[0]!r} (escape it as '\\{glob[0]}' to mean the character)"
+    try:
+        patterns = pathspec.GitIgnoreSpec.from_lines([glob]).patterns
+    except Exception as e:  # pathspec signals malformed patterns with several exception types
+        return f"not a valid gitignore pattern ({e})"
+    if len(patterns) != 1 or patterns[0].include is not True:
+        return "not a valid gitignore pattern"
+    return None
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    emails: tuple[str, ...]
+    roles: frozenset[str] = frozenset()
+    keys: tuple[PublicKey, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    paths: tuple[str, ...]
+    cosign_roles: frozenset[str]
+    threshold: int
+    applies_to: str  # "ai-assisted" | "all"
+    description: str = ""
+    _patterns: tuple[pathspec.Pattern, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_patterns", tuple(_compile_glob(g) for g in self.paths))
+
+    def match(self, path: str) -> str | None:
+        """The first glob of this rule that matches `path` (gitignore semantics), or None."""
+        for glob, pattern in zip(self.paths, self._patterns, strict=True):
+            if pattern.match_file(path) is not None:
+                return glob
+        return None
+
+
+@dataclass(frozen=True)
+class RevokedKey:
+    key: PublicKey
+    reason: str
+
+
+@dataclass(frozen=True)
+class Policy:
+    version: int
+    declaration_required: bool = True
+    declaration_signed: bool = True
+    detect_undeclared: bool = True
+    rules: tuple[Rule, ...] = ()
+    protected_branches: tuple[str, ...] | None = None  # None: remote default branch, main, master
+    policy_change_roles: frozenset[str] = frozenset({"senior"})
+    policy_change_threshold: int = 1
+    people: tuple[Person, ...] = ()
+    revoked: tuple[RevokedKey, ...] = ()
+    source: str = POLICY_FILE
+    _by_email: dict[str, Person] = field(init=False, repr=False, compare=False)
+    _by_key: dict[PublicKey, Person] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_email: dict[str, Person] = {}
+        by_key: dict[PublicKey, Person] = {}
+        for person in self.people:
+            for email in person.emails:
+                by_email.setdefault(email.lower(), person)
+            for key in person.keys:
+                by_key.setdefault(key, person)
+        object.__setattr__(self, "_by_email", by_email)
+        object.__setattr__(self, "_by_key", by_key)
+
+    def person_by_email(self, email: str) -> Person | None:
+        return self._by_email.get(email.lower())
+
+    def person_by_key(self, key: PublicKey) -> Person | None:
+        return self._by_key.get(key)
+
+    def people_with_roles(self, roles: frozenset[str]) -> tuple[Person, ...]:
+        return tuple(p for p in self.people if p.roles & roles)
+
+    def critical_matches(self, paths: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
+        """Rule name -> [(path, glob)] for each rule matching at least one path (ANY-match)."""
+        paths = list(paths)
+        result: dict[str, list[tuple[str, str]]] = {}
+        for rule in self.rules:
+            hits = [(p, g) for p in paths if (g := rule.match(p)) is not None]
+            if hits:
+                result[rule.name] = hits
+        return result
+
+
+def _dotted(key_text: str) -> str:
+    return ".".join(p[1:-1] if p[0] in "\"'" else p for p in _KEY_PART.findall(key_text))
+
+
+class _Locator:
+    """Best-effort line numbers for tables and keys: tomllib reports none for valid documents."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+        self.headers: dict[tuple[str, int | None], int] = {}
+        self.keys: dict[tuple[str, int | None, str], int] = {}
+        counts: dict[str, int] = {}
+        table: tuple[str, int | None] = ("", None)
+        in_string: str | None = None
+        for n, line in enumerate(self.lines, 1):
+            if in_string is not None:
+                if line.count(in_string) % 2:
+                    in_string = None
+                continue
+            if m := _HEADER.match(line):
+                name = _dotted(m.group(2))
+                index = counts[name] = counts.get(name, -1) + 1
+                table = (name, index) if m.group(1) == "[[" else (name, None)
+                self.headers.setdefault(table, n)
+                continue
+            if m := _KEY_LINE.match(line):
+                self.keys.setdefault((*table, _dotted(m.group(1))), n)
+            in_string = next((q for q in ('"""', "'''") if line.count(q) % 2), None)
+
+    def line(self, table: str, index: int | None, key: str | None, value: str | None) -> int:
+        n = None
+        if key is not None:
+            n = self.keys.get((table, index, key))
+            if n is None and index is None and table:
+                n = self.keys.get(("", None, f"{table}.{key}"))
+        if n is not None and value:
+            # An array element: point at the line holding it when the array spans lines.
+            for i in range(n - 1, len(self.lines)):
+                if value in self.lines[i] or (i >= n and _HEADER.match(self.lines[i])):
+                    n = i + 1 if value in self.lines[i] else n
+                    break
+        if n is None and not table and key is not None:  # a top-level table or array of tables
+            n = self.headers.get((key, None)) or self.headers.get((key, 0))
+        if n is None:
+            n = self.headers.get((table, index)) or self.keys.get(("", None, table))
+        return n or 1
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        shown = json.dumps(value)
+        return shown if len(shown) <= 60 else shown[:56] + '..."'
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return f"a {type(value).__name__}"
+
+
+class _Checker:
+    def __init__(self, source: str, text: str) -> None:
+        self.source = source
+        self.loc = _Locator(text)
+
+    def fail(
+        self, table: str, index: int | None, key: str | None, message: str,
+        *, elem: int | None = None, value: str | None = None,
+    ) -> NoReturn:
+        where = table + (f"[{index}]" if index is not None else "")
+        if key is not None:
+            where = f"{where}.{key}" if where else key
+        if elem is not None:
+            where += f"[{elem}]"
+        line = self.loc.line(table, index, key, value)
+        text = f"{self.source}:{line}: {where}: {message}"
+        # Quoted TOML keys and names may hold control characters; the error stays one line.
+        raise ProvenanceError(re.sub(r"[\x00-\x1f\x7f]", lambda m: repr(m.group())[1:-1], text))
+
+
+class _Table:
+    """One TOML table being validated; every accessor names the key when it fails."""
+
+    def __init__(
+        self, ck: _Checker, data: Any, table: str, index: int | None, allowed: tuple[str, ...],
+    ) -> None:
+        self.ck, self.table, self.index = ck, table, index
+        if not isinstance(data, dict):
+            if index is None:
+                ck.fail("", None, table, f"must be a table ([{table}]), got {_show(data)}")
+            ck.fail(table, index, None, f"must be a table, got {_show(data)}")
+        self.data: dict[str, Any] = data
+        for key in data:
+            if key not in allowed:
+                near = difflib.get_close_matches(key, allowed, n=1)
+                hint = f"; did you mean {near[0]!r}?" if near else ""
+                self.fail(key, f"unknown key (expected one of: {', '.join(allowed)}){hint}")
+
+    def fail(self, key: str | None, message: str, **kw: Any) -> NoReturn:
+        self.ck.fail(self.table, self.index, key, message, **kw)
+
+    def has(self, key: str) -> bool:
+        return key in self.data
+
+    def get_bool(self, key: str, default: bool) -> bool:
+        value = self.data.get(key, default)
+        if not isinstance(value, bool):
+            self.fail(key, f"must be true or false, got {_show(value)}")
+        return value
+
+    def get_str(self, key: str, default: str | None = None) -> str:
+        value = self.data.get(key, default)
+        if value is None:
+            self.fail(key, "missing (this key is required)")
+        if not isinstance(value, str) or (key not in ("description",) and not value.strip()):
+            self.fail(key, f"must be a non-empty string, got {_show(value)}")
+        return value
+
+    def get_int(self, key: str, default: int) -> int:
+        value = self.data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            self.fail(key, f"must be a positive integer, got {_show(value)}")
+        return value
+
+    def get_strs(self, key: str, default: tuple[str, ...] | None, what: str) -> tuple[str, ...]:
+        value = self.data.get(key, default)
+        if value is None:
+            self.fail(key, "missing (this key is required)")
+        if isinstance(value, tuple):
+            return value
+        if not isinstance(value, list):
+            self.fail(key, f"must be an array of strings ({what}), got {_show(value)}")
+        for i, item in enumerate(value):
+            if not isinstance(item, str):
+                self.fail(key, f"must be a string ({what}), got {_show(item)}", elem=i)
+        return tuple(value)
+
+
+def _check_role(t: _Table, key: str, roles: tuple[str, ...]) -> frozenset[str]:
+    for i, role in enumerate(roles):
+        if not _ROLE.fullmatch(role):
+            t.fail(key, f"must be a role name (letters, digits, '-', '_', '.'), got {_show(role)}",
+                   elem=i, value=role)
+    return frozenset(roles)
+
+
+def _parse_key(t: _Table, key: str, elem: int | None, line: str) -> PublicKey:
+    try:
+        return parse_public_key(line)
+    except (ProvenanceError, ValueError) as e:
+        t.fail(key, f"{e} (expected an OpenSSH key line: 'ssh-ed25519 AAAA... comment')",
+               elem=elem, value=line.strip()[:40])
+
+
+def _rule(ck: _Checker, data: Any, i: int) -> Rule:
+    t = _Table(ck, data, "rule", i,
+               ("name", "description", "paths", "cosign-roles", "threshold", "applies-to"))
+    name = t.get_str("name")
+    paths = t.get_strs("paths", None, "gitignore-style globs")
+    if not paths:
+        t.fail("paths", "must list at least one glob, got an empty array")
+    for j, glob in enumerate(paths):
+        if (problem := _glob_problem(glob)) is not None:
+            t.fail("paths", f"bad glob {_show(glob)}: {problem}", elem=j, value=glob)
+    roles = _check_role(t, "cosign-roles", t.get_strs("cosign-roles", ("senior",), "role names"))
+    if not roles:
+        t.fail("cosign-roles", "must list at least one role, got an empty array")
+    applies_to = t.get_str("applies-to", "ai-assisted")
+    if applies_to not in APPLIES_TO:
+        t.fail("applies-to", f'must be "ai-assisted" or "all", got {_show(applies_to)}')
+    return Rule(name=name, paths=paths, cosign_roles=roles,
+                threshold=t.get_int("threshold", 1), applies_to=applies_to,
+                description=t.get_str("description", ""))
+
+
+def _person(ck: _Checker, data: Any, i: int) -> Person:
+    t = _Table(ck, data, "person", i, ("name", "email", "emails", "roles", "keys"))
+    name = t.get_str("name")
+    if t.has("email") == t.has("emails"):
+        t.fail("emails" if t.has("email") else "email",
+               "give exactly one of 'email = \"...\"' or 'emails = [...]'")
+    key = "email" if t.has("email") else "emails"
+    emails = (t.get_str("email"),) if key == "email" else t.get_strs("emails", None, "emails")
+    if not emails:
+        t.fail(key, "must list at least one email, got an empty array")
+    for j, email in enumerate(emails):
+        if not _EMAIL.fullmatch(email):
+            t.fail(key, f"must be an email address like name@example.com, got {_show(email)}",
+                   elem=j if key == "emails" else None, value=email)
+        if email.lower() in (e.lower() for e in emails[:j]):
+            t.fail(key, f"{_show(email)} is listed twice", elem=j, value=email)
+    roles = _check_role(t, "roles", t.get_strs("roles", (), "role names"))
+    keys: list[PublicKey] = []
+    for j, line in enumerate(t.get_strs("keys", (), "SSH public keys")):
+        parsed = _parse_key(t, "keys", j, line)
+        if parsed in keys:
+            t.fail("keys", "the same key is listed twice", elem=j, value=line[:40])
+        keys.append(parsed)
+    return Person(name=name, emails=tuple(e.lower() for e in emails), roles=roles,
+                  keys=tuple(keys))
+
+
+def _check_threshold(ck: _Checker, policy: Policy, table: str, index: int | None,
+                     roles: frozenset[str], threshold: int) -> None:
+    able = len(policy.people_with_roles(roles))
+    if threshold > able:
+        who = "person has" if able == 1 else "people have"
+        ck.fail(table, index, "threshold",
+                f"{threshold} can never be met: only {able} {who} a role in "
+                f"[{', '.join(sorted(roles))}] (add people with that role or lower the threshold)")
+
+
+def _build(ck: _Checker, doc: dict[str, Any], source: str) -> Policy:
+    top = _Table(ck, doc, "", None, ("version", "description", "declaration", "rule",
+                                     "enforcement", "policy-changes", "person", "revoked-key"))
+    if not top.has("version"):
+        ck.fail("", None, "version", "missing (expected `version = 1` at the top of the file)")
+    version = top.data["version"]
+    if isinstance(version, bool) or version != 1:
+        top.fail("version", f"must be 1 (the only version this tool reads), got {_show(version)}")
+    top.get_str("description", "")
+    decl = _Table(ck, doc.get("declaration", {}), "declaration", None,
+                  ("required", "signed", "detect-undeclared"))
+    required, signed = decl.get_bool("required", True), decl.get_bool("signed", True)
+    detect = decl.get_bool("detect-undeclared", True)
+    arrays: dict[str, list[Any]] = {}
+    for name in ("rule", "person", "revoked-key"):
+        value = doc.get(name, [])
+        if not isinstance(value, list):
+            top.fail(name, f"must be an array of tables ([[{name}]]), got {_show(value)}")
+        arrays[name] = value
+    rules = tuple(_rule(ck, data, i) for i, data in enumerate(arrays["rule"]))
+    for i, rule in enumerate(rules):
+        if rule.name in (r.name for r in rules[:i]):
+            ck.fail("rule", i, "name", f"duplicate rule name {_show(rule.name)}")
+    enf = _Table(ck, doc.get("enforcement", {}), "enforcement", None, ("protected-branches",))
+    branches = None
+    if enf.has("protected-branches"):
+        branches = enf.get_strs("protected-branches", None, "branch names or globs")
+        for j, branch in enumerate(branches):
+            if not branch or any(c.isspace() or ord(c) < 0x20 for c in branch):
+                enf.fail("protected-branches",
+                         f"must be a branch name or glob, got {_show(branch)}", elem=j)
+    changes = _Table(ck, doc.get("policy-changes", {}), "policy-changes", None,
+                     ("cosign-roles", "threshold"))
+    change_threshold = changes.get_int("threshold", 1)
+    change_roles = _check_role(changes, "cosign-roles",
+                               changes.get_strs("cosign-roles", ("senior",), "role names"))
+    if not change_roles:
+        changes.fail("cosign-roles", "must list at least one role, got an empty array")
+    people = tuple(_person(ck, data, i) for i, data in enumerate(arrays["person"]))
+    owners: dict[str, int] = {}
+    key_owners: dict[PublicKey, int] = {}
+    for i, person in enumerate(people):
+        for email in person.emails:
+            if email in owners:
+                ck.fail("person", i, "email" if "email" in arrays["person"][i] else "emails",
+                        f"{_show(email)} already belongs to person[{owners[email]}] "
+                        f"({people[owners[email]].name}); an email names one person",
+                        value=email)
+            owners[email] = i
+        for j, key in enumerate(person.keys):
+            if key in key_owners:
+                ck.fail("person", i, "keys", f"key already belongs to person[{key_owners[key]}] "
+                        f"({people[key_owners[key]].name}); a key names one person",
+                        elem=j, value=key.openssh().split()[-1][:40])
+            key_owners[key] = i
+    revoked = []
+    for i, data in enumerate(arrays["revoked-key"]):
+        t = _Table(ck, data, "revoked-key", i, ("key", "reason"))
+        revoked.append(RevokedKey(key=_parse_key(t, "key", None, t.get_str("key")),
+                                  reason=t.get_str("reason")))
+    policy = Policy(
+        version=1, declaration_required=required, declaration_signed=signed,
+        detect_undeclared=detect, rules=rules,
+        protected_branches=branches, policy_change_roles=change_roles,
+        policy_change_threshold=change_threshold, people=people,
+        revoked=tuple(revoked), source=source,
+    )
+    # A policy naming nobody can authorise nothing: it loads only for read-only scans (--policy).
+    if people:
+        for i, rule in enumerate(rules):
+            _check_threshold(ck, policy, "rule", i, rule.cosign_roles, rule.threshold)
+        _check_threshold(ck, policy, "policy-changes", None, change_roles, change_threshold)
+    return policy
+
+
+def load_text(text: str | bytes, source: str = POLICY_FILE) -> Policy:
+    """Parse and strictly validate a policy; every failure is one `FILE:LINE: KEY: ...` line."""
+    if isinstance(text, bytes):
+        data = text
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            line = data.count(b"\n", 0, e.start) + 1
+            raise ProvenanceError(
+                f"{source}:{line}: encoding: not valid UTF-8 at byte {e.start} "
+                f"(the policy file must be UTF-8)"
+            ) from None
+    text = text.removeprefix("\ufeff")
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        msg = str(e)
+        m = re.search(r" \(at line (\d+), column (\d+)\)$", msg)
+        if m:
+            line, msg = int(m.group(1)), f"{msg[:m.start()]} (column {m.group(2)})"
+        else:
+            line, msg = max(1, len(text.splitlines())), msg.replace(" (at end of document)", "")
+        raise ProvenanceError(f"{source}:{line}: syntax error: {msg}") from None
+    except RecursionError:
+        raise ProvenanceError(f"{source}:1: syntax error: nesting too deep") from None
+    return _build(_Checker(source, text), doc, source)
+
+
+def load_file(path: str | Path) -> Policy:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise ProvenanceError(f"{path}: cannot read policy: {e.strerror or e}") from None
+    return load_text(data, str(path))
+
+
+def _toml_str(value: str) -> str:
+    """A TOML basic string (json.dumps would leave DEL raw, which TOML forbids)."""
+    body = "".join(
+        "\\" + c if c in '"\\' else f"\\u{ord(c):04x}" if ord(c) < 0x20 or c == "\x7f" else c
+        for c in value
+    )
+    return f'"{body}"'
+
+
+def _key_text(key_line: str) -> str:
+    key = parse_public_key(key_line)
+    return f"{key.openssh()} {key.comment}".strip() if key.comment else key.openssh()
+
+
+def starter_policy(name: str, email: str, key_line: str | None) -> str:
+    """A commented starter policy naming the user as the only senior; it loads as written."""
+    keys = f"[{_toml_str(_key_text(key_line))}]" if key_line else "[]"
+    text = f"""\
+# git-provenance policy: which AI-assisted changes need whose co-signature.
+# Reference: docs/policy.md. Validated strictly: unknown keys and bad values are errors.
+version = 1
+
+[declaration]
+required = true            # every judged commit must say AI-Assisted: yes|no
+signed = true              # ... with a valid `declare` signature by its author
+detect-undeclared = true   # AI fingerprints make a commit AI-assisted whatever it declares
+
+# A path is critical if ANY glob of ANY rule matches (gitignore syntax, `**` supported).
+[[rule]]
+name = "critical"
+description = "Example rule: replace the globs with your critical code."
+paths = ["payments/**", "**/migrations/*.sql"]
+cosign-roles = ["senior"]
+threshold = 1              # distinct people, never the author
+applies-to = "ai-assisted" # or "all"
+
+# [enforcement]
+# protected-branches = ["main", "release/*"]  # default: remote default branch, main, master
+
+[policy-changes]           # the policy file itself is always protected
+cosign-roles = ["senior"]
+threshold = 1
+
+# Nobody co-signs their own change: add a second senior so yours can be approved.
+[[person]]
+name = {_toml_str(name)}
+email = {_toml_str(email)}
+roles = ["senior"]
+# SSH public keys (the line in ~/.ssh/id_ed25519.pub); one person may hold several.
+keys = {keys}
+
+# [[revoked-key]]
+# key = "ssh-ed25519 AAAA..."
+# reason = "laptop stolen"
+"""
+    load_text(text, "starter policy")
+    return text
+
+
+def _array_bounds(text: str, start: int) -> tuple[int, int]:
+    """(offset of the last significant character, offset of the closing `]`) of the array
+    opening at or after `start`; strings and comments are skipped."""
+    i, depth, last = text.index("[", start), 0, -1
+    while i < len(text):
+        c = text[i]
+        if c == "#":
+            i = text.find("\n", i) if "\n" in text[i:] else len(text)
+            continue
+        if c in "\"'":
+            quote = c * 3 if text.startswith(c * 3, i) else c
+            j = i + len(quote)
+            while True:
+                j = text.index(quote, j)
+                if c == "'" or (j - len(text[:j].rstrip("\\"))) % 2 == 0:
+                    break
+                j += 1
+            last = i = j + len(quote) - 1
+        elif c == "[":
+            depth, last = depth + 1, i
+        elif c == "]":
+            depth -= 1
+            if depth == 0:
+                return last, i
+            last = i
+        elif not c.isspace():
+            last = i
+        i += 1
+    raise ValueError("unterminated array")
+
+
+def _insert_key(text: str, index: int, loc: _Locator, quoted: str) -> str:
+    lines = text.splitlines(keepends=True)
+    offset = [0]
+    for line in lines:
+        offset.append(offset[-1] + len(line))
+    header = loc.headers[("person", index)]
+    if (n := loc.keys.get(("person", index, "keys"))) is not None:
+        last, close = _array_bounds(text, offset[n - 1] + lines[n - 1].index("="))
+        comma = "" if text[last] in "[," else ","
+        if text[last] == "[" or "\n" not in text[last:close]:
+            glue = "" if text[last] == "[" else " " if text[last] == "," else ", "
+            return text[:last + 1] + glue + quoted + text[last + 1:]
+        eol = text.index("\n", last)
+        start = text.rfind("\n", 0, last) + 1
+        indent = text[start:last][: len(text[start:last]) - len(text[start:last].lstrip())]
+        trailing = "," if text[last] == "," else ""
+        return text[:last + 1] + comma + text[last + 1:eol] + "\n" + indent + quoted + trailing \
+            + text[eol:]
+    # No `keys` yet: add it after the table's last value line, before any comments that lead
+    # into the next table.
+    following = [h for h in loc.headers.values() if h > header]
+    end = min(following) - 1 if following else len(lines)
+    while end > header and (not lines[end - 1].strip() or lines[end - 1].lstrip()[0] == "#"):
+        end -= 1
+    if not lines[end - 1].endswith("\n"):
+        lines[end - 1] += "\n"
+    lines.insert(end, f"keys = [{quoted}]\n")
+    return "".join(lines)
+
+
+def add_person_key(text: str, name: str, email: str, key_line: str) -> str:
+    """Register `key_line` for the person with `email` (appended to their `keys`, comments kept),
+    or append a new `[[person]]` without roles; the result is validated by loading it."""
+    policy = load_text(text)
+    key = parse_public_key(key_line)
+    quoted = _toml_str(_key_text(key_line))
+    if any(r.key == key for r in policy.revoked):
+        raise ProvenanceError(f"{policy.source}: this key is revoked; it cannot be registered")
+    owner, person = policy.person_by_key(key), policy.person_by_email(email)
+    if owner is not None and owner is not person:
+        raise ProvenanceError(f"{policy.source}: this key already belongs to {owner.name}")
+    if person is not None and owner is person:
+        return text
+    if person is None:
+        sep = "" if not text or text.endswith("\n\n") else "\n" if text.endswith("\n") else "\n\n"
+        new = (f"{text}{sep}[[person]]\nname = {_toml_str(name)}\nemail = {_toml_str(email)}\n"
+               f"keys = [{quoted}]\n")
+    else:
+        index = policy.people.index(person)
+        loc = _Locator(text)
+        if ("person", index) not in loc.headers:
+            raise ProvenanceError(f"{policy.source}: cannot find the [[person]] table of "
+                                  f"{person.name}; add the key by hand")
+        new = _insert_key(text, index, loc, quoted)
+    added = load_text(new).person_by_key(key)
+    if added is None or email.lower() not in added.emails:
+        raise ProvenanceError(f"{policy.source}: could not add the key; add it by hand")
+    return new

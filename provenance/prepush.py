@@ -1,0 +1,102 @@
+"""The pre-push gate: judge the commits being pushed; stop a push to a protected branch that fails."""
+
+from __future__ import annotations
+
+import fnmatch
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from provenance import git, policy_source
+from provenance.errors import ProvenanceError
+
+ZERO = "0" * 40
+DEFAULT_PROTECTED = ("main", "master")
+
+
+@dataclass(frozen=True)
+class PushedRef:
+    local_sha: str
+    remote_ref: str
+    remote_sha: str
+
+
+def parse_push(stdin_text: str, environ: Mapping[str, str]) -> list[PushedRef]:
+    """git's `<local ref> <local sha> <remote ref> <remote sha>` lines (pre-commit passes env instead)."""
+    refs = []
+    for line in stdin_text.splitlines():
+        parts = line.split()
+        if len(parts) == 4:
+            refs.append(PushedRef(parts[1], parts[2], parts[3]))
+    if not refs and environ.get("PRE_COMMIT_TO_REF"):
+        refs.append(PushedRef(environ["PRE_COMMIT_TO_REF"],
+                              environ.get("PRE_COMMIT_REMOTE_BRANCH", ""),
+                              environ.get("PRE_COMMIT_FROM_REF", ZERO)))
+    return refs
+
+
+def protected_patterns(remote: str, configured: tuple[str, ...] | None) -> tuple[str, ...]:
+    if configured is not None:
+        return configured
+    head = git.rev_parse(f"refs/remotes/{remote}/HEAD") and git.text(
+        ["symbolic-ref", "-q", "--short", f"refs/remotes/{remote}/HEAD"]
+    )
+    default = (head.split("/", 1)[1],) if head and "/" in head else ()
+    return default + DEFAULT_PROTECTED
+
+
+def new_commits(ref: PushedRef, remote: str) -> set[str]:
+    if ref.remote_sha != ZERO and git.rev_parse(f"{ref.remote_sha}^{{commit}}"):
+        spec = [ref.local_sha, f"^{ref.remote_sha}"]
+    else:
+        spec = [ref.local_sha, "--not", f"--remotes={remote}"]
+    return set(git.text(["rev-list", *spec]).split())
+
+
+def run(args: Sequence[str], environ: Mapping[str, str], stdin_text: str) -> int:
+    from provenance.hooks import skip_requested
+
+    if skip_requested(environ):
+        return 0
+    remote = args[0] if args else environ.get("PRE_COMMIT_REMOTE_NAME", "origin")
+    branches = [r for r in parse_push(stdin_text, environ)
+                if r.local_sha != ZERO and r.remote_ref.startswith("refs/heads/")]
+    if not branches:
+        return 0  # deletions, tags and notes (sync's own push) pass untouched
+    current = policy_source.load_at("HEAD")
+    if current is None:
+        return 0  # this repository has not adopted a policy
+    patterns = protected_patterns(remote, current.protected_branches)
+    status = 0
+    for ref in branches:
+        branch = ref.remote_ref.removeprefix("refs/heads/")
+        protected = any(fnmatch.fnmatchcase(branch, p) for p in patterns)
+        status |= _gate(ref, remote, branch, protected)
+    return status
+
+
+def _gate(ref: PushedRef, remote: str, branch: str, protected: bool) -> int:
+    from provenance.audit import walk
+
+    pushed = new_commits(ref, remote)
+    if not pushed:
+        return 0
+    try:
+        result = walk.audit(ref.local_sha, None, None)
+    except ProvenanceError as e:
+        print(f"git-provenance: cannot audit the push to {branch}: {e}", file=sys.stderr)
+        return 1 if protected else 0
+    failing = [j for j in result.judgements if j.commit in pushed and j.violations]
+    if not failing:
+        return 0
+    word = "stopped" if protected else "warning"
+    print(f"git-provenance: push to {branch} {word}: {len(failing)} commit(s) fail the audit",
+          file=sys.stderr)
+    for j in failing:
+        for v in j.violations:
+            print(f"  {j.commit[:12]} {v.code}: {v.message}\n    fix: {v.fix}", file=sys.stderr)
+    if protected:
+        print("  then push again (notes travel with `git provenance sync`). "
+              "PROVENANCE_SKIP=1 bypasses this gate; the audit in CI will not.", file=sys.stderr)
+        return 1
+    return 0

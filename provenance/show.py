@@ -1,0 +1,136 @@
+"""`show REV`: one commit's provenance, each signature checked against the commit's change."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+from provenance import declaration, detect, git, hooks, policy_source, sshsig, trailers
+from provenance.errors import ProvenanceError
+from provenance.statement import (
+    KEY_SIGNATURE,
+    MalformedSignature,
+    Statement,
+    parse_signature_value,
+)
+
+
+@dataclass(frozen=True)
+class SignatureCheck:
+    origin: str  # "trailer" or "note"
+    role: str
+    signer: str
+    status: str  # valid | stale | invalid | malformed
+    detail: str
+    key: str = ""  # fingerprint of the key that signed, when the blob decodes
+    person: str = ""  # who the policy at the parent says holds that key
+
+
+def _note_lines(commit: str) -> list[str]:
+    out = git.run(["notes", "--ref=provenance", "show", commit], check=False)
+    return out.decode("utf-8", "surrogateescape").splitlines()
+
+
+def _check(
+    value: str, origin: str, change: hooks.Change, ai_options: list[bool], assisted: tuple[str, ...]
+) -> SignatureCheck:
+    try:
+        sig = parse_signature_value(value)
+    except MalformedSignature as e:
+        return SignatureCheck(origin, "?", "?", "malformed", str(e))
+    try:
+        blob = sshsig.unb64(sig.signature_b64)
+    except sshsig.InvalidSignature as e:
+        return SignatureCheck(origin, sig.role, sig.signer, "malformed", str(e))
+    options = ai_options if sig.role == "declare" else [False]
+    for ai in options:
+        stmt = Statement(
+            role=sig.role, change=sig.change, author=change.author_email, signer=sig.signer,
+            ai_assisted=ai if sig.role == "declare" else None,
+            assisted_by=assisted if sig.role == "declare" else (), policy=change.policy_blob,
+        )
+        try:
+            key = sshsig.verify(blob, stmt.to_bytes())
+        except sshsig.InvalidSignature:
+            continue
+        if sig.change != change.digest:
+            return SignatureCheck(origin, sig.role, sig.signer, "stale",
+                                  f"signed {sig.change[:19]}…, the change is now {change.digest[:19]}…",
+                                  key.fingerprint())
+        return SignatureCheck(origin, sig.role, sig.signer, "valid", "signature verifies",
+                              key.fingerprint())
+    return SignatureCheck(origin, sig.role, sig.signer, "invalid",
+                          "signature does not verify over this commit's statement")
+
+
+def inspect(rev: str) -> dict[str, object]:
+    commit = git.rev_parse(f"{rev}^{{commit}}")
+    if commit is None:
+        raise ProvenanceError(f"{rev!r} does not name a commit")
+    change = hooks.committed_change(commit)
+    message = git.commit_message(commit).decode("utf-8", "surrogateescape")
+    declared = declaration.read(message)
+    ai_options = [declared.ai] if declared.ai is not None else [True, False]
+    checks = [
+        _check(v, "trailer", change, ai_options, declared.assisted_by)
+        for k, v in trailers.parse(message) if k.lower() == KEY_SIGNATURE.lower()
+    ]
+    note = _note_lines(commit)
+    note_assisted = tuple(ln.split(":", 1)[1].strip() for ln in note
+                          if ln.lower().startswith("assisted-by:"))
+    for line in note:
+        key, _, value = line.partition(":")
+        if key.strip().lower() == KEY_SIGNATURE.lower():
+            checks.append(_check(value.strip(), "note", change, [True, False], note_assisted))
+    parent = git.rev_parse(f"{commit}^")
+    pol = policy_source.load_at(parent) if parent else None
+    if pol is not None:
+        checks = [_with_person(c, pol) for c in checks]
+    signals = detect.commit_signals(change.author_name, change.author_email, message)
+    return {
+        "commit": commit,
+        "author": f"{change.author_name} <{change.author_email}>",
+        "change": change.digest,
+        "ai_assisted": {True: "yes", False: "no", None: "undeclared"}[declared.ai],
+        "assisted_by": list(declared.assisted_by),
+        "fingerprints": [s.evidence for s in signals],
+        "policy_change": change.policy_blob,
+        "signatures": [asdict(c) for c in checks],
+    }
+
+
+def _with_person(check: SignatureCheck, pol: object) -> SignatureCheck:
+    from provenance.policy import Policy
+
+    assert isinstance(pol, Policy)
+    if not check.key:
+        return check
+    for person in pol.people:
+        if any(k.fingerprint() == check.key for k in person.keys):
+            return SignatureCheck(**{**asdict(check), "person": f"{person.name} <{person.emails[0]}>"})
+    return SignatureCheck(**{**asdict(check), "person": "(key not in the policy)"})
+
+
+def render(rev: str, fmt: str) -> str:
+    info = inspect(rev)
+    if fmt == "json":
+        return json.dumps(info, indent=2) + "\n"
+    lines = [
+        f"commit      {info['commit']}",
+        f"author      {info['author']}",
+        f"change      {info['change']}",
+        f"ai-assisted {info['ai_assisted']}",
+    ]
+    for v in info["assisted_by"]:  # type: ignore[attr-defined]
+        lines.append(f"assisted-by {v}")
+    for f in info["fingerprints"]:  # type: ignore[attr-defined]
+        lines.append(f"fingerprint {f}")
+    if info["policy_change"]:
+        lines.append(f"policy      changed to blob {info['policy_change']}")
+    sigs: list[dict[str, str]] = info["signatures"]  # type: ignore[assignment]
+    if not sigs:
+        lines.append("signatures  none")
+    for s in sigs:
+        who = f" [{s['key']}{' ' + s['person'] if s['person'] else ''}]" if s["key"] else ""
+        lines.append(f"{s['origin']:<7} {s['role']:<7} {s['signer']}: {s['status']} ({s['detail']}){who}")
+    return "\n".join(lines) + "\n"

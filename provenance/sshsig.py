@@ -1,0 +1,596 @@
+"""SSHSIG signatures (OpenSSH PROTOCOL.sshsig), signed and verified in-process.
+
+Verification never spawns a process (a `ssh-keygen -Y verify` per signature is ~60x slower).
+Signing prefers ssh-agent, then an unencrypted key file, then `ssh-keygen -Y sign`; the result
+is always checked with `verify` before it is returned, so a misbehaving agent cannot leave a bad
+trailer.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import os
+import socket
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography import exceptions as crypto_exceptions
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
+
+from provenance.errors import ProvenanceError
+
+NAMESPACE = "git-provenance"
+
+_MAGIC = b"SSHSIG"
+_VERSION = 1
+_SIGN_HASH = "sha512"
+_HASHES: dict[str, Callable[[bytes], hashlib._Hash]] = {
+    "sha256": hashlib.sha256,
+    "sha512": hashlib.sha512,
+}
+_EC_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "ecdsa-sha2-nistp256": hashes.SHA256,
+    "ecdsa-sha2-nistp384": hashes.SHA384,
+    "ecdsa-sha2-nistp521": hashes.SHA512,
+}
+_KEY_TYPES = frozenset({"ssh-ed25519", "ssh-rsa", *_EC_HASHES})
+# RSA signature algorithms we accept; "ssh-rsa" (SHA-1) is deliberately absent.
+_RSA_SIG_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "rsa-sha2-512": hashes.SHA512,
+    "rsa-sha2-256": hashes.SHA256,
+}
+_RSA_MIN_BITS = 1024  # OpenSSH's SSH_RSA_MINIMUM_MODULUS_SIZE
+_MAX_MPINT = 16384 // 8 + 1  # OpenSSH's SSHBUF_MAX_BIGNUM
+
+_ARMOR_BEGIN = "-----BEGIN SSH SIGNATURE-----"
+_ARMOR_END = "-----END SSH SIGNATURE-----"
+_ARMOR_WIDTH = 70  # what ssh-keygen writes (sshbuf-misc.c), though the spec says 76
+
+_OPENSSH_KEY_MAGIC = b"openssh-key-v1\0"
+_AGENTC_REQUEST_IDENTITIES = 11
+_AGENT_IDENTITIES_ANSWER = 12
+_AGENTC_SIGN_REQUEST = 13
+_AGENT_SIGN_RESPONSE = 14
+_AGENT_RSA_SHA2_512 = 4
+_AGENT_TIMEOUT = 60.0  # long enough for an `ssh-add -c` confirmation prompt
+_AGENT_MAX_REPLY = 256 * 1024
+_AGENT_LIST_TIMEOUT = 5.0
+_MAX_KEY_FILE = 1024 * 1024
+
+
+class InvalidSignature(ProvenanceError):
+    """The signature blob is malformed, unsupported, or does not verify."""
+
+
+@dataclass(frozen=True)
+class PublicKey:
+    algorithm: str
+    blob: bytes
+    comment: str = field(default="", compare=False)
+
+    def openssh(self) -> str:
+        return f"{self.algorithm} {base64.b64encode(self.blob).decode()}"
+
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256(self.blob).digest()
+        return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+
+
+@dataclass(frozen=True)
+class SshSig:
+    public_key: PublicKey
+    namespace: str
+    hash_alg: str
+    signature: bytes
+
+
+# --- SSH wire encoding -------------------------------------------------------------------------
+
+
+def _u32(n: int) -> bytes:
+    return n.to_bytes(4, "big")
+
+
+def _str(data: bytes) -> bytes:
+    return _u32(len(data)) + data
+
+
+def _take_u32(data: bytes) -> tuple[int, bytes]:
+    if len(data) < 4:
+        raise ValueError("truncated")
+    return int.from_bytes(data[:4], "big"), data[4:]
+
+
+def _take_str(data: bytes) -> tuple[bytes, bytes]:
+    n, rest = _take_u32(data)
+    if n > len(rest):
+        raise ValueError("truncated")
+    return rest[:n], rest[n:]
+
+
+def _mpint(n: int) -> bytes:
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return _str(b"\0" + raw if raw and raw[0] & 0x80 else raw)
+
+
+def _take_mpint(data: bytes) -> tuple[int, bytes]:
+    raw, rest = _take_str(data)
+    # The same strictness as OpenSSH's sshbuf_get_bignum2: positive, minimal, bounded.
+    if len(raw) > _MAX_MPINT or (raw and raw[0] & 0x80):
+        raise ValueError("bad mpint")
+    if len(raw) > 1 and raw[0] == 0 and not raw[1] & 0x80:
+        raise ValueError("non-minimal mpint")
+    return int.from_bytes(raw, "big"), rest
+
+
+def _public_key_from_blob(blob: bytes, comment: str = "") -> PublicKey:
+    key_type, _ = _take_str(blob)
+    algorithm = key_type.decode("ascii", "replace")
+    if algorithm not in _KEY_TYPES:
+        raise ValueError(f"unsupported key type {algorithm!r}")
+    return PublicKey(algorithm, blob, comment)
+
+
+def _load_public(key: PublicKey) -> object:
+    """The cryptography key object; ValueError if the blob is not a valid key of its type."""
+    if key.algorithm not in _KEY_TYPES:
+        raise ValueError(f"unsupported key type {key.algorithm!r}")
+    try:
+        return serialization.load_ssh_public_key(key.openssh().encode())
+    # NotImplementedError: cryptography's answer to compressed or infinity EC points.
+    except (crypto_exceptions.UnsupportedAlgorithm, NotImplementedError, TypeError) as e:
+        raise ValueError(str(e) or "unsupported key encoding") from None
+
+
+def parse_public_key(line: str) -> PublicKey:
+    """Parse `type base64 [comment]` (an OpenSSH .pub line)."""
+    parts = line.strip().split(None, 2)
+    if len(parts) < 2:
+        raise ProvenanceError(f"not an SSH public key: {line.strip()[:60]!r}")
+    try:
+        blob = base64.b64decode(parts[1], validate=True)
+        key = _public_key_from_blob(blob, parts[2].strip() if len(parts) > 2 else "")
+        if key.algorithm != parts[0]:
+            raise ValueError("key type does not match its blob")
+        _load_public(key)
+    except (ValueError, binascii.Error) as e:
+        raise ProvenanceError(f"not a valid SSH public key ({e}): {line.strip()[:60]!r}") from None
+    return key
+
+
+# --- Blob, armor, base64 -----------------------------------------------------------------------
+
+
+def encode_blob(sig: SshSig) -> bytes:
+    return (
+        _MAGIC + _u32(_VERSION) + _str(sig.public_key.blob) + _str(sig.namespace.encode())
+        + _str(b"") + _str(sig.hash_alg.encode()) + _str(sig.signature)
+    )
+
+
+def decode_blob(blob: bytes) -> SshSig:
+    try:
+        if blob[:6] != _MAGIC:
+            raise ValueError("not an SSH signature")
+        version, rest = _take_u32(blob[6:])
+        if version != _VERSION:
+            raise ValueError(f"unsupported SSHSIG version {version}")
+        key_blob, rest = _take_str(rest)
+        namespace, rest = _take_str(rest)
+        reserved, rest = _take_str(rest)
+        hash_alg, rest = _take_str(rest)
+        signature, rest = _take_str(rest)
+        # Stricter than ssh-keygen (which ignores `reserved`): one signature, one encoding.
+        if reserved or rest:
+            raise ValueError("unexpected extra data")
+        return SshSig(
+            _public_key_from_blob(key_blob), namespace.decode(), hash_alg.decode(), signature
+        )
+    except ValueError as e:  # includes UnicodeDecodeError
+        raise InvalidSignature(f"malformed SSH signature: {e}") from None
+
+
+def b64(blob: bytes) -> str:
+    return base64.b64encode(blob).decode()
+
+
+def unb64(text: str) -> bytes:
+    text = text.strip()
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (ValueError, binascii.Error):
+        raise InvalidSignature("signature is not valid base64") from None
+    # Only the canonical spelling: a trailer must not be rewritable without changing its bytes.
+    if not raw or b64(raw) != text:
+        raise InvalidSignature("signature is not canonical base64")
+    return raw
+
+
+def armor(blob: bytes) -> str:
+    text = b64(blob)
+    lines = [text[i:i + _ARMOR_WIDTH] for i in range(0, len(text), _ARMOR_WIDTH)]
+    return "\n".join([_ARMOR_BEGIN, *lines, _ARMOR_END]) + "\n"
+
+
+def dearmor(text: str) -> bytes:
+    lines = [line.strip() for line in text.strip().splitlines()]
+    if len(lines) < 3 or lines[0] != _ARMOR_BEGIN or lines[-1] != _ARMOR_END:
+        raise InvalidSignature("not an armored SSH signature")
+    return unb64("".join(lines[1:-1]))
+
+
+# --- Verification ------------------------------------------------------------------------------
+
+
+def _signed_data(namespace: str, hash_alg: str, digest: bytes) -> bytes:
+    return _MAGIC + _str(namespace.encode()) + _str(b"") + _str(hash_alg.encode()) + _str(digest)
+
+
+def _check_raw(key: PublicKey, signature: bytes, data: bytes) -> None:
+    """Raise ValueError unless `signature` (SSH encoding) is `key`'s signature over `data`."""
+    sig_type, rest = _take_str(signature)
+    raw, rest = _take_str(rest)
+    if rest:
+        raise ValueError("trailing data in signature")
+    algorithm = sig_type.decode("ascii", "replace")
+    public = _load_public(key)
+    try:
+        if isinstance(public, ed25519.Ed25519PublicKey) and algorithm == "ssh-ed25519":
+            if len(raw) != 64:
+                raise ValueError("bad Ed25519 signature length")
+            public.verify(raw, data)
+        elif isinstance(public, rsa.RSAPublicKey) and algorithm in _RSA_SIG_HASHES:
+            size = (public.key_size + 7) // 8
+            if public.key_size < _RSA_MIN_BITS or len(raw) > size:
+                raise ValueError("bad RSA key size or signature length")
+            # OpenSSH pads short RSA signatures with leading zeros; so do we.
+            public.verify(raw.rjust(size, b"\0"), data, padding.PKCS1v15(),
+                          _RSA_SIG_HASHES[algorithm]())
+        elif isinstance(public, ec.EllipticCurvePublicKey) and algorithm == key.algorithm:
+            r, tail = _take_mpint(raw)
+            s, tail = _take_mpint(tail)
+            if tail or not r or not s:
+                raise ValueError("bad ECDSA signature")
+            public.verify(encode_dss_signature(r, s), data, ec.ECDSA(_EC_HASHES[algorithm]()))
+        else:
+            raise ValueError(f"signature type {algorithm!r} does not fit a {key.algorithm} key")
+    except crypto_exceptions.InvalidSignature:
+        raise ValueError("signature does not verify") from None
+
+
+def verify(blob: bytes, message: bytes, namespace: str = NAMESPACE) -> PublicKey:
+    sig = decode_blob(blob)
+    if sig.namespace != namespace:
+        raise InvalidSignature(f"signature is for namespace {sig.namespace!r}, not {namespace!r}")
+    if sig.hash_alg not in _HASHES:
+        raise InvalidSignature(f"unsupported signature hash {sig.hash_alg!r}")
+    data = _signed_data(namespace, sig.hash_alg, _HASHES[sig.hash_alg](message).digest())
+    try:
+        _check_raw(sig.public_key, sig.signature, data)
+    except (ValueError, TypeError, OverflowError) as e:
+        raise InvalidSignature(f"bad signature by {sig.public_key.fingerprint()}: {e}") from None
+    return sig.public_key
+
+
+# --- Keys on disk ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _KeySource:
+    public: PublicKey
+    private_path: Path | None  # None: only ssh-agent can sign
+
+
+def _read(path: Path) -> bytes:
+    try:
+        with path.open("rb") as f:
+            return f.read(_MAX_KEY_FILE)  # bounded: a key path may point at a device or a pipe
+    except OSError as e:
+        raise ProvenanceError(f"cannot read SSH key {path}: {e.strerror or e}") from None
+
+
+def _is_private(data: bytes) -> bool:
+    return data.lstrip().startswith(b"-----BEGIN ") and b"PRIVATE KEY-----" in data[:100]
+
+
+def _openssh_container(data: bytes) -> tuple[str, bytes] | None:
+    """(cipher name, public key blob) of an `openssh-key-v1` file, None for other formats."""
+    lines = data.decode("ascii", "replace").strip().splitlines()
+    if not lines or lines[0].strip() != "-----BEGIN OPENSSH PRIVATE KEY-----":
+        return None
+    try:
+        raw = base64.b64decode("".join(line.strip() for line in lines[1:-1]))
+        if not raw.startswith(_OPENSSH_KEY_MAGIC):
+            raise ValueError("bad magic")
+        cipher, rest = _take_str(raw[len(_OPENSSH_KEY_MAGIC):])
+        _kdf, rest = _take_str(rest)
+        _kdf_options, rest = _take_str(rest)
+        count, rest = _take_u32(rest)
+        blob, _ = _take_str(rest)
+        if count != 1:
+            raise ValueError("more than one key")
+        return cipher.decode("ascii", "replace"), blob
+    except (ValueError, binascii.Error) as e:
+        raise ProvenanceError(f"malformed OpenSSH private key ({e})") from None
+
+
+def _sibling_pub(path: Path, blob: bytes | None) -> PublicKey | None:
+    try:
+        key = parse_public_key(path.with_name(path.name + ".pub").read_text())
+    except (OSError, ProvenanceError, UnicodeDecodeError):
+        return None
+    return key if blob is None or key.blob == blob else None
+
+
+def _encrypted_message(path: Path) -> str:
+    return (f"SSH key {path} is passphrase-protected and not loaded in ssh-agent; "
+            f"run `ssh-add {path}` first (hooks cannot prompt for a passphrase)")
+
+
+def _private_public(path: Path, data: bytes) -> PublicKey:
+    container = _openssh_container(data)
+    if container is not None:
+        try:
+            key = _public_key_from_blob(container[1])
+        except ValueError as e:
+            raise ProvenanceError(f"SSH key {path}: {e}") from None
+        return _sibling_pub(path, key.blob) or key
+    try:
+        private = serialization.load_pem_private_key(data, None)
+    except TypeError:  # encrypted PEM: the public half only lives in the .pub file
+        found = _sibling_pub(path, None)
+        if found is None:
+            raise ProvenanceError(_encrypted_message(path)) from None
+        return found
+    except (ValueError, crypto_exceptions.UnsupportedAlgorithm) as e:
+        raise ProvenanceError(f"cannot load SSH private key {path}: {e}") from None
+    line = private.public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    )
+    return parse_public_key(line.decode())
+
+
+def _resolve(key_path: str | Path) -> _KeySource:
+    spec = str(key_path).strip()
+    if spec.startswith("key::"):
+        return _KeySource(parse_public_key(spec[5:]), None)
+    if " " in spec and spec.split()[0] in _KEY_TYPES:  # git's deprecated bare literal
+        return _KeySource(parse_public_key(spec), None)
+    path = Path(spec).expanduser()
+    data = _read(path)
+    if _is_private(data):
+        return _KeySource(_private_public(path, data), path)
+    public = parse_public_key(data.decode("utf-8", "replace"))
+    private = path.with_suffix("") if path.suffix == ".pub" else None
+    if private is not None and private.is_file():
+        found = _private_public(private, _read(private))
+        if found == public:
+            return _KeySource(public, private)
+    return _KeySource(public, None)
+
+
+def public_key_of(key_path: str | Path) -> PublicKey:
+    return _resolve(key_path).public
+
+
+def _check_permissions(path: Path) -> None:
+    st = path.stat()
+    if st.st_uid == os.getuid() and st.st_mode & 0o077:
+        raise ProvenanceError(
+            f"SSH private key {path} is accessible by other users (mode {st.st_mode & 0o777:o}); "
+            f"run `chmod 600 {path}` (OpenSSH refuses such keys too)"
+        )
+
+
+def _askpass_usable() -> bool:
+    """Whether ssh-keygen could ask for a passphrase without a terminal (readpass.c's rules)."""
+    require = os.environ.get("SSH_ASKPASS_REQUIRE", "").lower()
+    display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    return require == "force" or (require != "never" and bool(display))
+
+
+def _load_private(path: Path, data: bytes) -> object | None:
+    """A cryptography private key, or None when only ssh-keygen can use the file."""
+    container = _openssh_container(data)
+    try:
+        if container is not None and container[0] != "none":
+            raise TypeError("encrypted")
+        if container is not None:
+            return serialization.load_ssh_private_key(data, None)
+        return serialization.load_pem_private_key(data, None)
+    except TypeError:  # encrypted: only an askpass program can unlock it outside the agent
+        if _askpass_usable():
+            return None
+        raise ProvenanceError(_encrypted_message(path)) from None
+    except crypto_exceptions.UnsupportedAlgorithm:
+        return None
+    except ValueError as e:
+        raise ProvenanceError(f"cannot load SSH private key {path}: {e}") from None
+
+
+def _sign_with(private: object, algorithm: str, data: bytes) -> bytes:
+    if isinstance(private, ed25519.Ed25519PrivateKey):
+        return _str(b"ssh-ed25519") + _str(private.sign(data))
+    if isinstance(private, rsa.RSAPrivateKey):
+        raw = private.sign(data, padding.PKCS1v15(), hashes.SHA512())
+        return _str(b"rsa-sha2-512") + _str(raw)
+    if isinstance(private, ec.EllipticCurvePrivateKey) and algorithm in _EC_HASHES:
+        der = private.sign(data, ec.ECDSA(_EC_HASHES[algorithm]()))
+        r, s = decode_dss_signature(der)
+        return _str(algorithm.encode()) + _str(_mpint(r) + _mpint(s))
+    raise ProvenanceError(f"unsupported SSH key type {algorithm} (use Ed25519, RSA or ECDSA)")
+
+
+# --- ssh-agent ---------------------------------------------------------------------------------
+
+
+def _agent_call(sock_path: str, request: bytes, timeout: float = _AGENT_TIMEOUT) -> bytes:
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect(sock_path)
+            sock.sendall(_str(request))
+            length = int.from_bytes(_recv(sock, 4), "big")
+            if length > _AGENT_MAX_REPLY:
+                raise ProvenanceError("ssh-agent sent an oversized reply")
+            return _recv(sock, length)
+    except OSError as e:
+        raise ProvenanceError(f"cannot talk to ssh-agent at {sock_path}: {e}") from None
+
+
+def _recv(sock: socket.socket, n: int) -> bytes:
+    chunks = bytearray()
+    while len(chunks) < n:
+        chunk = sock.recv(n - len(chunks))
+        if not chunk:
+            raise ProvenanceError("ssh-agent closed the connection")
+        chunks += chunk
+    return bytes(chunks)
+
+
+def _agent_holds(sock_path: str, blob: bytes) -> bool:
+    try:
+        reply = _agent_call(sock_path, bytes([_AGENTC_REQUEST_IDENTITIES]), _AGENT_LIST_TIMEOUT)
+        if reply[:1] != bytes([_AGENT_IDENTITIES_ANSWER]):
+            return False
+        count, rest = _take_u32(reply[1:])
+        for _ in range(count):
+            key, rest = _take_str(rest)
+            _comment, rest = _take_str(rest)
+            if key == blob:
+                return True
+    except (ProvenanceError, ValueError):
+        pass  # an unusable agent is as good as none: fall back to the key file
+    return False
+
+
+def _agent_sign(sock_path: str, key: PublicKey, data: bytes) -> bytes:
+    flags = _AGENT_RSA_SHA2_512 if key.algorithm == "ssh-rsa" else 0
+    request = bytes([_AGENTC_SIGN_REQUEST]) + _str(key.blob) + _str(data) + _u32(flags)
+    reply = _agent_call(sock_path, request)
+    try:
+        if reply[:1] != bytes([_AGENT_SIGN_RESPONSE]):
+            raise ValueError("refused")
+        signature, _ = _take_str(reply[1:])
+    except ValueError:
+        raise ProvenanceError(
+            f"ssh-agent refused to sign with {key.fingerprint()} (confirmation denied?)"
+        ) from None
+    return signature
+
+
+# --- Signing -----------------------------------------------------------------------------------
+
+
+def _ssh_keygen_sign(message: bytes, path: Path, namespace: str) -> bytes:
+    with tempfile.TemporaryDirectory(prefix="provenance-sign-") as tmp:
+        # A file, never stdin: without a terminal ssh-keygen reads a passphrase from stdin.
+        msg = Path(tmp, "message")
+        msg.write_bytes(message)
+        try:
+            proc = subprocess.run(
+                ["ssh-keygen", "-q", "-Y", "sign", "-n", namespace, "-f", str(path), str(msg)],
+                stdin=subprocess.DEVNULL, capture_output=True, timeout=120, check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise ProvenanceError(f"cannot run ssh-keygen -Y sign: {e}") from None
+        if proc.returncode != 0:
+            detail = proc.stderr.decode(errors="replace").strip().splitlines()
+            raise ProvenanceError(
+                f"ssh-keygen -Y sign failed for {path}: "
+                f"{detail[-1] if detail else proc.returncode}; try `ssh-add {path}` first"
+            )
+        return dearmor(Path(tmp, "message.sig").read_text())
+
+
+def sign(message: bytes, key_path: str | Path, namespace: str = NAMESPACE) -> bytes:
+    if not namespace:
+        raise ProvenanceError("an SSH signature namespace must not be empty")
+    source = _resolve(key_path)
+    key = source.public
+    data = _signed_data(namespace, _SIGN_HASH, _HASHES[_SIGN_HASH](message).digest())
+    if source.private_path is not None:
+        _check_permissions(source.private_path)
+    sock_path = os.environ.get("SSH_AUTH_SOCK")
+    if sock_path and _agent_holds(sock_path, key.blob):
+        blob = encode_blob(SshSig(key, namespace, _SIGN_HASH, _agent_sign(sock_path, key, data)))
+    elif source.private_path is None:
+        raise ProvenanceError(
+            f"the private half of {key.fingerprint()} is not loaded in ssh-agent"
+            + ("" if sock_path else " (SSH_AUTH_SOCK is not set)")
+            + "; run `ssh-add` with its key file first"
+        )
+    else:
+        path = source.private_path
+        private = _load_private(path, _read(path))
+        if private is None:
+            blob = _ssh_keygen_sign(message, path, namespace)
+        else:
+            signature = _sign_with(private, key.algorithm, data)
+            blob = encode_blob(SshSig(key, namespace, _SIGN_HASH, signature))
+    try:
+        signer = verify(blob, message, namespace)
+    except InvalidSignature as e:
+        raise ProvenanceError(
+            f"signing with {key.fingerprint()} produced a bad signature: {e}"
+        ) from None
+    if signer != key:
+        raise ProvenanceError(f"signed by {signer.fingerprint()}, not {key.fingerprint()}")
+    return blob
+
+
+def keygen(path: Path, comment: str) -> PublicKey:
+    path = Path(path)
+    pub_path = path.with_name(path.name + ".pub")
+    if any(c in comment for c in "\r\n\0"):
+        raise ProvenanceError("an SSH key comment must be a single line")
+    for p in (path, pub_path):
+        if p.exists() or p.is_symlink():
+            raise ProvenanceError(f"{p} already exists; refusing to overwrite it")
+    private = ed25519.Ed25519PrivateKey.generate()
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+        serialization.NoEncryption(),
+    )
+    line = private.public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    ).decode()
+    key = parse_public_key(f"{line} {comment}")
+    _write_new(path, pem, 0o600)
+    try:
+        _write_new(pub_path, f"{key.openssh()} {comment}".rstrip().encode() + b"\n", 0o644)
+    except ProvenanceError:
+        path.unlink()
+        raise
+    return key
+
+
+def _write_new(path: Path, data: bytes, mode: int) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    except FileExistsError:
+        raise ProvenanceError(f"{path} already exists; refusing to overwrite it") from None
+    except OSError as e:
+        raise ProvenanceError(f"cannot create {path}: {e.strerror or e}") from None
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
+def allowed_signers_line(
+    principals: Iterable[str], key: PublicKey, namespace: str = NAMESPACE
+) -> str:
+    names = list(principals)
+    bad = [p for p in [*names, namespace] if not p or any(c in p for c in ' \t\r\n",')]
+    if not names or bad:
+        raise ProvenanceError(f"cannot write an allowed_signers line for {names} / {namespace!r}")
+    return f'{",".join(names)} namespaces="{namespace}" {key.openssh()}'

@@ -1,0 +1,444 @@
+"""Specification of agent detection: environment signals, commit fingerprints, the data table."""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+import re
+import tomllib
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from provenance import detect
+from provenance.detect import (
+    Signal,
+    assisted_by_value,
+    commit_signals,
+    environment_signals,
+    table_version,
+)
+from provenance.errors import ProvenanceError
+
+AIDER_DATA = Path("/work/shared/data/aider-commits.jsonl")
+HUMAN = ("Ada Lovelace", "ada@example.com")
+
+
+def _tools(signals: list[Signal]) -> list[str]:
+    return [s.tool for s in signals]
+
+
+def _msg_signals(message: str) -> list[Signal]:
+    return commit_signals(*HUMAN, message, *HUMAN)
+
+
+# -- environment signals ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("environ", "tool"),
+    [
+        ({"CLAUDECODE": "1"}, "claude-code"),
+        ({"CLAUDE_CODE_ENTRYPOINT": "cli"}, "claude-code"),
+        ({"CLAUDE_CODE_REMOTE": "true"}, "claude-code"),
+        ({"GEMINI_CLI": "1"}, "gemini-cli"),
+        ({"CODEX_THREAD_ID": "0199-abcd"}, "codex"),
+        ({"CODEX_SANDBOX": "seatbelt"}, "codex"),
+        ({"CODEX_INTERNAL_ORIGINATOR_OVERRIDE": "codex_web_agent"}, "codex"),
+        ({"CURSOR_AGENT": "1"}, "cursor"),
+        ({"HOSTNAME": "cursor"}, "cursor"),
+        ({"COPILOT_AGENT_SESSION_ID": "s-1", "CI": "true"}, "copilot"),
+        ({"COPILOT_AGENT": "1"}, "copilot"),
+        ({"KIRO_SESSION_ID": "k-1"}, "kiro"),
+        ({"AWS_EXECUTION_ENV": "AmazonQ-For-CLI"}, "amazon-q"),
+        ({"GIT_AUTHOR_NAME": "Paul Gauthier (aider)"}, "aider"),
+        ({"HOME": "/home/jules", "USER": "swebot"}, "jules"),
+        ({"OPENCODE": "1"}, "opencode"),
+        ({"AGENT": "amp"}, "amp"),
+        ({"GOOSE_TERMINAL": "1"}, "goose"),
+        ({"OZ_RUN_ID": "r-1"}, "warp"),
+        ({"QWEN_CODE": "1"}, "qwen-code"),
+        ({"AI_AGENT": "devin"}, "devin"),
+        ({"AI_AGENT": "OpenHands"}, "openhands"),
+        ({"AI_AGENT": "v0"}, "v0"),
+    ],
+)
+def test_strong_environment_variables_name_their_tool(environ: dict[str, str], tool: str) -> None:
+    signals = environment_signals(environ)
+    assert signals and signals[0].tool == tool and signals[0].strength == "strong"
+    assert signals[0].evidence.startswith("env ")
+
+
+@pytest.mark.parametrize(
+    ("environ", "tool"),
+    [
+        ({"CURSOR_TRACE_ID": "t"}, "cursor"),
+        ({"TERM_PROGRAM": "vscode"}, "vscode"),
+        ({"TERM_PROGRAM": "kiro"}, "kiro"),
+        ({"CODEIUM_EDITOR_APP_ROOT": "/opt/windsurf"}, "windsurf"),
+        ({"REPL_ID": "abc"}, "replit"),
+        ({"COPILOT_CLI": "1"}, "copilot"),
+        ({"AGENT": "some-new-agent"}, "some-new-agent"),
+    ],
+)
+def test_hints_that_also_appear_in_human_terminals_are_weak(
+    environ: dict[str, str], tool: str
+) -> None:
+    assert [(s.tool, s.strength) for s in environment_signals(environ)] == [(tool, "weak")]
+
+
+def test_weak_hints_rank_after_strong_signals_whatever_the_table_order() -> None:
+    environ = {
+        "TERM_PROGRAM": "vscode", "CURSOR_TRACE_ID": "t", "GEMINI_CLI": "1", "CLAUDECODE": "1",
+    }
+    strengths = [s.strength for s in environment_signals(environ)]
+    assert strengths == ["strong", "strong", "weak", "weak"]
+
+
+def test_exact_variables_outrank_composite_rules() -> None:
+    environ = {"HOME": "/home/jules", "USER": "swebot", "CLAUDECODE": "1"}
+    assert _tools(environment_signals(environ)) == ["claude-code", "jules"]
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {"HOME": "/home/jules"},
+        {"USER": "swebot"},
+        {"HOME": "/home/jules", "USER": "jules"},
+        {"HOME": "/home/ada", "USER": "swebot"},
+    ],
+)
+def test_composite_rules_need_every_part(environ: dict[str, str]) -> None:
+    assert environment_signals(environ) == []
+
+
+def test_an_ordinary_human_shell_yields_nothing() -> None:
+    environ = {
+        "HOME": "/home/ada", "USER": "ada", "SHELL": "/bin/bash", "TERM": "xterm-256color",
+        "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "GIT_AUTHOR_NAME": "Ada Lovelace",
+        "GIT_COMMITTER_NAME": "Ada Lovelace (aider)",  # aider committing a person's own edits
+        "CLAUDECODE": "", "CODEX_THREAD_ID": "", "AI_AGENT": "0", "AGENT": "false",
+    }
+    assert environment_signals(environ) == []
+
+
+def test_value_rules_are_exact_and_empty_means_absent() -> None:
+    assert environment_signals({"CLAUDECODE": "0"}) == []
+    assert environment_signals({"GEMINI_CLI": "10"}) == []
+    assert environment_signals({"COPILOT_AGENT_SESSION_ID": ""}) == []
+
+
+def test_evidence_records_which_variable_matched_without_leaking_opaque_ids() -> None:
+    evidence = [s.evidence for s in environment_signals(
+        {"CLAUDECODE": "1", "CODEX_THREAD_ID": "secret-thread", "HOME": "/home/jules",
+         "USER": "swebot", "GIT_AUTHOR_NAME": "Paul Gauthier (aider)"}
+    )]
+    assert "env CLAUDECODE=1" in evidence
+    assert "env CODEX_THREAD_ID (set)" in evidence
+    assert "env HOME=/home/jules + USER=swebot" in evidence
+    assert 'env GIT_AUTHOR_NAME="Paul Gauthier (aider)"' in evidence
+    assert not any("secret-thread" in e for e in evidence)
+
+
+def test_the_same_variable_matched_twice_is_reported_once() -> None:
+    signals = environment_signals({"AGENT": "amp"})  # a strong rule and the weak generic one
+    assert signals == [Signal("amp", "env AGENT=amp", "strong")]
+
+
+def test_generic_agent_variable_with_a_bare_truthy_value_is_an_unknown_agent() -> None:
+    assert _tools(environment_signals({"AI_AGENT": "1"})) == ["unknown"]
+    assert environment_signals({"AI_AGENT": "!!!"}) == []
+
+
+# -- commit fingerprints ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("trailer", "tool", "model"),
+    [
+        ("Co-Authored-By: Claude Opus 4.6 (1M context) <noreply@anthropic.com>",
+         "claude-code", "Claude Opus 4.6"),
+        ("Co-Authored-By: Claude <noreply@anthropic.com>", "claude-code", None),
+        ("Co-authored-by: aider (gpt-4o) <aider@aider.chat>", "aider", "gpt-4o"),
+        ("co-authored-by: aider (sonnet) <noreply@aider.chat>", "aider", "sonnet"),
+        ("Co-authored-by: Cursor <cursoragent@cursor.com>", "cursor", None),
+        ("Co-authored-by: Copilot <175728472+Copilot@users.noreply.github.com>", "copilot", None),
+        ("Co-authored-by: Copilot <999+Copilot@users.noreply.github.com>", "copilot", None),
+        ("Co-Authored-By: Devin <158243242+devin-ai-integration[bot]@users.noreply.github.com>",
+         "devin", None),
+        ("Co-authored-by: openhands <openhands@all-hands.dev>", "openhands", None),
+        ("Co-authored-by: Codex <noreply@openai.com>", "codex", None),
+        ("Co-authored-by: Codex <codex@example.com>", "codex", None),
+        ("Co-Authored-By: opencode <noreply@opencode.ai>", "opencode", None),
+        ("Co-Authored-By: Oz <oz-agent@warp.dev>", "warp", None),
+        ("Made-with: Cursor", "cursor", None),
+        ("Claude-Session: https://claude.ai/code/session_01AbC", "claude-code", None),
+        ("Replit-Commit-Author: Agent", "replit", None),
+        ("Generated-By: PostHog Code", "posthog-code", None),
+        ("Generated-by: Claude Code (claude-opus-4-6)", "claude-code", "claude-opus-4-6"),
+        ("Co-authored-by-AI: GitHub Copilot (gpt-4.1)", "copilot", "gpt-4.1"),
+        ("Assisted-by: LLM coccinelle sparse", "llm", None),
+        ("Assisted-by: Claude:claude-3-opus coccinelle sparse", "claude-code", "claude-3-opus"),
+        ("Assisted-by: claude-code/claude-opus-4", "claude-code", "claude-opus-4"),
+        ("Assisted-by: Gemini CLI", "gemini-cli", None),
+        ("Assisted-by: Windsurf", "windsurf", None),
+        ("Assisted-by: Amazon Q Developer", "amazon-q", None),
+        ("🤖 Generated with [Claude Code](https://claude.com/claude-code)", "claude-code", None),
+        ("🤖 Generated with [Claude Code](https://claude.ai/code)", "claude-code", None),
+        ("Generated with [Devin](https://devin.ai)", "devin", None),
+        ("Made with [Cursor](https://cursor.com)", "cursor", None),
+    ],
+)
+def test_message_fingerprints_name_tool_and_model(
+    trailer: str, tool: str, model: str | None
+) -> None:
+    signals = _msg_signals(f"Fix the parser\n\nLonger text.\n\n{trailer}\n")
+    assert [(s.tool, s.model, s.strength) for s in signals] == [(tool, model, "strong")]
+    assert signals[0].evidence == trailer
+
+
+@pytest.mark.parametrize(
+    ("author", "tool"),
+    [
+        (("Paul Gauthier (aider)", "aider@paulg.org"), "aider"),
+        (("Claude", "noreply@anthropic.com"), "claude-code"),
+        (("claude[bot]", "209825114+claude[bot]@users.noreply.github.com"), "claude-code"),
+        (("Copilot", "198982749+Copilot@users.noreply.github.com"), "copilot"),
+        (("devin-ai-integration[bot]",
+          "158243242+devin-ai-integration[bot]@users.noreply.github.com"), "devin"),
+        (("google-labs-jules[bot]",
+          "161369871+google-labs-jules[bot]@users.noreply.github.com"), "jules"),
+        (("openai-codex[bot]", "215057067+openai-codex[bot]@users.noreply.github.com"), "codex"),
+        (("chatgpt-codex-connector[bot]",
+          "199175422+chatgpt-codex-connector[bot]@users.noreply.github.com"), "codex"),
+        (("cursor[bot]", "206951365+cursor[bot]@users.noreply.github.com"), "cursor"),
+        (("amazon-q-developer[bot]",
+          "208079219+amazon-q-developer[bot]@users.noreply.github.com"), "amazon-q"),
+        (("sweep-ai[bot]", "sweep-ai[bot]@users.noreply.github.com"), "sweep"),
+        (("openhands", "openhands@all-hands.dev"), "openhands"),
+        (("Kiro Agent", "kiro@example.com"), "kiro"),
+    ],
+)
+def test_agent_and_bot_identities_as_author_are_fingerprints(
+    author: tuple[str, str], tool: str
+) -> None:
+    signals = commit_signals(*author, "Update things", *HUMAN)
+    assert _tools(signals) == [tool]
+
+
+def test_aider_author_suffix_evidence_quotes_the_name() -> None:
+    (signal,) = commit_signals("Paul (aider)", "p@x.org", "feat: x", "Paul (aider)", "p@x.org")
+    assert signal == Signal("aider", 'author name "Paul (aider)"', "strong")
+
+
+def test_numeric_noreply_ids_are_matched_by_pattern_not_value() -> None:
+    signals = commit_signals("claude", "1+claude[bot]@users.noreply.github.com", "x")
+    assert _tools(signals) == ["claude-code"]
+
+
+def test_cosine_committer_identity_is_a_fingerprint() -> None:
+    assert _tools(commit_signals(*HUMAN, "x", "Cosine", "agent@cosine.sh")) == ["cosine"]
+
+
+def test_one_commit_can_carry_several_tools_and_duplicates_collapse() -> None:
+    message = (
+        "squash\n\nCo-authored-by: aider (gpt-4o) <aider@aider.chat>\n\n"
+        "more\n\nCo-authored-by: aider (gpt-4o) <aider@aider.chat>\nMade-with: Cursor\n"
+    )
+    assert _tools(_msg_signals(message)) == ["aider", "cursor"]
+
+
+# -- false-positive guards -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Fix crash\n\nAssisted-by: Daniel Stenberg\nReported-by: Jay Satiro\n",
+        "Fix crash\n\nAssisted-by: Claude Dupont\n",  # a person called Claude
+        "Fix crash\n\nAssisted-by: Claude Dupont <claude@dupont.fr>\n",
+        "Fix crash\n\nAssisted-by: none\n",
+        "Fix crash\n\nGenerated-by: protoc 25.1\n",
+        "Compare Claude and GPT-4o output; Claude Code and Cursor both fail here.\n",
+        "Document the '🤖 Generated with [Claude Code]' footer in CONTRIBUTING\n",
+        "Drop support for Made-with: Cursor trailers in the linter\n",
+        "Bump lodash to 4.17.21\n\nSigned-off-by: dependabot[bot] <support@github.com>",
+        "Fix\n\nCo-authored-by: Grace Hopper <grace@example.com>\n",
+        "Fix\n\nCo-authored-by: Claude Shannon <claude@bell-labs.com>\n",
+    ],
+)
+def test_human_or_prose_mentions_are_not_fingerprints(message: str) -> None:
+    assert _msg_signals(message) == []
+
+
+def test_dependabot_and_renovate_are_bots_but_not_ai() -> None:
+    dependabot = ("dependabot[bot]", "49699333+dependabot[bot]@users.noreply.github.com")
+    renovate = ("renovate[bot]", "29139614+renovate[bot]@users.noreply.github.com")
+    for bot in (dependabot, renovate):
+        assert commit_signals(*bot, "Bump x from 1 to 2", *bot) == []
+
+
+def test_a_committer_only_aider_suffix_is_not_evidence() -> None:
+    assert commit_signals(*HUMAN, "fix: y", "Ada Lovelace (aider)", "ada@example.com") == []
+
+
+# -- the real aider history ------------------------------------------------------------------
+
+
+def _aider_records() -> list[dict[str, str]]:
+    if not AIDER_DATA.exists():
+        pytest.skip(f"{AIDER_DATA} not available")
+    return [json.loads(line) for line in AIDER_DATA.read_text(encoding="utf-8").splitlines()]
+
+
+def test_real_aider_commits_are_detected_exactly_when_aider_wrote_them() -> None:
+    outcome: Counter[tuple[str, str]] = Counter()
+    for r in _aider_records():
+        signals = commit_signals(
+            r["author_name"], r["author_email"], r["message"],
+            r["committer_name"], r["committer_email"],
+        )
+        label = r["label"]
+        if label in ("ai:author-suffix", "ai:co-author"):
+            assert _tools(signals) == ["aider"], r["commit"]
+            assert signals[0].strength == "strong"
+            if label == "ai:co-author":
+                assert signals[0].model, r["commit"]
+                assert f"({signals[0].model})" in signals[0].evidence
+            outcome[(label, "detected")] += 1
+        else:
+            assert label in ("human", "human:committed-through-aider"), label
+            assert signals == [], r["commit"]
+            outcome[(label, "clean")] += 1
+    print(dict(outcome))
+    assert outcome == {
+        ("ai:author-suffix", "detected"): 150,
+        ("ai:co-author", "detected"): 30,
+        ("human", "clean"): 100,
+        ("human:committed-through-aider", "clean"): 100,
+    }
+
+
+# -- Assisted-by values ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("signal", "value"),
+    [
+        (Signal("claude-code", "env CLAUDECODE=1", "strong"), "claude-code"),
+        (Signal("aider", "x", "strong", "gpt-4o"), "aider:gpt-4o"),
+        (Signal("claude-code", "x", "strong", "Claude Opus 4.6"), "claude-code:claude-opus-4.6"),
+        (Signal("aider", "x", "strong", "openai/GPT-5.2"), "aider:openai/gpt-5.2"),
+    ],
+)
+def test_assisted_by_value_is_tool_then_normalised_model(signal: Signal, value: str) -> None:
+    assert assisted_by_value(signal) == value
+
+
+def test_assisted_by_values_written_by_us_are_read_back_as_the_same_tool() -> None:
+    (signal,) = _msg_signals("x\n\nCo-authored-by: aider (gpt-4o) <aider@aider.chat>")
+    (again,) = _msg_signals(f"x\n\nAssisted-by: {assisted_by_value(signal)}")
+    assert (again.tool, again.model) == ("aider", "gpt-4o")
+
+
+# -- the table is versioned data -------------------------------------------------------------
+
+_ENV_KEYS = {"tool", "tool_from", "strength", "all"}
+_COMMIT_KEYS = {"tool", "strength", "where", "name", "email", "model", "keys", "value",
+                "value_names", "line"}
+
+
+def _raw_table() -> dict[str, Any]:
+    text = importlib.resources.files("provenance").joinpath("fingerprints.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
+def test_fingerprint_table_entries_follow_the_schema() -> None:
+    data = _raw_table()
+    assert set(data) == {"version", "names", "env", "commit"}
+    assert data["version"] == table_version() >= 1
+    for entry in data["names"]:
+        assert set(entry) <= {"tool", "pattern", "trailing"} and entry["tool"]
+        re.compile(entry["pattern"])
+    for entry in data["env"]:
+        assert set(entry) <= _ENV_KEYS, entry
+        assert entry["strength"] in ("strong", "weak")
+        assert ("tool" in entry) != ("tool_from" in entry)
+        for cond in entry["all"]:
+            ops = set(cond) - {"var"}
+            assert len(ops) == 1 and ops <= {"present", "equals", "contains", "suffix"}, cond
+    for entry in data["commit"]:
+        assert set(entry) <= _COMMIT_KEYS, entry
+        assert entry["strength"] in ("strong", "weak")
+        assert entry["where"] in ("author", "committer", "co-author", "trailer", "line")
+        for key in ("name", "email", "model", "value", "line"):
+            if key in entry:
+                re.compile(entry[key])
+
+
+def test_the_shipped_table_passes_the_loaders_full_validation() -> None:
+    text = importlib.resources.files("provenance").joinpath("fingerprints.toml").read_text("utf-8")
+    table = detect._parse_table(text)
+    assert table.version == table_version()
+    assert table.env and table.commit and table.names
+
+
+def test_committer_rules_never_match_on_a_name_suffix() -> None:
+    for entry in _raw_table()["commit"]:
+        if entry["where"] == "committer":
+            assert "name" not in entry, entry
+
+
+def test_every_tool_the_brief_names_has_a_rule() -> None:
+    data = _raw_table()
+    tools = {e.get("tool") for e in data["env"] + data["commit"]}
+    for tool in ("claude-code", "cursor", "copilot", "codex", "gemini-cli", "aider", "devin",
+                 "jules", "openhands", "amazon-q", "kiro", "windsurf", "opencode", "amp",
+                 "goose", "warp", "sweep", "replit"):
+        assert tool in tools, tool
+
+
+@pytest.mark.parametrize(
+    ("text", "complaint"),
+    [
+        ("version = 1\n[[env]]\ntool = 'x'\nstrength = 'maybe'\nall = [{var='A', present=true}]",
+         "strength"),
+        ("version = 1\n[[env]]\ntool = 'x'\nstrength = 'weak'\nall = [{var='A', like='b'}]",
+         "condition"),
+        ("version = 1\n[[commit]]\ntool = 'x'\nstrength = 'weak'\nwhere = 'author'\ncolour = 1",
+         "unknown keys"),
+        ("version = 1\n[[commit]]\ntool = 'x'\nstrength = 'weak'\nwhere = 'line'\nline = '('",
+         "bad regex"),
+        ("version = 'one'", "version"),
+        ("version = 1\nextra = 2", "top-level"),
+        ("version = [", "TOML"),
+    ],
+)
+def test_a_malformed_table_is_a_clear_error(text: str, complaint: str) -> None:
+    with pytest.raises(ProvenanceError, match=complaint):
+        detect._parse_table(text)
+
+
+# -- robustness ------------------------------------------------------------------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(), st.text(), st.text(), st.text(), st.text())
+def test_commit_signals_never_crash(a: str, b: str, msg: str, c: str, d: str) -> None:
+    for signal in commit_signals(a, b, msg, c, d):
+        assert signal.strength in ("strong", "weak") and signal.tool and signal.evidence
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(st.sampled_from(["AI_AGENT", "AGENT", "CLAUDECODE", "HOME", "USER",
+                                        "TERM_PROGRAM", "GIT_AUTHOR_NAME"]), st.text()))
+def test_environment_signals_never_crash(environ: dict[str, str]) -> None:
+    signals = environment_signals(environ)
+    assert len({(s.tool, s.evidence) for s in signals}) == len(signals)
+    assert [s.strength for s in signals] == sorted((s.strength for s in signals),
+                                                  key=("strong", "weak").index)

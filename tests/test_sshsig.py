@@ -1,0 +1,422 @@
+"""SSHSIG signing and verification, cross-checked against real ssh-keygen and ssh-agent."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sshkeys import add_to_agent, askpass, make_key, running_agent, ssh_keygen
+
+from provenance import sshsig
+from provenance.errors import ProvenanceError
+from provenance.sshsig import InvalidSignature
+
+MESSAGE = b"git-provenance-statement v1\nrole declare\nchange sha256:" + b"ab" * 32 + b"\n"
+KINDS = {
+    "ed25519": ("ed25519", None),
+    "rsa": ("rsa", 2048),
+    "ecdsa256": ("ecdsa", 256),
+    "ecdsa384": ("ecdsa", 384),
+}
+
+
+@pytest.fixture(scope="module")
+def keydir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("keys")
+
+
+@pytest.fixture(scope="module")
+def keys(keydir: Path) -> dict[str, Path]:
+    return {name: make_key(keydir, name, kind, bits=bits) for name, (kind, bits) in KINDS.items()}
+
+
+@pytest.fixture(scope="module")
+def locked_key(keydir: Path) -> Path:
+    return make_key(keydir, "locked", passphrase="correct horse")
+
+
+@pytest.fixture(scope="module")
+def agent(keydir: Path, locked_key: Path) -> Iterator[dict[str, str]]:
+    agent_only = make_key(keydir, "agent_only")
+    with running_agent() as env:
+        add_to_agent(env, agent_only)
+        add_to_agent(env, locked_key, passphrase="correct horse")
+        yield env
+
+
+@pytest.fixture(autouse=True)
+def no_ambient_agent(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The developer's own agent must not make tests pass (or fail) by accident.
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+
+
+def keygen_verify(tmp_path: Path, blob: bytes, message: bytes, key: sshsig.PublicKey,
+                  namespace: str = sshsig.NAMESPACE) -> subprocess.CompletedProcess[bytes]:
+    signers = tmp_path / "allowed_signers"
+    signers.write_text(sshsig.allowed_signers_line(["alice@example.com"], key) + "\n")
+    sig = tmp_path / "file.sig"
+    sig.write_text(sshsig.armor(blob))
+    return ssh_keygen("-Y", "verify", "-f", str(signers), "-I", "alice@example.com",
+                      "-n", namespace, "-s", str(sig), stdin=message)
+
+
+def keygen_sign(tmp_path: Path, key: Path, message: bytes,
+                namespace: str = sshsig.NAMESPACE, *extra: str) -> bytes:
+    msg = tmp_path / "msg"
+    msg.write_bytes(message)
+    proc = ssh_keygen("-Y", "sign", "-n", namespace, "-f", str(key), *extra, str(msg))
+    assert proc.returncode == 0, proc.stderr
+    return sshsig.dearmor((tmp_path / "msg.sig").read_text())
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_our_signature_verifies_with_ssh_keygen(
+    kind: str, keys: dict[str, Path], tmp_path: Path
+) -> None:
+    blob = sshsig.sign(MESSAGE, keys[kind])
+    key = sshsig.public_key_of(keys[kind])
+    proc = keygen_verify(tmp_path, blob, MESSAGE, key)
+    assert proc.returncode == 0, proc.stderr
+    assert b'Good "git-provenance" signature for alice@example.com' in proc.stdout
+    assert sshsig.verify(blob, MESSAGE) == key
+    assert sshsig.decode_blob(blob).hash_alg == "sha512"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_ssh_keygen_signature_verifies_with_us(
+    kind: str, keys: dict[str, Path], tmp_path: Path
+) -> None:
+    blob = keygen_sign(tmp_path, keys[kind], MESSAGE)
+    assert sshsig.verify(blob, MESSAGE) == sshsig.public_key_of(keys[kind])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_tampered_message_and_wrong_namespace_are_rejected_by_both(
+    kind: str, keys: dict[str, Path], tmp_path: Path
+) -> None:
+    blob = sshsig.sign(MESSAGE, keys[kind])
+    key = sshsig.public_key_of(keys[kind])
+    with pytest.raises(InvalidSignature, match="does not verify"):
+        sshsig.verify(blob, MESSAGE + b"x")
+    with pytest.raises(InvalidSignature, match="namespace"):
+        sshsig.verify(blob, MESSAGE, namespace="git")
+    assert keygen_verify(tmp_path, blob, MESSAGE + b"x", key).returncode != 0
+    assert keygen_verify(tmp_path, blob, MESSAGE, key, namespace="git").returncode != 0
+
+
+def test_sha256_signatures_from_ssh_keygen_are_accepted(keys: dict[str, Path],
+                                                         tmp_path: Path) -> None:
+    blob = keygen_sign(tmp_path, keys["ed25519"], MESSAGE, sshsig.NAMESPACE, "-O", "hashalg=sha256")
+    assert sshsig.decode_blob(blob).hash_alg == "sha256"
+    assert sshsig.verify(blob, MESSAGE) == sshsig.public_key_of(keys["ed25519"])
+
+
+def test_rsa_signatures_use_sha2_512_never_sha1(keys: dict[str, Path]) -> None:
+    sig = sshsig.decode_blob(sshsig.sign(MESSAGE, keys["rsa"])).signature
+    assert sig[4:16] == b"rsa-sha2-512"
+
+
+def test_truncated_and_garbage_blobs_are_invalid_signatures(keys: dict[str, Path]) -> None:
+    blob = sshsig.sign(MESSAGE, keys["ed25519"])
+    for bad in [b"", b"SSHSIG", blob[:-1], blob[:20], blob + b"\0", b"x" + blob[1:],
+                blob[:6] + b"\0\0\0\2" + blob[10:]]:
+        with pytest.raises(InvalidSignature):
+            sshsig.verify(bad, MESSAGE)
+
+
+def test_a_signature_by_one_key_does_not_pass_as_another(keys: dict[str, Path]) -> None:
+    sig = sshsig.decode_blob(sshsig.sign(MESSAGE, keys["ed25519"]))
+    other = sshsig.public_key_of(keys["ecdsa256"])
+    forged = sshsig.encode_blob(sshsig.SshSig(other, sig.namespace, sig.hash_alg, sig.signature))
+    with pytest.raises(InvalidSignature):
+        sshsig.verify(forged, MESSAGE)
+
+
+def test_armor_round_trips_and_wraps_at_70_like_ssh_keygen(keys: dict[str, Path],
+                                                           tmp_path: Path) -> None:
+    blob = sshsig.sign(MESSAGE, keys["rsa"])
+    text = sshsig.armor(blob)
+    assert max(len(line) for line in text.splitlines()) == 70
+    assert sshsig.dearmor(text) == blob
+    ours = keygen_sign(tmp_path, keys["rsa"], MESSAGE)  # RSA PKCS#1 v1.5 is deterministic
+    assert (tmp_path / "msg.sig").read_text() == sshsig.armor(ours)
+    assert sshsig.unb64(sshsig.b64(blob)) == blob
+    with pytest.raises(InvalidSignature):
+        sshsig.dearmor("-----BEGIN SSH SIGNATURE-----\n!!!\n-----END SSH SIGNATURE-----\n")
+
+
+@pytest.mark.parametrize("text", ["", "   ", "not base64!", "QUJD\nREVG", "QUI", "QR==", "Ã©"])
+def test_unb64_rejects_garbage_and_non_canonical_base64(text: str) -> None:
+    with pytest.raises(InvalidSignature):
+        sshsig.unb64(text)
+
+
+def test_public_key_parses_pub_lines_and_matches_ssh_keygen_fingerprint(
+    keys: dict[str, Path]
+) -> None:
+    for path in keys.values():
+        line = path.with_suffix(".pub").read_text()
+        key = sshsig.parse_public_key(line)
+        assert key.openssh() == " ".join(line.split()[:2])
+        assert key.comment == path.name
+        printed = ssh_keygen("-l", "-f", str(path)).stdout.decode().split()[1]
+        assert key.fingerprint() == printed
+        assert sshsig.public_key_of(path) == key
+
+
+@pytest.mark.parametrize("line", [
+    "", "ssh-ed25519", "ssh-ed25519 !!!", "ssh-rsa AAAAC3NzaC1lZDI1NTE5",
+    "ssh-dss AAAAB3NzaC1kc3M=", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5",
+])
+def test_parse_public_key_rejects_garbage(line: str) -> None:
+    with pytest.raises(ProvenanceError):
+        sshsig.parse_public_key(line)
+
+
+def test_agent_held_key_signs_by_pub_path_and_key_literal(
+    agent: dict[str, str], keydir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pub = keydir / "agent_only.pub"
+    (keydir / "agent_only").unlink(missing_ok=True)  # only the agent can sign now
+    monkeypatch.setenv("SSH_AUTH_SOCK", agent["SSH_AUTH_SOCK"])
+    key = sshsig.public_key_of(pub)
+    specs: list[str | Path] = [pub, str(pub), "key::" + key.openssh()]
+    for spec in specs:
+        blob = sshsig.sign(MESSAGE, spec)
+        assert sshsig.verify(blob, MESSAGE) == key
+        assert keygen_verify(tmp_path, blob, MESSAGE, key).returncode == 0
+
+
+def test_passphrase_key_signs_through_the_agent(
+    agent: dict[str, str], locked_key: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SSH_AUTH_SOCK", agent["SSH_AUTH_SOCK"])
+    blob = sshsig.sign(MESSAGE, locked_key)
+    key = sshsig.public_key_of(locked_key)
+    assert sshsig.verify(blob, MESSAGE) == key
+    assert keygen_verify(tmp_path, blob, MESSAGE, key).returncode == 0
+
+
+def test_rsa_key_in_agent_signs_with_sha2_512(
+    agent: dict[str, str], keys: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_to_agent(agent, keys["rsa"])
+    monkeypatch.setenv("SSH_AUTH_SOCK", agent["SSH_AUTH_SOCK"])
+    sig = sshsig.decode_blob(sshsig.sign(MESSAGE, str(keys["rsa"]) + ".pub")).signature
+    assert sig[4:16] == b"rsa-sha2-512"
+
+
+def test_passphrase_key_without_agent_asks_for_ssh_add(locked_key: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.delenv("SSH_ASKPASS_REQUIRE", raising=False)
+    with pytest.raises(ProvenanceError, match="passphrase-protected.*ssh-add") as e:
+        sshsig.sign(MESSAGE, locked_key)
+    assert type(e.value) is ProvenanceError
+
+
+def test_passphrase_key_without_agent_is_delegated_to_ssh_keygen_when_askpass_can_answer(
+    locked_key: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with askpass("correct horse") as env:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        blob = sshsig.sign(MESSAGE, locked_key)
+    assert sshsig.verify(blob, MESSAGE) == sshsig.public_key_of(locked_key)
+
+
+def test_wrong_askpass_answer_is_a_clear_error(locked_key: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    with askpass("wrong") as env:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        with pytest.raises(ProvenanceError, match="ssh-keygen -Y sign failed.*ssh-add"):
+            sshsig.sign(MESSAGE, locked_key)
+
+
+def test_pub_path_without_agent_or_private_key_asks_for_ssh_add(tmp_path: Path) -> None:
+    key = sshsig.keygen(tmp_path / "k", "k")
+    (tmp_path / "k").unlink()
+    with pytest.raises(ProvenanceError, match="not loaded in ssh-agent.*ssh-add"):
+        sshsig.sign(MESSAGE, tmp_path / "k.pub")
+    with pytest.raises(ProvenanceError, match="not loaded in ssh-agent"):
+        sshsig.sign(MESSAGE, "key::" + key.openssh())
+
+
+def test_pub_path_falls_back_to_its_unencrypted_private_key(keys: dict[str, Path]) -> None:
+    blob = sshsig.sign(MESSAGE, keys["ed25519"].with_suffix(".pub"))
+    assert sshsig.verify(blob, MESSAGE) == sshsig.public_key_of(keys["ed25519"])
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604])
+def test_private_key_readable_by_others_is_refused(tmp_path: Path, mode: int) -> None:
+    path = make_key(tmp_path, "loose")
+    path.chmod(mode)
+    with pytest.raises(ProvenanceError, match="chmod 600"):
+        sshsig.sign(MESSAGE, path)
+
+
+def test_missing_key_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ProvenanceError, match="cannot read SSH key"):
+        sshsig.sign(MESSAGE, tmp_path / "nope")
+
+
+def test_keygen_writes_a_0600_key_that_ssh_keygen_accepts(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    key = sshsig.keygen(tmp_path / "id", "bob@example.com")
+    private = (tmp_path / "id").read_text()
+    assert (tmp_path / "id").stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "id.pub").read_text() == key.openssh() + " bob@example.com\n"
+    derived = ssh_keygen("-y", "-f", str(tmp_path / "id")).stdout.decode()
+    assert derived.split()[:2] == key.openssh().split()
+    assert key.algorithm == "ssh-ed25519" and key.comment == "bob@example.com"
+    out, err = capfd.readouterr()
+    body = "".join(private.splitlines()[1:-1])
+    assert body[20:60] not in out + err + repr(key)
+    assert sshsig.verify(sshsig.sign(MESSAGE, tmp_path / "id"), MESSAGE) == key
+
+
+def test_keygen_never_overwrites(tmp_path: Path) -> None:
+    sshsig.keygen(tmp_path / "id", "a")
+    before = (tmp_path / "id").read_bytes()
+    with pytest.raises(ProvenanceError, match="already exists"):
+        sshsig.keygen(tmp_path / "id", "b")
+    (tmp_path / "other.pub").write_text("keep me")
+    with pytest.raises(ProvenanceError, match="already exists"):
+        sshsig.keygen(tmp_path / "other", "c")
+    assert (tmp_path / "id").read_bytes() == before
+    assert not (tmp_path / "other").exists()
+    assert (tmp_path / "other.pub").read_text() == "keep me"
+
+
+def test_allowed_signers_line_works_with_verify_and_find_principals(
+    keys: dict[str, Path], tmp_path: Path
+) -> None:
+    key = sshsig.public_key_of(keys["ed25519"])
+    line = sshsig.allowed_signers_line(["alice@example.com", "alice@corp.example"], key)
+    expected = 'alice@example.com,alice@corp.example namespaces="git-provenance" '
+    assert line == expected + key.openssh()
+    (tmp_path / "signers").write_text(line + "\n")
+    (tmp_path / "s.sig").write_text(sshsig.armor(sshsig.sign(MESSAGE, keys["ed25519"])))
+    base = ["-f", str(tmp_path / "signers"), "-s", str(tmp_path / "s.sig")]
+    found = ssh_keygen("-Y", "find-principals", *base)
+    assert found.stdout.decode().split() == ["alice@example.com", "alice@corp.example"]
+    for principal in ["alice@example.com", "alice@corp.example"]:
+        proc = ssh_keygen("-Y", "verify", *base, "-I", principal, "-n", sshsig.NAMESPACE,
+                          stdin=MESSAGE)
+        assert proc.returncode == 0, proc.stderr
+    other_ns = ssh_keygen("-Y", "verify", *base, "-I", "alice@example.com", "-n", "git",
+                          stdin=MESSAGE)
+    assert other_ns.returncode != 0
+
+
+@pytest.mark.parametrize("principals", [[], [""], ["a b"], ['a"b'], ["a,b"]])
+def test_allowed_signers_line_refuses_principals_that_would_change_its_meaning(
+    principals: list[str], keys: dict[str, Path]
+) -> None:
+    with pytest.raises(ProvenanceError):
+        sshsig.allowed_signers_line(principals, sshsig.public_key_of(keys["ed25519"]))
+
+
+@pytest.fixture(scope="module")
+def valid_blobs(keys: dict[str, Path]) -> list[bytes]:
+    return [sshsig.sign(MESSAGE, path) for path in keys.values()]
+
+
+FUZZ = settings(max_examples=300, deadline=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@FUZZ
+@given(data=st.binary(max_size=600))
+def test_random_bytes_only_ever_raise_invalid_signature(data: bytes) -> None:
+    for call in (lambda: sshsig.verify(data, MESSAGE), lambda: sshsig.decode_blob(data),
+                 lambda: sshsig.verify(b"SSHSIG\0\0\0\1" + data, MESSAGE)):
+        try:
+            call()
+        except InvalidSignature:
+            pass
+
+
+@FUZZ
+@given(text=st.text(max_size=200))
+def test_unb64_only_ever_raises_invalid_signature(text: str) -> None:
+    for call in (lambda: sshsig.verify(sshsig.unb64(text), MESSAGE),
+                 lambda: sshsig.dearmor(text),
+                 lambda: sshsig.dearmor(f"{sshsig.armor(b'')}{text}\n-----END SSH SIGNATURE-----")):
+        try:
+            call()
+        except InvalidSignature:
+            pass
+
+
+@FUZZ
+@given(which=st.integers(0, 3), edits=st.lists(
+    st.tuples(st.integers(0, 10_000), st.integers(0, 255), st.sampled_from(["set", "del", "ins"])),
+    min_size=1, max_size=4))
+def test_mutated_valid_blobs_are_rejected_or_unchanged(
+    valid_blobs: list[bytes], which: int, edits: list[tuple[int, int, str]]
+) -> None:
+    original = valid_blobs[which]
+    blob = bytearray(original)
+    for pos, value, op in edits:
+        pos %= len(blob) + 1
+        if op == "set" and pos < len(blob):
+            blob[pos] = value
+        elif op == "del" and pos < len(blob):
+            del blob[pos]
+        else:
+            blob.insert(pos, value)
+    try:
+        sshsig.verify(bytes(blob), MESSAGE)
+    except InvalidSignature:
+        return
+    # ECDSA's (r, s) vs (r, n - s) aside, only an edit that restored the bytes may still verify.
+    assert bytes(blob) == original or "ecdsa" in sshsig.decode_blob(original).public_key.algorithm
+
+
+def test_public_functions_only_raise_provenance_errors_for_odd_key_specs(tmp_path: Path) -> None:
+    (tmp_path / "bin").write_bytes(os.urandom(64))
+    (tmp_path / "fake").write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n"
+                                   "-----END OPENSSH PRIVATE KEY-----\n")
+    (tmp_path / "fake").chmod(0o600)
+    specs: list[str | Path] = ["", " ", "key::", "key::ssh-ed25519 AAAA", "ssh-ed25519 AAAA",
+                               tmp_path / "bin", tmp_path / "fake", tmp_path]
+    for spec in specs:
+        with pytest.raises(ProvenanceError):
+            sshsig.sign(MESSAGE, spec)
+        with pytest.raises(ProvenanceError):
+            sshsig.public_key_of(spec)
+
+
+def ssh_string(data: bytes) -> bytes:
+    return len(data).to_bytes(4, "big") + data
+
+
+@FUZZ
+@given(
+    key_type=st.sampled_from([b"ssh-ed25519", b"ssh-rsa", b"ecdsa-sha2-nistp256", b"ssh-dss"]),
+    key_fields=st.lists(st.one_of(st.binary(max_size=80), st.sampled_from(
+        [b"nistp256", b"nistp384", b"\0", b"\2" + b"\1" * 32, b"\4" + b"\1" * 64])), max_size=3),
+    sig_type=st.sampled_from([b"ssh-ed25519", b"rsa-sha2-512", b"ssh-rsa", b"ecdsa-sha2-nistp256"]),
+    sig_fields=st.lists(st.binary(max_size=80), max_size=3),
+    hash_alg=st.sampled_from([b"sha512", b"sha256", b"md5", b""]),
+)
+def test_well_formed_blobs_with_random_keys_and_signatures_are_rejected(
+    key_type: bytes, key_fields: list[bytes], sig_type: bytes, sig_fields: list[bytes],
+    hash_alg: bytes,
+) -> None:
+    # Reaches the key loading and the per-algorithm checks that random bytes rarely get to.
+    key_blob = ssh_string(key_type) + b"".join(map(ssh_string, key_fields))
+    signature = ssh_string(sig_type) + ssh_string(b"".join(map(ssh_string, sig_fields)))
+    blob = (b"SSHSIG\0\0\0\1" + ssh_string(key_blob) + ssh_string(b"git-provenance")
+            + ssh_string(b"") + ssh_string(hash_alg) + ssh_string(signature))
+    with pytest.raises(InvalidSignature):
+        sshsig.verify(blob, MESSAGE)

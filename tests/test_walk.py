@@ -1,0 +1,229 @@
+"""The walk: one streamed git process, the policy chain, notes, covers, revocation, trust roots."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import factory as f
+import pytest
+
+from provenance import digest
+from provenance.audit import walk
+from provenance.errors import ProvenanceError
+from provenance.policy import POLICY_FILE
+
+TIER1 = {"name": "tier-1", "paths": ["payments/**"]}
+
+
+@pytest.fixture
+def people(tmp_path: Path) -> dict[str, f.Actor]:
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    return {
+        "alice": f.actor(keys, "Alice Senior", "alice@example.com"),
+        "bob": f.actor(keys, "Bob Dev", "bob@example.com"),
+        "carol": f.actor(keys, "Carol Senior", "carol@example.com"),
+        "mallory": f.actor(keys, "Mallory", "mallory@example.com"),
+    }
+
+
+def _spec(p: dict[str, f.Actor], **kw: object) -> f.PolicySpec:
+    spec = f.PolicySpec(people=[(p["alice"], ["senior"]), (p["bob"], []),
+                                (p["carol"], ["senior"])], rules=[TIER1])
+    for k, v in kw.items():
+        setattr(spec, k, v)
+    return spec
+
+
+def _repo(tmp_path: Path, p: dict[str, f.Actor], spec: f.PolicySpec) -> tuple[Path, str]:
+    repo = f.init(tmp_path / "repo")
+    root = f.commit(repo, p["alice"], {POLICY_FILE: spec.text(), "README": "hi\n"})
+    return repo, root
+
+
+def _codes(result: walk.AuditResult, sha: str) -> list[str]:
+    return [v.code for j in result.judgements if j.commit == sha for v in j.violations]
+
+
+def test_stream_digest_equals_of_commit_on_a_tricky_history(tmp_path: Path) -> None:
+    repo = f.init(tmp_path / "r")
+    f.git(repo, "commit", "-q", "--allow-empty", "-m", "empty root")
+    f.write(repo, {"a b/é.txt": "1\n2\n3\n", "bin": b"\x00\x01", "x": "x\n", "tab\tname": "t\n",
+                   'q"uote': "q\n"})
+    f.git(repo, "add", "-A")
+    f.git(repo, "commit", "-qm", "files")
+    f.git(repo, "checkout", "-qb", "side")
+    f.write(repo, {"a b/é.txt": "1\n2\n3\n4\n", "bin": b"\x00\x02"})
+    f.git(repo, "add", "-A")
+    f.git(repo, "commit", "-qm", "side")
+    f.git(repo, "checkout", "-q", "main")
+    f.git(repo, "mv", "x", "y")
+    (repo / "y").chmod(0o755)
+    f.git(repo, "rm", "-q", "tab\tname")
+    f.git(repo, "commit", "-qam", "rename, mode change, deletion")
+    f.git(repo, "merge", "-q", "--no-edit", "side")  # clean merge
+    f.write(repo, {"a b/é.txt": "0\n2\n3\n"})
+    f.git(repo, "commit", "-qam", "edit")
+    f.git(repo, "checkout", "-qb", "c2", "HEAD~1")
+    f.write(repo, {"a b/é.txt": "9\n2\n3\n4\n"})
+    f.git(repo, "commit", "-qam", "conflicting")
+    f.git(repo, "checkout", "-q", "main")
+    f.git(repo, "merge", "-q", "--no-edit", "c2", check=False)
+    f.write(repo, {"a b/é.txt": "8\n2\n3\n4\n"})
+    f.git(repo, "commit", "-qam", "conflicted merge")
+    raws = list(walk.log_stream(["HEAD"], repo))
+    assert len(raws) == 8
+    assert [r.sha for r in raws][::-1] == f.git(repo, "rev-list", "--topo-order", "HEAD").split()
+    for r in raws:
+        assert r.digest == digest.of_commit(r.sha, cwd=repo), r.message
+    files = next(r for r in raws if r.message.startswith("files"))
+    assert set(files.paths) == {"a b/é.txt", "bin", "x", "tab\tname", 'q"uote'}
+    clean = next(r for r in raws if len(r.parents) == 2 and r.digest == digest.EMPTY)
+    assert clean.paths == ()
+
+
+def test_a_clean_signed_history_passes(tmp_path: Path, people: dict[str, f.Actor]) -> None:
+    repo, root = _repo(tmp_path, people, _spec(people))
+    f.commit(repo, people["bob"], {"payments/a.py": "x\n"}, ai=True, cosigners=[people["alice"]])
+    f.commit(repo, people["bob"], {"docs.md": "d\n"}, ai=True)
+    result = walk.audit(None, None, None, repo)
+    assert result.trust_root == root
+    assert "default" in result.trust_root_source
+    assert [v for j in result.judgements for v in j.violations] == []
+    assert len(result.judgements) == 2
+
+
+def test_commits_are_judged_by_the_policy_of_their_first_parent(
+    tmp_path: Path, people: dict[str, f.Actor]
+) -> None:
+    spec = _spec(people)
+    repo, _ = _repo(tmp_path, people, spec)
+    # An authorised change adding a critical path: it is judged by the OLD policy, its child by the new.
+    spec.rules = [TIER1, {"name": "infra", "paths": ["infra/**"]}]
+    change = f.commit(repo, people["bob"], {POLICY_FILE: spec.text(), "infra/x": "1\n"}, ai=True,
+                      cosigners=[people["alice"]])
+    child = f.commit(repo, people["bob"], {"infra/y": "2\n"}, ai=True)
+    result = walk.audit(None, None, None, repo)
+    assert _codes(result, change) == []
+    assert _codes(result, child) == ["missing-cosign"]
+
+
+def test_unauthorised_policy_edit_and_the_authors_own_cosign_are_both_flagged(
+    tmp_path: Path, people: dict[str, f.Actor]
+) -> None:
+    spec = _spec(people)
+    repo, _ = _repo(tmp_path, people, spec)
+    spec.rules = []
+    spec.people.append((people["mallory"], ["senior"]))
+    edit = f.commit(repo, people["bob"], {POLICY_FILE: spec.text()})
+    self_signed = f.commit(repo, people["alice"], {POLICY_FILE: spec.text() + "\n"},
+                           cosigners=[people["alice"]])
+    after = f.commit(repo, people["mallory"], {"payments/p.py": "x\n"}, ai=True)
+    result = walk.audit(None, None, None, repo)
+    assert _codes(result, edit) == ["unauthorized-policy-change"]
+    assert _codes(result, self_signed) == ["unauthorized-policy-change"]
+    # The previous policy stays in force: mallory is unknown there and payments stays critical.
+    assert set(_codes(result, after)) == {"unknown-key", "missing-cosign"}
+
+
+def test_a_later_authorised_revocation_unauthorises_an_earlier_policy_change(
+    tmp_path: Path, people: dict[str, f.Actor]
+) -> None:
+    spec = _spec(people)
+    repo, _ = _repo(tmp_path, people, spec)
+    spec.rules = []
+    change = f.commit(repo, people["bob"], {POLICY_FILE: spec.text()}, cosigners=[people["carol"]])
+    spec.revoked = [people["carol"].key_line()]
+    f.commit(repo, people["bob"], {POLICY_FILE: spec.text()}, cosigners=[people["alice"]])
+    result = walk.audit(None, None, None, repo)
+    assert "unauthorized-policy-change" in _codes(result, change)
+    assert "revoked-key" in _codes(result, change)
+
+
+def test_a_branch_forked_before_the_trust_root_is_judged_when_merged_after(
+    tmp_path: Path, people: dict[str, f.Actor]
+) -> None:
+    repo = f.init(tmp_path / "repo")
+    f.commit(repo, people["bob"], {"README": "0\n"}, ai=None)
+    f.git(repo, "checkout", "-qb", "old")
+    old = f.commit(repo, people["bob"], {"payments/p.py": "x\n"}, ai=None)
+    f.git(repo, "checkout", "-q", "main")
+    root = f.commit(repo, people["alice"], {POLICY_FILE: _spec(people).text()})
+    merge = f.merge(repo, people["alice"], "old")
+    result = walk.audit(None, root, None, repo)
+    assert result.trust_root_source == "pinned with --trust-root"
+    assert _codes(result, old) == ["missing-declaration"]
+    assert merge in [j.commit for j in result.judgements]
+
+
+def test_a_cosign_note_counts_wherever_it_hangs_and_notes_match_by_digest(
+    tmp_path: Path, people: dict[str, f.Actor]
+) -> None:
+    repo, _ = _repo(tmp_path, people, _spec(people))
+    sha = f.commit(repo, people["bob"], {"payments/a.py": "x\n"}, ai=True)
+    assert _codes(walk.audit(None, None, None, repo), sha) == ["missing-cosign"]
+    change = digest.of_commit(sha, cwd=repo)
+    line = f.signature(people["alice"], "cosign", change, people["bob"].email)
+    f.add_note(repo, "HEAD~1", [f"Provenance-Signature: {line}"])  # hung on another commit
+    result = walk.audit(None, None, None, repo)
+    assert _codes(result, sha) == []
+    assert result.judgements[-1].cosigners == ("alice@example.com",)
+
+
+def test_a_merge_cosign_with_covers_approves_the_commits_it_brings_in(
+    tmp_path: Path, people: dict[str, f.Actor]
+) -> None:
+    repo, _ = _repo(tmp_path, people, _spec(people))
+    f.git(repo, "checkout", "-qb", "topic")
+    a = f.commit(repo, people["bob"], {"payments/a.py": "x\n"}, ai=True)
+    f.git(repo, "checkout", "-q", "main")
+    f.commit(repo, people["bob"], {"other": "o\n"})
+    f.git(repo, "merge", "-q", "--no-ff", "--no-edit", "topic", who=people["bob"])
+    covers = [digest.of_commit(a, cwd=repo)]
+    m = f.amend_trailers(repo, people["bob"], cosigners=[people["alice"]], covers=covers)
+    result = walk.audit(None, None, None, repo)
+    assert _codes(result, a) == []
+    assert _codes(result, m) == []
+
+
+def test_a_shallow_clone_refuses_without_a_pinned_trust_root(
+    tmp_path: Path, people: dict[str, f.Actor]
+) -> None:
+    repo, _ = _repo(tmp_path, people, _spec(people))
+    f.commit(repo, people["bob"], {"a": "1\n"})
+    clone = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{repo}", str(clone)],
+                   check=True, capture_output=True)
+    with pytest.raises(ProvenanceError) as e:
+        walk.audit(None, None, None, clone)
+    assert e.value.exit_code == 2 and "shallow" in str(e.value)
+
+
+def test_no_policy_anywhere_is_a_clear_error(tmp_path: Path, people: dict[str, f.Actor]) -> None:
+    repo = f.init(tmp_path / "r")
+    f.commit(repo, people["bob"], {"a": "1\n"})
+    with pytest.raises(ProvenanceError, match="--policy FILE"):
+        walk.audit(None, None, None, repo)
+    with pytest.raises(ProvenanceError, match="does not name a commit"):
+        walk.audit(None, "nope", None, repo)
+
+
+def test_policy_file_scans_an_unadopted_history_for_fingerprints(
+    tmp_path: Path, people: dict[str, f.Actor]
+) -> None:
+    repo = f.init(tmp_path / "r")
+    human = f.commit(repo, people["bob"], {"a": "1\n"}, ai=None)
+    f.write(repo, {"b": "2\n"})
+    f.git(repo, "add", "-A")
+    f.git(repo, "commit", "-qm", "b\n\nCo-authored-by: Claude <noreply@anthropic.com>\n",
+          who=people["bob"])
+    agent = f.git(repo, "rev-parse", "HEAD")
+    external = tmp_path / "audit.toml"
+    external.write_text(_spec(people, required=False, signed=False).text())
+    result = walk.audit(None, None, str(external), repo)
+    assert result.trust_root is None
+    assert _codes(result, human) == []
+    assert _codes(result, agent) == ["undeclared-ai"]
+    judged = {j.commit: j for j in result.judgements}
+    assert judged[agent].ai_assisted and any("fingerprint" in e for e in judged[agent].evidence)
