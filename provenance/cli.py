@@ -141,6 +141,134 @@ def show(rev: str, fmt: str) -> None:
     click.echo(show_mod.render(rev, fmt), nl=False)
 
 
+def _expand(revs: tuple[str, ...]) -> list[str]:
+    """REV arguments, where `A..B` means every commit in that range (oldest first)."""
+    from provenance import git
+
+    out: list[str] = []
+    for rev in revs:
+        if ".." in rev:
+            out += git.text(["rev-list", "--reverse", rev]).split()
+        else:
+            out.append(rev)
+    return out
+
+
+@cli.command()
+@click.argument("revs", nargs=-1, required=True)
+@click.option("--note/--amend", "as_note", default=True,
+              help="Store as a git note (default), or amend your unpublished HEAD's trailers.")
+@click.option("--no-covers", is_flag=True,
+              help="On a merge, approve only the merge's own change, not the commits it brings in.")
+def cosign(revs: tuple[str, ...], as_note: bool, no_covers: bool) -> None:
+    """Co-sign commits as the configured signer (a signed note; never rewrites history by default).
+
+    Co-signing a merge also approves the commits it brings in (their digests are signed).
+
+    Example: git provenance cosign HEAD~3..HEAD && git provenance sync
+    """
+    from provenance import cosign as cosign_mod
+
+    for rev in _expand(revs):
+        att = cosign_mod.build_cosign(rev, covers=not no_covers)
+        if as_note:
+            cosign_mod.store_as_note(att)
+            click.echo(f"co-signed {att.commit[:12]} in refs/notes/provenance (publish: git provenance sync)")
+        else:
+            new = cosign_mod.store_by_amending(att)
+            click.echo(f"co-signed HEAD in its trailers (now {new[:12]})")
+
+
+@cli.command()
+@click.argument("revs", nargs=-1)
+@click.option("--ai/--no-ai", "ai", default=None, required=True, help="AI-assisted or not.")
+@click.option("--assisted-by", multiple=True, help="tool[:model], e.g. claude-code:claude-opus-4-6.")
+def declare(revs: tuple[str, ...], ai: bool | None, assisted_by: tuple[str, ...]) -> None:
+    """Declare the next commit, or add a signed declaration to existing commits as a note.
+
+    \b
+    Examples:
+      git provenance declare --ai --assisted-by cursor    # the next commit
+      git provenance declare abc123 --no-ai                # a web-UI commit, after the fact
+    """
+    from provenance import cosign as cosign_mod
+    from provenance import git, hooks
+
+    assert ai is not None
+    if not revs:
+        path = git.git_dir() / hooks.NEXT_DECLARATION
+        path.write_text("\n".join(["yes" if ai else "no", *assisted_by]) + "\n")
+        click.echo(f"the next commit will be declared AI-Assisted: {'yes' if ai else 'no'}")
+        return
+    for rev in _expand(revs):
+        att = cosign_mod.build_declaration(rev, ai, assisted_by)
+        cosign_mod.store_as_note(att)
+        click.echo(f"declared {att.commit[:12]} AI-Assisted: {'yes' if ai else 'no'} in a signed note")
+
+
+@cli.command()
+@click.argument("range_", metavar="[RANGE]", required=False)
+@click.option("--yes", "assume_yes", is_flag=True, help="Co-sign every listed change without asking.")
+def review(range_: str | None, assume_yes: bool) -> None:
+    """List AI-assisted changes to critical paths that still need your co-sign; co-sign on confirmation.
+
+    Example: git provenance review origin/main..HEAD
+    """
+    from provenance import cosign as cosign_mod
+    from provenance import git
+    from provenance.review import pending_for_signer
+
+    pending = pending_for_signer(range_)
+    if not pending:
+        click.echo("nothing needs your co-sign")
+        return
+    for item in pending:
+        click.echo(git.text(["show", "--stat", "-p", "--format=commit %H%nAuthor: %an <%ae>%n%n    %s",
+                             item.commit]))
+        click.echo(f"evidence: {'; '.join(item.evidence) or 'none'}")
+        for reason in item.reasons:
+            click.echo(f"needs you: {reason}")
+        if assume_yes or click.confirm(f"Co-sign {item.commit[:12]}?", default=False):
+            cosign_mod.store_as_note(cosign_mod.build_cosign(item.commit))
+            click.echo(f"co-signed {item.commit[:12]}")
+    click.echo("publish your co-signs with: git provenance sync")
+
+
+@cli.command()
+@click.argument("remote", default="origin")
+def sync(remote: str) -> None:
+    """Fetch, merge (cat_sort_uniq) and push refs/notes/provenance.
+
+    Example: git provenance sync origin
+    """
+    from provenance.sync import sync as sync_notes
+
+    for line in sync_notes(remote):
+        click.echo(line)
+
+
+@cli.command()
+@click.argument("range_", metavar="[RANGE]", required=False)
+def resign(range_: str | None) -> None:
+    """Renew your own declarations whose change digest went stale (after a conflicted rebase).
+
+    Example: git provenance resign origin/main..HEAD
+    """
+    from provenance.resign import resign as renew
+
+    renewals = renew(range_)
+    if not renewals:
+        click.echo("nothing went stale")
+    for r in renewals:
+        if r.renewed:
+            click.echo(f"renewed your declaration of {r.commit[:12]} in a signed note")
+        for who in r.stale_cosigners:
+            click.echo(f"{r.commit[:12]}: the co-sign by {who} is stale; only {who} can renew it "
+                       f"(git provenance cosign {r.commit[:12]})")
+    if renewals:
+        click.echo("publish with: git provenance sync")
+
+
 @cli.command()
 @click.argument("range_", metavar="[RANGE]", required=False)
 @click.option("--trust-root", default=None, help="Audit everything that is not an ancestor of REV.")

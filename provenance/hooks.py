@@ -33,6 +33,17 @@ class Change:
     folded: tuple[str, ...] = ()  # commits this one replaces or absorbs (amend, fixup, squash)
 
 
+NEXT_DECLARATION = "provenance-next-declaration"  # in the git dir; written by `declare --ai|--no-ai`
+
+
+def next_declaration(gitdir: Path) -> tuple[bool, tuple[str, ...]] | None:
+    """The declaration `git provenance declare` set for the next commit, if any."""
+    lines = _read_lines(gitdir / NEXT_DECLARATION)
+    if not lines or lines[0] not in ("yes", "no"):
+        return None
+    return lines[0] == "yes", tuple(lines[1:])
+
+
 def skip_requested(environ: Mapping[str, str]) -> bool:
     return environ.get("PROVENANCE_SKIP", "") not in ("", "0")
 
@@ -245,8 +256,14 @@ def prepare_commit_msg(args: Sequence[str], environ: Mapping[str, str]) -> int:
     path = Path(args[0])
     source = args[1] if len(args) > 1 else environ.get("PRE_COMMIT_COMMIT_MSG_SOURCE")
     message = read_message(path)
+    explicit = next_declaration(git.git_dir())
+    if explicit is not None and not declaration.read(message).ai_values:
+        # As if the user had written the trailers: the usual checks (agent refusal) apply.
+        message = declaration.rewrite(message, ai=explicit[0], assisted_by=explicit[1], signatures=())
     new = decide(message, pending_change(source, environ), environ)
-    if new is not None and new != message:
+    if new is None and explicit is not None:
+        new = message
+    if new is not None and new != read_message(path):
         write_message(path, new)
     return 0
 
@@ -282,6 +299,7 @@ def post_commit(args: Sequence[str], environ: Mapping[str, str]) -> int:
     head = git.rev_parse("HEAD")
     if head is None:
         return 0
+    (git.git_dir() / NEXT_DECLARATION).unlink(missing_ok=True)  # used by the commit just made
     message = git.commit_message(head).decode("utf-8", "surrogateescape")
     if not declaration.read(message).ai_values:
         return 0  # no declaration at all (PROVENANCE_SKIP): the audit will see it

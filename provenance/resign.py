@@ -1,0 +1,60 @@
+"""`resign`: renew your own declarations whose change digest went stale (a conflicted rebase)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from provenance import cosign, declaration, git, hooks, identity, notes
+
+
+@dataclass(frozen=True)
+class Renewal:
+    commit: str
+    renewed: bool  # your declaration was renewed in a note
+    stale_cosigners: tuple[str, ...]  # co-signs only their signers can renew
+
+
+def _stale_cosigners(message: str, note_lines: list[str], digest: str) -> tuple[str, ...]:
+    values = [v for k, v in _fields(message, note_lines) if k == "provenance-signature"]
+    out = set()
+    for v in values:
+        parts = v.split()
+        if len(parts) >= 4 and parts[1] == "cosign" and parts[3] != digest:
+            out.add(parts[2])
+    return tuple(sorted(out))
+
+
+def _fields(message: str, note_lines: list[str]) -> list[tuple[str, str]]:
+    from provenance import trailers
+
+    pairs = [(k.lower(), v) for k, v in trailers.parse(message)]
+    for line in note_lines:
+        k, _, v = line.partition(":")
+        pairs.append((k.strip().lower(), v.strip()))
+    return pairs
+
+
+def resign(range_: str | None, cwd: str | Path | None = None) -> list[Renewal]:
+    me = identity.signer(identity.read_config(cwd)).email
+    spec = [range_] if range_ else ["HEAD", "--not", "--remotes"]
+    commits = git.text(["rev-list", "--no-merges", "-i", f"--author=<{me}>", *spec], cwd=cwd).split()
+    renewals = []
+    for commit in commits:
+        change = hooks.committed_change(commit, cwd)
+        message = git.commit_message(commit, cwd=cwd).decode("utf-8", "surrogateescape")
+        declared = declaration.read(message)
+        note_lines = notes.read(commit, cwd)
+        note_valid = any(change.digest in ln and " declare " in ln for ln in note_lines)
+        valid = declaration.valid_signature(declared, change=change.digest,
+                                            author=change.author_email, policy_blob=change.policy_blob)
+        stale = _stale_cosigners(message, note_lines, change.digest)
+        renewed = False
+        if valid is None and not note_valid and (declared.ai_values or declared.declare_sigs):
+            ai = bool(declared.ai) or any(ln.lower() == "ai-assisted: yes" for ln in note_lines)
+            att = cosign.build_declaration(commit, ai, declared.assisted_by, cwd=cwd)
+            cosign.store_as_note(att, cwd)
+            renewed = True
+        if renewed or stale:
+            renewals.append(Renewal(commit, renewed, stale))
+    return renewals

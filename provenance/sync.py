@@ -1,0 +1,45 @@
+"""`sync`: fetch, merge (cat_sort_uniq) and push refs/notes/provenance."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from provenance import git, notes
+from provenance.errors import ProvenanceError
+
+FETCHED = "refs/notes/provenance-fetched"
+
+
+def _remote_has_notes(remote: str, cwd: str | Path | None) -> bool:
+    return bool(git.text(["ls-remote", remote, notes.REF], cwd=cwd).strip())
+
+
+def _merge_fetched(cwd: str | Path | None) -> None:
+    if notes.ref_exists(cwd):
+        # cat_sort_uniq: one attestation per line, so seniors' notes union without conflicts.
+        git.run(["notes", f"--ref={notes.REF}", "merge", "-q", "-s", "cat_sort_uniq", FETCHED], cwd=cwd)
+    else:
+        git.run(["update-ref", notes.REF, FETCHED], cwd=cwd)
+    git.run(["update-ref", "-d", FETCHED], cwd=cwd)
+
+
+def sync(remote: str = "origin", cwd: str | Path | None = None, attempts: int = 3) -> list[str]:
+    """Bring both sides to the union of their attestations; retry when someone pushed meanwhile."""
+    if not git.run_ok(["remote", "get-url", remote], cwd=cwd):
+        raise ProvenanceError(f"no remote named {remote!r}")
+    for _ in range(attempts):
+        fetched = _remote_has_notes(remote, cwd)
+        if fetched:
+            git.run(["fetch", "-q", remote, f"+{notes.REF}:{FETCHED}"], cwd=cwd)
+            _merge_fetched(cwd)
+        if not notes.ref_exists(cwd):
+            return [f"no attestations here or on {remote}: nothing to sync"]
+        push = subprocess.run(
+            ["git", "push", "-q", remote, f"{notes.REF}:{notes.REF}"],
+            cwd=cwd, capture_output=True, text=True,
+        )
+        if push.returncode == 0:
+            merged = "merged the remote's notes, " if fetched else ""
+            return [f"{merged}pushed {notes.REF} to {remote}"]
+    raise ProvenanceError(f"could not push {notes.REF} to {remote}: {push.stderr.strip()}")
