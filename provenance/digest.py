@@ -8,6 +8,7 @@ context lines stay, binding where in the file the change sits. Merges digest the
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -41,7 +42,9 @@ def digest_of_patch(lines: Iterable[bytes]) -> str:
 
 def of_commit(commit: str, *, cwd: str | Path | None = None) -> str:
     """The digest the audit computes for an existing commit."""
-    return digest_of_patch(git.patch(commit, cwd=cwd).splitlines(keepends=True))
+    # Split on LF only: bytes.splitlines would also split at a lone CR inside a content line,
+    # letting text after it pass for a hunk header or an index line.
+    return digest_of_patch(io.BytesIO(git.patch(commit, cwd=cwd)))
 
 
 def of_pending(tree: str, parents: Sequence[str], *, cwd: str | Path | None = None) -> str:

@@ -7,8 +7,11 @@ alone costs more than the whole hook budget), and history is read through one st
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
+import re
 import subprocess
+import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -44,15 +47,70 @@ PINNED_DIFF_OPTIONS: tuple[str, ...] = (
 )
 
 
+_OID_RE = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
 def _env(extra: Mapping[str, str] | None, *, pinned: bool) -> dict[str, str]:
     env = dict(os.environ)
     if pinned:
-        for name in _DIFF_ENV_NOISE:
+        for name in _DIFF_ENV_NOISE + _REPO_LOCATION:
             env.pop(name, None)
     env["LC_ALL"] = "C"
     if extra:
         env.update(extra)
     return env
+
+
+# Location variables a hook may inherit; a pinned run names its own GIT_DIR instead.
+_REPO_LOCATION = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_INDEX_FILE")
+
+
+def _neutral_for(common: str) -> str:
+    digest = hashlib.sha256(common.encode()).hexdigest()[:16]
+    candidates = [Path(common) / "provenance-neutral",
+                  Path(tempfile.gettempdir()) / f"git-provenance-neutral-{digest}"]
+    for base in candidates:
+        try:
+            _make_neutral(base, Path(common))
+            return str(base)
+        except OSError:
+            continue  # a read-only .git (CI caches): fall back to the temporary directory
+    raise ProvenanceError(f"cannot create a neutral git directory for {common}")
+
+
+def _make_neutral(base: Path, common: Path) -> None:
+    """A git dir that shares the repository's objects and nothing else.
+
+    Digest patches are produced there, so no work-tree .gitattributes, info/attributes, replace
+    refs, grafts or repository config can change what git prints.
+    """
+    objects = base / "objects"
+    if (base / "HEAD").exists() and objects.resolve() == (common / "objects").resolve():
+        return
+    (base / "refs").mkdir(parents=True, exist_ok=True)
+    fmt = subprocess.run(["git", "rev-parse", "--show-object-format"], cwd=common,
+                         capture_output=True, text=True, env={**os.environ, "GIT_DIR": str(common)})
+    object_format = fmt.stdout.strip() or "sha1"
+    (base / "config").write_text(
+        "[core]\n\trepositoryformatversion = 1\n\tbare = true\n"
+        f"[extensions]\n\tobjectformat = {object_format}\n"
+    )
+    for name in ("objects", "shallow"):  # shallow: a dangling link is simply "not shallow"
+        link = base / name
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(common / name)
+    (base / "HEAD").write_text("ref: refs/heads/none\n")
+
+
+def neutral_dir(cwd: str | Path | None = None) -> str:
+    return _neutral_for(str(common_dir(cwd)))
+
+
+def resolve_revs(revs: Sequence[str], *, cwd: str | Path | None = None) -> list[str]:
+    """Revision arguments as object ids (`A..B` -> `B ^A`), resolved in the real repository."""
+    out = run(["rev-parse", "--revs-only", "--end-of-options", *revs], cwd=cwd)
+    return out.decode().split()
 
 
 def run(
@@ -66,6 +124,8 @@ def run(
 ) -> bytes:
     """Run `git ARGS` and return stdout; raise ProvenanceError with git's message on failure."""
     cmd = ["git", *args]
+    if pinned:
+        env = {**(env or {}), "GIT_DIR": neutral_dir(cwd)}
     try:
         proc = subprocess.run(
             cmd, cwd=cwd, input=input, capture_output=True, env=_env(env, pinned=pinned)
@@ -110,7 +170,7 @@ def stream(
         stdin=subprocess.PIPE if stdin_lines is not None else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env=_env(None, pinned=pinned),
+        env=_env({"GIT_DIR": neutral_dir(cwd)} if pinned else None, pinned=pinned),
         bufsize=1 << 16,
     )
     assert proc.stdout is not None and proc.stderr is not None
@@ -265,6 +325,11 @@ def commit_message(rev: str, *, cwd: str | Path | None = None) -> bytes:
 
 def patch(commit: str, *, cwd: str | Path | None = None) -> bytes:
     """The pinned patch of one commit against its first parent (--cc for merges, empty-tree roots)."""
+    if not _OID_RE.fullmatch(commit):
+        resolved = rev_parse(f"{commit}^{{commit}}", cwd=cwd)
+        if resolved is None:
+            raise ProvenanceError(f"{commit!r} does not name a commit")
+        commit = resolved
     return run(
         [*PINNED_DIFF_CONFIG, "diff-tree", "-p", "--cc", "--root", "-r", *PINNED_DIFF_OPTIONS,
          "--no-commit-id", commit],

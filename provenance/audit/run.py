@@ -22,7 +22,7 @@ def _subjects(shas: list[str], cwd: str | Path | None) -> dict[str, str]:
 
 def run_audit(
     range: str | None, trust_root: str | None, policy_file: str | None, fmt: str,
-    cwd: str | Path | None,
+    cwd: str | Path | None, *, use_cache: bool = True,
 ) -> int:
     """Print the audit of RANGE in `fmt`; 0 clean, 1 violations; ProvenanceError when it cannot run."""
     if fmt not in report.FORMATS:
@@ -35,7 +35,7 @@ def run_audit(
         except (ProvenanceError, ValueError):
             total = 0
         progress = report.progress_printer(total)
-    result = walk.audit(range, trust_root, policy_file, cwd, progress)
+    result = walk.audit(range, trust_root, policy_file, cwd, progress, use_cache=use_cache)
     if fmt == "json":
         print(report.to_json(result))
     else:

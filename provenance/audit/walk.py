@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from provenance import digest, git, notes, policy, trailers
+from provenance import cache, digest, git, notes, policy, trailers
 from provenance.audit.judge import judge
 from provenance.audit.records import (
     CommitRecord,
@@ -44,6 +44,8 @@ class RawCommit:
     message: str
     digest: str
     paths: tuple[str, ...]
+    policy_ids: tuple[str, ...] | None = None  # the policy file's `index` ids when the patch shows it
+    trailers: tuple[tuple[str, str], ...] | None = None  # parsed, when they came from the cache
 
 
 @dataclass(frozen=True)
@@ -98,15 +100,22 @@ def path_of_header(line: bytes) -> str | None:
     return raw.decode("utf-8", "surrogateescape")
 
 
-def _patch_lines(it: Iterator[bytes], holder: list[bytes | None], paths: list[str]
-                 ) -> Iterator[bytes]:
+def _patch_lines(it: Iterator[bytes], holder: list[bytes | None], paths: list[str],
+                 policy_ids: list[tuple[str, ...]]) -> Iterator[bytes]:
     """Lines of one commit's patch, from holder[0] up to the next commit; leave that in holder."""
     cur = holder[0]
+    in_policy = False
     while cur is not None and not cur.startswith(_START):
         if cur.startswith(b"diff --"):
             path = path_of_header(cur)
+            in_policy = path == POLICY_FILE
             if path is not None:
                 paths.append(path)
+        elif in_policy and cur.startswith(b"index "):
+            # "index OLD..NEW [mode]", or "index P1,P2..NEW" for a combined diff
+            old, _, new = cur.split()[1].decode().partition("..")
+            policy_ids.append((*old.split(","), new))
+            in_policy = False
         yield cur
         cur = next(it, None)
     holder[0] = cur
@@ -130,8 +139,9 @@ def parse_log(lines: Iterable[bytes]) -> Iterator[RawCommit]:
         if line == b"\n":
             line = next(it, None)
         paths: list[str] = []
+        policy_ids: list[tuple[str, ...]] = []
         holder = [line]
-        change = digest.digest_of_patch(_patch_lines(it, holder, paths))
+        change = digest.digest_of_patch(_patch_lines(it, holder, paths, policy_ids))
         line = holder[0]
         dec = [f.decode("utf-8", "surrogateescape") for f in fields]
         yield RawCommit(
@@ -139,21 +149,76 @@ def parse_log(lines: Iterable[bytes]) -> Iterator[RawCommit]:
             committer_name=dec[4], committer_email=dec[5],
             author_time=int(dec[6]) if dec[6].isdigit() else 0,
             message=dec[7].removesuffix("\n"), digest=change, paths=tuple(paths),
+            policy_ids=policy_ids[0] if policy_ids else None,
         )
+
+
+def _log_config() -> list[str]:
+    # `git log` (unlike diff-tree) reads diff.orderFile and rejects the empty value that pins it
+    # for plumbing; an empty order file given on the command line means "no reordering".
+    config = [c for c in git.PINNED_DIFF_CONFIG if not c.startswith("diff.orderFile")]
+    return [c for i, c in enumerate(config) if not (c == "-c" and config[i + 1:i + 2] == ["-c"])]
 
 
 def log_stream(revs: Sequence[str], cwd: str | Path | None) -> Iterator[RawCommit]:
     """One pinned `git log -p --cc` over `revs`, parents before children."""
-    # `git log` (unlike diff-tree) reads diff.orderFile and rejects the empty value that pins it
-    # for plumbing; an empty order file given on the command line means "no reordering".
-    config = [c for c in git.PINNED_DIFF_CONFIG if not c.startswith("diff.orderFile")]
-    config = [c for i, c in enumerate(config) if not (c == "-c" and config[i + 1:i + 2] == ["-c"])]
     args = [
-        *config, "log", f"--format={LOG_FORMAT}", "-p", "--cc", "--root", "-O/dev/null",
+        *_log_config(), "log", f"--format={LOG_FORMAT}", "-p", "--cc", "--root", "-O/dev/null",
         *git.PINNED_DIFF_OPTIONS, "--topo-order", "--reverse", "--no-notes", "--end-of-options",
-        *revs, "--",
+        *git.resolve_revs(revs, cwd=cwd), "--",
     ]
+    # Pinned: runs in a neutral git dir (no attributes), so revisions are resolved here first.
     return parse_log(git.stream(args, cwd=cwd, pinned=True))
+
+
+def _with_facts(raw: RawCommit, facts: cache.Facts) -> RawCommit:
+    return replace(raw, digest=facts.digest, paths=facts.paths, policy_ids=facts.policy,
+                   trailers=facts.trailers)
+
+
+def _facts(raw: RawCommit) -> cache.Facts:
+    parsed = tuple(trailers.parse(raw.message))
+    return cache.Facts(raw.digest, raw.paths, raw.policy_ids, parsed)
+
+
+def cached_stream(revs: Sequence[str], cwd: str | Path | None, db: cache.Cache | None
+                  ) -> Iterator[RawCommit]:
+    """`log_stream`, but only the commits the cache does not know go through the patch stream.
+
+    The others come from one `git log` without `-p` (messages and identities only) and the cache.
+    """
+    if db is None:
+        yield from log_stream(revs, cwd)
+        return
+    order = git.text(["rev-list", "--topo-order", "--reverse", "--end-of-options", *revs, "--"],
+                     cwd=cwd).split()
+    missing = db.missing(order)
+    if len(missing) == len(order):
+        for raw in log_stream(revs, cwd):
+            facts = _facts(raw)
+            db.put_facts(raw.sha, facts)
+            yield replace(raw, trailers=facts.trailers)
+        return
+    todo = [s for s in order if s in missing]
+    del order
+    fresh = parse_log(git.stream(
+        [*_log_config(), "log", f"--format={LOG_FORMAT}", "-p", "--cc", "--root",
+         *git.PINNED_DIFF_OPTIONS, "--no-notes", "--no-walk=unsorted", "--stdin"],
+        cwd=cwd, stdin_lines=(s.encode() + b"\n" for s in todo), pinned=True))
+    headers = parse_log(git.stream(
+        ["log", f"--format={LOG_FORMAT}", "--topo-order", "--reverse", "--no-notes",
+         "--end-of-options", *revs, "--"], cwd=cwd))
+    for head in headers:
+        known = db.facts(head.sha) if head.sha not in missing else None
+        if known is not None:
+            yield _with_facts(head, known)
+            continue
+        got = next(fresh, None)
+        if got is None or got.sha != head.sha:
+            raise ProvenanceError("git log and git rev-list disagree on the order of commits")
+        facts = _facts(got)
+        db.put_facts(got.sha, facts)
+        yield replace(got, trailers=facts.trailers)
 
 
 # ---- trust root and starting policy ------------------------------------------------------------
@@ -248,7 +313,7 @@ class _Pending:
 def _walk_once(
     revs: Sequence[str], root_policy: Policy, root_blob: str | None, external: bool,
     revoked: frozenset[PublicKey], all_notes: Sequence[NoteAttestation], cwd: str | Path | None,
-    progress: Callable[[int], None] | None,
+    progress: Callable[[int], None] | None, db: cache.Cache | None = None,
 ) -> tuple[list[Judgement], list[Policy]]:
     by_digest, by_commit = _index_notes(all_notes)
     policies: list[Policy] = [root_policy]
@@ -257,11 +322,24 @@ def _walk_once(
     judgements: list[Judgement] = []
     pending: dict[str, list[_Pending]] = defaultdict(list)  # digest -> missing-cosign commits
     covered: dict[str, list[CoverApproval]] = defaultdict(list)
+    blob_at: dict[str, str | None] = {}  # commit -> its policy blob, known from the patch stream
     with git.object_lookup(cwd) as lookup:
-        for n, raw in enumerate(log_stream(revs, cwd)):
+
+        def blob_of(sha: str) -> str | None:
+            if sha not in blob_at:
+                blob_at[sha] = lookup(f"{sha}:{POLICY_FILE}")
+            return blob_at[sha]
+
+        for n, raw in enumerate(cached_stream(revs, cwd, db)):
             base = effective.get(raw.parents[0], 0) if raw.parents else 0
-            new_blob = lookup(f"{raw.sha}:{POLICY_FILE}")
-            old_blob = lookup(f"{raw.parents[0]}:{POLICY_FILE}") if raw.parents else None
+            old_blob = blob_of(raw.parents[0]) if raw.parents else None
+            if raw.policy_ids is not None:  # the patch shows the policy file: its new id
+                new_blob = None if raw.policy_ids[-1].strip("0") == "" else raw.policy_ids[-1]
+            elif len(raw.parents) <= 1 or len({blob_of(p) for p in raw.parents}) == 1:
+                new_blob = old_blob  # a patch shows every changed file; --cc every change to
+            else:  # a file all parents agree on; a merge of differing policies: ask git
+                new_blob = lookup(f"{raw.sha}:{POLICY_FILE}")
+            blob_at[raw.sha] = new_blob
             policy_blob = None if new_blob == old_blob else (new_blob or NULL_OID)
             found = list({id(a): a for a in by_digest.get(raw.digest, []) +
                           by_commit.get(raw.sha, [])}.values())
@@ -270,7 +348,8 @@ def _walk_once(
                 sha=raw.sha, parents=raw.parents, author_name=raw.author_name,
                 author_email=raw.author_email, committer_name=raw.committer_name,
                 committer_email=raw.committer_email, author_time=raw.author_time,
-                message=raw.message, trailers=tuple(trailers.parse(raw.message)),
+                message=raw.message,
+                trailers=raw.trailers if raw.trailers is not None else tuple(trailers.parse(raw.message)),
                 paths=raw.paths, digest=raw.digest, policy_blob=policy_blob, covers=covers,
             )
             authorized: bool | None = True if external and policy_blob is not None else None
@@ -328,22 +407,35 @@ def _adopt(
 def audit(
     range_: str | None, trust_root: str | None, policy_file: str | None,
     cwd: str | Path | None = None, progress: Callable[[int], None] | None = None,
+    *, use_cache: bool = True,
 ) -> AuditResult:
-    """Walk and judge `RANGE ^TRUST_ROOT`; revocations found on the way re-run the walk."""
+    """Walk and judge `RANGE ^TRUST_ROOT`; revocations found on the way re-run the walk.
+
+    With `use_cache`, what never changes for a commit comes from the cache in the git common dir
+    (provenance/cache.py): a second audit reads no patches and checks no signature twice."""
     git.git_dir(cwd)  # "not a git repository" before anything else
+    if range_ is None and git.rev_parse("HEAD", cwd=cwd) is None:
+        raise ProvenanceError("HEAD names no commit: nothing to audit")
     root, how = resolve_trust_root(trust_root, policy_file, cwd)
     root_policy, root_blob, described = _root_policy(root, policy_file, cwd)
     tip = range_ or "HEAD"
     revs = [tip] + ([f"^{root}"] if root else [])
     all_notes = notes.read_all(cwd)
     revoked = frozenset(r.key for r in root_policy.revoked)
-    while True:
-        judgements, policies = _walk_once(revs, root_policy, root_blob, policy_file is not None,
-                                          revoked, all_notes, cwd, progress)
-        grown = revoked | {r.key for p in policies for r in p.revoked}
-        if grown == revoked:
-            break
-        revoked = frozenset(grown)
+    db = cache.open_cache(git.common_dir(cwd)) if use_cache else None
+    try:
+        with cache.memoised(db):
+            while True:
+                judgements, policies = _walk_once(
+                    revs, root_policy, root_blob, policy_file is not None, revoked, all_notes, cwd,
+                    progress, db)
+                grown = revoked | {r.key for p in policies for r in p.revoked}
+                if grown == revoked:
+                    break
+                revoked = frozenset(grown)
+    finally:
+        if db is not None:
+            db.close()
     return AuditResult(
         range=" ".join(revs), trust_root=root, trust_root_source=how, policy=described,
         judgements=tuple(judgements), notes_ref_exists=notes.ref_exists(cwd),

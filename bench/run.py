@@ -1,0 +1,249 @@
+"""Ratio benchmarks against git itself, each pair measured in one run (interleaved, medians).
+
+    .venv/bin/python bench/run.py            # 10k and 100k commits (generated once, cached in bench/out/)
+    .venv/bin/python bench/run.py --quick    # a 2k-commit smoke run
+
+Every figure is the whole-process wall time of a command, A and B alternated (A B A B ...) after one
+unmeasured warm-up of each; a ratio is the median of the per-pair ratios, so drift on a noisy
+machine cancels out. Peak memory is the child's ru_maxrss.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import generate  # noqa: E402
+
+from provenance import cache, sshsig  # noqa: E402
+
+BIN = Path(sys.executable).parent
+AUDIT = [sys.executable, "-m", "provenance", "audit", "--format", "json"]
+
+
+@dataclass(frozen=True)
+class Run:
+    wall: float
+    maxrss_kb: int
+
+
+def timed(cmd: Sequence[str], cwd: Path, env: dict[str, str] | None = None,
+          before: Callable[[], None] | None = None) -> Run:
+    if before is not None:
+        before()
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd)} failed with exit status {code}")
+    return Run(wall, usage.ru_maxrss)
+
+
+@dataclass(frozen=True)
+class Pair:
+    a: list[Run]
+    b: list[Run]
+
+    def median(self, side: str) -> float:
+        return statistics.median(r.wall for r in (self.a if side == "a" else self.b))
+
+    def ratio(self) -> float:
+        return statistics.median(x.wall / y.wall for x, y in zip(self.a, self.b, strict=True))
+
+    def peak_mb(self, side: str) -> float:
+        return max(r.maxrss_kb for r in (self.a if side == "a" else self.b)) / 1024
+
+
+def interleave(a: Callable[[], Run], b: Callable[[], Run], n: int) -> Pair:
+    a(), b()  # warm-up, not counted
+    runs_a, runs_b = [], []
+    for _ in range(n):
+        runs_a.append(a())
+        runs_b.append(b())
+    return Pair(runs_a, runs_b)
+
+
+def _drop_cache(repo: Path) -> Callable[[], None]:
+    def drop() -> None:
+        for suffix in ("", "-wal", "-shm"):
+            (repo / ".git" / (cache.FILE_NAME + suffix)).unlink(missing_ok=True)
+    return drop
+
+
+def bench_history(h: generate.History, n: int, report: Callable[[str], None]) -> dict[str, float]:
+    repo = h.path
+    out: dict[str, float] = {}
+    root = subprocess.run(["git", "rev-list", "--max-parents=0", "main"], cwd=repo, check=True,
+                          capture_output=True, text=True).stdout.split()[0]
+    judged = h.commits - 1  # the trust root (the first commit) is not judged
+    check = subprocess.run([*AUDIT, "--no-cache"], cwd=repo, capture_output=True, text=True)
+    summary = json.loads(check.stdout)["summary"]
+    report(f"  audit check: {summary} (generator: {h.ai} AI-assisted, expect 0 violations)")
+    if summary["violations"] or summary["commits"] != judged:
+        raise SystemExit("the generated history does not audit clean: the generator is wrong")
+
+    git_p = ["git", "log", "-p", "--cc", "--root", "main"]
+    p = interleave(lambda: timed([*AUDIT, "--no-cache"], repo), lambda: timed(git_p, repo), n)
+    out["signed_ratio"] = p.ratio()
+    out["signed_peak_mb"] = p.peak_mb("a")
+    report(f"  signed audit (no cache) {p.median('a'):.2f}s vs git log -p {p.median('b'):.2f}s: "
+           f"ratio {p.ratio():.2f} (budget 1.25); audit peak {p.peak_mb('a'):.0f} MB, "
+           f"git {p.peak_mb('b'):.0f} MB")
+
+    drop = _drop_cache(repo)
+    p = interleave(lambda: timed(AUDIT, repo, before=drop), lambda: timed(AUDIT, repo), n)
+    out["warm_ratio"] = 1 / p.ratio()
+    out["warm_peak_mb"] = p.peak_mb("b")
+    report(f"  warm re-audit {p.median('b'):.2f}s vs first (cold cache) {p.median('a'):.2f}s: "
+           f"ratio {1 / p.ratio():.3f} (budget 0.10); warm peak {p.peak_mb('b'):.0f} MB")
+
+    policy = repo.parent / "scan-policy.toml"
+    policy.write_bytes(generate.policy_text(True))
+    scan = [*AUDIT, "--no-cache", "--policy", str(policy)]
+    raw = ["git", "log", "--format=%H%x00%P%x00%an%x00%ae%x00%B", "--raw", "--no-renames", "main"]
+    full = interleave(lambda: timed(scan, repo), lambda: timed(raw, repo), n)
+    one = interleave(lambda: timed([*scan[:-2], root, *scan[-2:]], repo),
+                     lambda: timed([*raw[:-1], root], repo), n)
+    m_scan = (full.median("a") - one.median("a")) / (h.commits - 1) * 1e6
+    m_raw = (full.median("b") - one.median("b")) / (h.commits - 1) * 1e6
+    out["scan_marginal_ratio"] = m_scan / m_raw
+    report(f"  scan --policy {full.median('a'):.2f}s (start-up {one.median('a'):.3f}s) vs git log "
+           f"--raw {full.median('b'):.2f}s (start-up {one.median('b'):.3f}s): marginal "
+           f"{m_scan:.0f} vs {m_raw:.1f} us/commit, ratio {m_scan / m_raw:.1f} (budget 1.3)")
+    return out
+
+
+def _hook_repo(where: Path, key: Path, setup: Callable[[Path], None]) -> Path:
+    repo = where
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    for k, v in (("user.name", "Bob Developer"), ("user.email", "bob@example.com"),
+                 ("provenance.signingKey", str(key)), ("commit.gpgsign", "false")):
+        subprocess.run(["git", "config", k, v], cwd=repo, check=True)
+    (repo / ".provenance.toml").write_bytes(generate.policy_text(False))
+    setup(repo)
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    subprocess.run(["git", "commit", "-q", "-m", "init"], cwd=repo, check=True,
+                   env=os.environ | {"PROVENANCE_SKIP": "1"})
+    return repo
+
+
+def _commit(repo: Path, env: dict[str, str]) -> Callable[[], Run]:
+    counter = [0]
+
+    def step() -> Run:
+        counter[0] += 1
+        path = repo / f"services/api/f{counter[0] % 7}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a") as f:
+            f.write(f"change {counter[0]}\n")
+        subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+        return timed(["git", "commit", "-q", "-m", f"change {counter[0]}"], repo, env)
+    return step
+
+
+_STAGES = ("prepare-commit-msg", "commit-msg", "post-commit")
+
+
+def _precommit_config(entry: Callable[[str], str]) -> str:
+    lines = ["repos:", "-   repo: local", "    hooks:"]
+    for stage in _STAGES:
+        lines += [f"    -   id: {stage}", f"        name: {stage}", f"        entry: {entry(stage)}",
+                  "        language: system", f"        stages: [{stage}]",
+                  "        always_run: true", "        pass_filenames: false"]
+    return "\n".join(lines) + "\n"
+
+
+def bench_hooks(n: int, report: Callable[[str], None]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    env = os.environ | {"PATH": f"{BIN}:{os.environ['PATH']}", "GIT_CONFIG_NOSYSTEM": "1"}
+    env.pop("CLAUDECODE", None)
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        key = base / "key"
+        sshsig.keygen(key, "bob@example.com")
+
+        def native(repo: Path) -> None:
+            subprocess.run([sys.executable, "-m", "provenance", "install"], cwd=repo, check=True,
+                           env=env, capture_output=True)
+
+        def precommit(entry: Callable[[str], str]) -> Callable[[Path], None]:
+            def setup(repo: Path) -> None:
+                (repo / ".pre-commit-config.yaml").write_text(_precommit_config(entry))
+                subprocess.run([str(BIN / "pre-commit"), "install", *(a for s in _STAGES
+                                for a in ("-t", s))], cwd=repo, check=True, env=env,
+                               capture_output=True)
+            return setup
+
+        with_hooks = _hook_repo(base / "native", key, native)
+        without = _hook_repo(base / "plain", key, lambda r: None)
+        p = interleave(_commit(with_hooks, env), _commit(without, env), n)
+        overhead = (statistics.mean(r.wall for r in p.a) - statistics.mean(r.wall for r in p.b))
+        out["hook_native_ms"] = overhead * 1000
+        report(f"  native hooks: {p.median('a') * 1000:.0f} ms a commit vs {p.median('b') * 1000:.0f}"
+               f" ms without: +{overhead * 1000:.0f} ms (mean over {n}; budget 80)")
+        pc = _hook_repo(base / "pc", key, precommit(lambda s: f"git-provenance hook {s}"))
+        noop = _hook_repo(base / "noop", key, precommit(lambda s: "true"))
+        p = interleave(_commit(pc, env), _commit(noop, env), n)
+        overhead = (statistics.mean(r.wall for r in p.a) - statistics.mean(r.wall for r in p.b))
+        out["hook_precommit_ms"] = overhead * 1000
+        report(f"  pre-commit: {p.median('a') * 1000:.0f} ms a commit vs {p.median('b') * 1000:.0f}"
+               f" ms with no-op hooks: +{overhead * 1000:.0f} ms (budget 80)")
+        last = subprocess.run(["git", "log", "-1", "--format=%B"], cwd=pc, capture_output=True,
+                              text=True).stdout
+        if "Provenance-Signature: v1 declare" not in last:
+            raise SystemExit("the pre-commit route left no signed declaration: benchmark invalid")
+    return out
+
+
+def machine() -> str:
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")), platform.processor())
+    git_v = subprocess.run(["git", "--version"], capture_output=True, text=True).stdout.strip()
+    load = os.getloadavg()[0]
+    return (f"{os.cpu_count()} cores, {cpu}, {git_v}, Python {platform.python_version()}, "
+            f"load average {load:.1f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="a 2k-commit smoke run")
+    ap.add_argument("--sizes", type=int, nargs="*", default=None, help="history sizes (commits)")
+    ap.add_argument("-n", type=int, default=None, help="measured pairs per figure")
+    ap.add_argument("--no-hooks", action="store_true", help="skip the hook latency benchmark")
+    args = ap.parse_args()
+    sizes = args.sizes or ([2000] if args.quick else [10_000, 100_000])
+    n = args.n or (3 if args.quick else 5)
+    if shutil.which("git") is None:
+        raise SystemExit("git is needed")
+    print(machine(), flush=True)
+    results: dict[str, dict[str, float]] = {}
+    for size in sizes:
+        h = generate.generate(size, log=lambda s: print(f"  {s}", flush=True))
+        print(f"history: {h.commits} commits, {h.merges} merges, {h.ai} AI-assisted, "
+              f"{h.cosigned_trailer} trailer + {h.cosigned_note} note co-signs", flush=True)
+        results[str(size)] = bench_history(h, n, lambda s: print(s, flush=True))
+    if not args.no_hooks:
+        print("hook latency (50 commits each)" if not args.quick else "hook latency", flush=True)
+        results["hooks"] = bench_hooks(10 if args.quick else 50, lambda s: print(s, flush=True))
+    print(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
