@@ -1,4 +1,8 @@
-"""The `.provenance.toml` schema: strict loading, glob matching, people, roles and keys."""
+"""The `.provenance.toml` schema: strict loading, glob matching, people, roles and keys.
+
+Error line numbers come from `policy_lines`; text edits (starter policy, adding a key) live in
+`policy_edit` and are re-exported here.
+"""
 
 from __future__ import annotations
 
@@ -15,19 +19,20 @@ from typing import Any, NoReturn
 import pathspec
 
 from provenance.errors import ProvenanceError
+from provenance.policy_edit import add_person_key, starter_policy
+from provenance.policy_lines import Checker
 from provenance.sshsig import PublicKey, parse_public_key
 
 POLICY_FILE = ".provenance.toml"
 APPLIES_TO = ("ai-assisted", "all")
 
+__all__ = [
+    "APPLIES_TO", "POLICY_FILE", "Person", "Policy", "RevokedKey", "Rule",
+    "add_person_key", "load_file", "load_text", "starter_policy",
+]
+
 _EMAIL = re.compile(r"[^\s@<>]+@[^\s@<>]+")
 _ROLE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-_KEY_PART = re.compile(r"""[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*'""")
-_HEADER = re.compile(r"""\s*(\[\[?)\s*([A-Za-z0-9_\-."' ]+?)\s*\]\]?\s*(?:#.*)?$""")
-_KEY_LINE = re.compile(
-    r"""\s*((?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*')"""
-    r"""(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*'))*)\s*="""
-)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -138,52 +143,6 @@ class Policy:
         return result
 
 
-def _dotted(key_text: str) -> str:
-    return ".".join(p[1:-1] if p[0] in "\"'" else p for p in _KEY_PART.findall(key_text))
-
-
-class _Locator:
-    """Best-effort line numbers for tables and keys: tomllib reports none for valid documents."""
-
-    def __init__(self, text: str) -> None:
-        self.lines = text.splitlines()
-        self.headers: dict[tuple[str, int | None], int] = {}
-        self.keys: dict[tuple[str, int | None, str], int] = {}
-        counts: dict[str, int] = {}
-        table: tuple[str, int | None] = ("", None)
-        in_string: str | None = None
-        for n, line in enumerate(self.lines, 1):
-            if in_string is not None:
-                if line.count(in_string) % 2:
-                    in_string = None
-                continue
-            if m := _HEADER.match(line):
-                name = _dotted(m.group(2))
-                index = counts[name] = counts.get(name, -1) + 1
-                table = (name, index) if m.group(1) == "[[" else (name, None)
-                self.headers.setdefault(table, n)
-                continue
-            if m := _KEY_LINE.match(line):
-                self.keys.setdefault((*table, _dotted(m.group(1))), n)
-            in_string = next((q for q in ('"""', "'''") if line.count(q) % 2), None)
-
-    def line(self, table: str, index: int | None, key: str | None, value: str | None) -> int:
-        n = None
-        if key is not None:
-            n = self.keys.get((table, index, key))
-            if n is None and index is None and table:
-                n = self.keys.get(("", None, f"{table}.{key}"))
-        if n is not None and value:
-            # An array element: point at the line holding it when the array spans lines.
-            for i in range(n - 1, len(self.lines)):
-                if value in self.lines[i] or (i >= n and _HEADER.match(self.lines[i])):
-                    n = i + 1 if value in self.lines[i] else n
-                    break
-        if n is None and not table and key is not None:  # a top-level table or array of tables
-            n = self.headers.get((key, None)) or self.headers.get((key, 0))
-        if n is None:
-            n = self.headers.get((table, index)) or self.keys.get(("", None, table))
-        return n or 1
 
 
 def _show(value: Any) -> str:
@@ -201,31 +160,13 @@ def _show(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
-class _Checker:
-    def __init__(self, source: str, text: str) -> None:
-        self.source = source
-        self.loc = _Locator(text)
-
-    def fail(
-        self, table: str, index: int | None, key: str | None, message: str,
-        *, elem: int | None = None, value: str | None = None,
-    ) -> NoReturn:
-        where = table + (f"[{index}]" if index is not None else "")
-        if key is not None:
-            where = f"{where}.{key}" if where else key
-        if elem is not None:
-            where += f"[{elem}]"
-        line = self.loc.line(table, index, key, value)
-        text = f"{self.source}:{line}: {where}: {message}"
-        # Quoted TOML keys and names may hold control characters; the error stays one line.
-        raise ProvenanceError(re.sub(r"[\x00-\x1f\x7f]", lambda m: repr(m.group())[1:-1], text))
 
 
 class _Table:
     """One TOML table being validated; every accessor names the key when it fails."""
 
     def __init__(
-        self, ck: _Checker, data: Any, table: str, index: int | None, allowed: tuple[str, ...],
+        self, ck: Checker, data: Any, table: str, index: int | None, allowed: tuple[str, ...],
     ) -> None:
         self.ck, self.table, self.index = ck, table, index
         if not isinstance(data, dict):
@@ -295,7 +236,7 @@ def _parse_key(t: _Table, key: str, elem: int | None, line: str) -> PublicKey:
                elem=elem, value=line.strip()[:40])
 
 
-def _rule(ck: _Checker, data: Any, i: int) -> Rule:
+def _rule(ck: Checker, data: Any, i: int) -> Rule:
     t = _Table(ck, data, "rule", i,
                ("name", "description", "paths", "cosign-roles", "threshold", "applies-to"))
     name = t.get_str("name")
@@ -316,7 +257,7 @@ def _rule(ck: _Checker, data: Any, i: int) -> Rule:
                 description=t.get_str("description", ""))
 
 
-def _person(ck: _Checker, data: Any, i: int) -> Person:
+def _person(ck: Checker, data: Any, i: int) -> Person:
     t = _Table(ck, data, "person", i, ("name", "email", "emails", "roles", "keys"))
     name = t.get_str("name")
     if t.has("email") == t.has("emails"):
@@ -343,7 +284,7 @@ def _person(ck: _Checker, data: Any, i: int) -> Person:
                   keys=tuple(keys))
 
 
-def _check_threshold(ck: _Checker, policy: Policy, table: str, index: int | None,
+def _check_threshold(ck: Checker, policy: Policy, table: str, index: int | None,
                      roles: frozenset[str], threshold: int) -> None:
     able = len(policy.people_with_roles(roles))
     if threshold > able:
@@ -353,7 +294,7 @@ def _check_threshold(ck: _Checker, policy: Policy, table: str, index: int | None
                 f"[{', '.join(sorted(roles))}] (add people with that role or lower the threshold)")
 
 
-def _build(ck: _Checker, doc: dict[str, Any], source: str) -> Policy:
+def _build(ck: Checker, doc: dict[str, Any], source: str) -> Policy:
     top = _Table(ck, doc, "", None, ("version", "description", "declaration", "rule",
                                      "enforcement", "policy-changes", "person", "revoked-key"))
     if not top.has("version"):
@@ -453,7 +394,7 @@ def load_text(text: str | bytes, source: str = POLICY_FILE) -> Policy:
         raise ProvenanceError(f"{source}:{line}: syntax error: {msg}") from None
     except RecursionError:
         raise ProvenanceError(f"{source}:1: syntax error: nesting too deep") from None
-    return _build(_Checker(source, text), doc, source)
+    return _build(Checker(source, text), doc, source)
 
 
 def load_file(path: str | Path) -> Policy:
@@ -462,153 +403,3 @@ def load_file(path: str | Path) -> Policy:
     except OSError as e:
         raise ProvenanceError(f"{path}: cannot read policy: {e.strerror or e}") from None
     return load_text(data, str(path))
-
-
-def _toml_str(value: str) -> str:
-    """A TOML basic string (json.dumps would leave DEL raw, which TOML forbids)."""
-    body = "".join(
-        "\\" + c if c in '"\\' else f"\\u{ord(c):04x}" if ord(c) < 0x20 or c == "\x7f" else c
-        for c in value
-    )
-    return f'"{body}"'
-
-
-def _key_text(key_line: str) -> str:
-    key = parse_public_key(key_line)
-    return f"{key.openssh()} {key.comment}".strip() if key.comment else key.openssh()
-
-
-def starter_policy(name: str, email: str, key_line: str | None) -> str:
-    """A commented starter policy naming the user as the only senior; it loads as written."""
-    keys = f"[{_toml_str(_key_text(key_line))}]" if key_line else "[]"
-    text = f"""\
-# git-provenance policy: which AI-assisted changes need whose co-signature.
-# Reference: docs/policy.md. Validated strictly: unknown keys and bad values are errors.
-version = 1
-
-[declaration]
-required = true            # every judged commit must say AI-Assisted: yes|no
-signed = true              # ... with a valid `declare` signature by its author
-detect-undeclared = true   # AI fingerprints make a commit AI-assisted whatever it declares
-
-# A path is critical if ANY glob of ANY rule matches (gitignore syntax, `**` supported).
-[[rule]]
-name = "critical"
-description = "Example rule: replace the globs with your critical code."
-paths = ["payments/**", "**/migrations/*.sql"]
-cosign-roles = ["senior"]
-threshold = 1              # distinct people, never the author
-applies-to = "ai-assisted" # or "all"
-
-# [enforcement]
-# protected-branches = ["main", "release/*"]  # default: remote default branch, main, master
-
-[policy-changes]           # the policy file itself is always protected
-cosign-roles = ["senior"]
-threshold = 1
-
-# Nobody co-signs their own change: add a second senior so yours can be approved.
-[[person]]
-name = {_toml_str(name)}
-email = {_toml_str(email)}
-roles = ["senior"]
-# SSH public keys (the line in ~/.ssh/id_ed25519.pub); one person may hold several.
-keys = {keys}
-
-# [[revoked-key]]
-# key = "ssh-ed25519 AAAA..."
-# reason = "laptop stolen"
-"""
-    load_text(text, "starter policy")
-    return text
-
-
-def _array_bounds(text: str, start: int) -> tuple[int, int]:
-    """(offset of the last significant character, offset of the closing `]`) of the array
-    opening at or after `start`; strings and comments are skipped."""
-    i, depth, last = text.index("[", start), 0, -1
-    while i < len(text):
-        c = text[i]
-        if c == "#":
-            i = text.find("\n", i) if "\n" in text[i:] else len(text)
-            continue
-        if c in "\"'":
-            quote = c * 3 if text.startswith(c * 3, i) else c
-            j = i + len(quote)
-            while True:
-                j = text.index(quote, j)
-                if c == "'" or (j - len(text[:j].rstrip("\\"))) % 2 == 0:
-                    break
-                j += 1
-            last = i = j + len(quote) - 1
-        elif c == "[":
-            depth, last = depth + 1, i
-        elif c == "]":
-            depth -= 1
-            if depth == 0:
-                return last, i
-            last = i
-        elif not c.isspace():
-            last = i
-        i += 1
-    raise ValueError("unterminated array")
-
-
-def _insert_key(text: str, index: int, loc: _Locator, quoted: str) -> str:
-    lines = text.splitlines(keepends=True)
-    offset = [0]
-    for line in lines:
-        offset.append(offset[-1] + len(line))
-    header = loc.headers[("person", index)]
-    if (n := loc.keys.get(("person", index, "keys"))) is not None:
-        last, close = _array_bounds(text, offset[n - 1] + lines[n - 1].index("="))
-        comma = "" if text[last] in "[," else ","
-        if text[last] == "[" or "\n" not in text[last:close]:
-            glue = "" if text[last] == "[" else " " if text[last] == "," else ", "
-            return text[:last + 1] + glue + quoted + text[last + 1:]
-        eol = text.index("\n", last)
-        start = text.rfind("\n", 0, last) + 1
-        indent = text[start:last][: len(text[start:last]) - len(text[start:last].lstrip())]
-        trailing = "," if text[last] == "," else ""
-        return text[:last + 1] + comma + text[last + 1:eol] + "\n" + indent + quoted + trailing \
-            + text[eol:]
-    # No `keys` yet: add it after the table's last value line, before any comments that lead
-    # into the next table.
-    following = [h for h in loc.headers.values() if h > header]
-    end = min(following) - 1 if following else len(lines)
-    while end > header and (not lines[end - 1].strip() or lines[end - 1].lstrip()[0] == "#"):
-        end -= 1
-    if not lines[end - 1].endswith("\n"):
-        lines[end - 1] += "\n"
-    lines.insert(end, f"keys = [{quoted}]\n")
-    return "".join(lines)
-
-
-def add_person_key(text: str, name: str, email: str, key_line: str) -> str:
-    """Register `key_line` for the person with `email` (appended to their `keys`, comments kept),
-    or append a new `[[person]]` without roles; the result is validated by loading it."""
-    policy = load_text(text)
-    key = parse_public_key(key_line)
-    quoted = _toml_str(_key_text(key_line))
-    if any(r.key == key for r in policy.revoked):
-        raise ProvenanceError(f"{policy.source}: this key is revoked; it cannot be registered")
-    owner, person = policy.person_by_key(key), policy.person_by_email(email)
-    if owner is not None and owner is not person:
-        raise ProvenanceError(f"{policy.source}: this key already belongs to {owner.name}")
-    if person is not None and owner is person:
-        return text
-    if person is None:
-        sep = "" if not text or text.endswith("\n\n") else "\n" if text.endswith("\n") else "\n\n"
-        new = (f"{text}{sep}[[person]]\nname = {_toml_str(name)}\nemail = {_toml_str(email)}\n"
-               f"keys = [{quoted}]\n")
-    else:
-        index = policy.people.index(person)
-        loc = _Locator(text)
-        if ("person", index) not in loc.headers:
-            raise ProvenanceError(f"{policy.source}: cannot find the [[person]] table of "
-                                  f"{person.name}; add the key by hand")
-        new = _insert_key(text, index, loc, quoted)
-    added = load_text(new).person_by_key(key)
-    if added is None or email.lower() not in added.emails:
-        raise ProvenanceError(f"{policy.source}: could not add the key; add it by hand")
-    return new

@@ -4,6 +4,7 @@ Verification never spawns a process (a `ssh-keygen -Y verify` per signature is ~
 Signing prefers ssh-agent, then an unencrypted key file, then `ssh-keygen -Y sign`; the result
 is always checked with `verify` before it is returned, so a misbehaving agent cannot leave a bad
 trailer.
+Key files are read by `sshkeyfile`, the agent is spoken to by `sshagent`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import base64
 import binascii
 import hashlib
 import os
-import socket
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterable
@@ -55,18 +55,6 @@ _MAX_MPINT = 16384 // 8 + 1  # OpenSSH's SSHBUF_MAX_BIGNUM
 _ARMOR_BEGIN = "-----BEGIN SSH SIGNATURE-----"
 _ARMOR_END = "-----END SSH SIGNATURE-----"
 _ARMOR_WIDTH = 70  # what ssh-keygen writes (sshbuf-misc.c), though the spec says 76
-
-_OPENSSH_KEY_MAGIC = b"openssh-key-v1\0"
-_AGENTC_REQUEST_IDENTITIES = 11
-_AGENT_IDENTITIES_ANSWER = 12
-_AGENTC_SIGN_REQUEST = 13
-_AGENT_SIGN_RESPONSE = 14
-_AGENT_RSA_SHA2_512 = 4
-_AGENT_TIMEOUT = 60.0  # long enough for an `ssh-add -c` confirmation prompt
-_AGENT_MAX_REPLY = 256 * 1024
-_AGENT_LIST_TIMEOUT = 5.0
-_MAX_KEY_FILE = 1024 * 1024
-
 
 class InvalidSignature(ProvenanceError):
     """The signature blob is malformed, unsupported, or does not verify."""
@@ -282,140 +270,14 @@ def verify(blob: bytes, message: bytes, namespace: str = NAMESPACE) -> PublicKey
     return sig.public_key
 
 
-# --- Keys on disk ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _KeySource:
-    public: PublicKey
-    private_path: Path | None  # None: only ssh-agent can sign
-
-
-def _read(path: Path) -> bytes:
-    try:
-        with path.open("rb") as f:
-            return f.read(_MAX_KEY_FILE)  # bounded: a key path may point at a device or a pipe
-    except OSError as e:
-        raise ProvenanceError(f"cannot read SSH key {path}: {e.strerror or e}") from None
-
-
-def _is_private(data: bytes) -> bool:
-    return data.lstrip().startswith(b"-----BEGIN ") and b"PRIVATE KEY-----" in data[:100]
-
-
-def _openssh_container(data: bytes) -> tuple[str, bytes] | None:
-    """(cipher name, public key blob) of an `openssh-key-v1` file, None for other formats."""
-    lines = data.decode("ascii", "replace").strip().splitlines()
-    if not lines or lines[0].strip() != "-----BEGIN OPENSSH PRIVATE KEY-----":
-        return None
-    try:
-        raw = base64.b64decode("".join(line.strip() for line in lines[1:-1]))
-        if not raw.startswith(_OPENSSH_KEY_MAGIC):
-            raise ValueError("bad magic")
-        cipher, rest = _take_str(raw[len(_OPENSSH_KEY_MAGIC):])
-        _kdf, rest = _take_str(rest)
-        _kdf_options, rest = _take_str(rest)
-        count, rest = _take_u32(rest)
-        blob, _ = _take_str(rest)
-        if count != 1:
-            raise ValueError("more than one key")
-        return cipher.decode("ascii", "replace"), blob
-    except (ValueError, binascii.Error) as e:
-        raise ProvenanceError(f"malformed OpenSSH private key ({e})") from None
-
-
-def _sibling_pub(path: Path, blob: bytes | None) -> PublicKey | None:
-    try:
-        key = parse_public_key(path.with_name(path.name + ".pub").read_text())
-    except (OSError, ProvenanceError, UnicodeDecodeError):
-        return None
-    return key if blob is None or key.blob == blob else None
-
-
-def _encrypted_message(path: Path) -> str:
-    return (f"SSH key {path} is passphrase-protected and not loaded in ssh-agent; "
-            f"run `ssh-add {path}` first (hooks cannot prompt for a passphrase)")
-
-
-def _private_public(path: Path, data: bytes) -> PublicKey:
-    container = _openssh_container(data)
-    if container is not None:
-        try:
-            key = _public_key_from_blob(container[1])
-        except ValueError as e:
-            raise ProvenanceError(f"SSH key {path}: {e}") from None
-        return _sibling_pub(path, key.blob) or key
-    try:
-        private = serialization.load_pem_private_key(data, None)
-    except TypeError:  # encrypted PEM: the public half only lives in the .pub file
-        found = _sibling_pub(path, None)
-        if found is None:
-            raise ProvenanceError(_encrypted_message(path)) from None
-        return found
-    except (ValueError, crypto_exceptions.UnsupportedAlgorithm) as e:
-        raise ProvenanceError(f"cannot load SSH private key {path}: {e}") from None
-    line = private.public_key().public_bytes(
-        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
-    )
-    return parse_public_key(line.decode())
-
-
-def _resolve(key_path: str | Path) -> _KeySource:
-    spec = str(key_path).strip()
-    if spec.startswith("key::"):
-        return _KeySource(parse_public_key(spec[5:]), None)
-    if " " in spec and spec.split()[0] in _KEY_TYPES:  # git's deprecated bare literal
-        return _KeySource(parse_public_key(spec), None)
-    path = Path(spec).expanduser()
-    data = _read(path)
-    if _is_private(data):
-        return _KeySource(_private_public(path, data), path)
-    public = parse_public_key(data.decode("utf-8", "replace"))
-    private = path.with_suffix("") if path.suffix == ".pub" else None
-    if private is not None and private.is_file():
-        found = _private_public(private, _read(private))
-        if found == public:
-            return _KeySource(public, private)
-    return _KeySource(public, None)
+# --- Keys --------------------------------------------------------------------------------------
 
 
 def public_key_of(key_path: str | Path) -> PublicKey:
-    return _resolve(key_path).public
+    """The public key a `user.signingKey`-style spec names (a key file, `.pub` or `key::...`)."""
+    from provenance import sshkeyfile  # deferred: it imports this module, and only keys need it
 
-
-def _check_permissions(path: Path) -> None:
-    st = path.stat()
-    if st.st_uid == os.getuid() and st.st_mode & 0o077:
-        raise ProvenanceError(
-            f"SSH private key {path} is accessible by other users (mode {st.st_mode & 0o777:o}); "
-            f"run `chmod 600 {path}` (OpenSSH refuses such keys too)"
-        )
-
-
-def _askpass_usable() -> bool:
-    """Whether ssh-keygen could ask for a passphrase without a terminal (readpass.c's rules)."""
-    require = os.environ.get("SSH_ASKPASS_REQUIRE", "").lower()
-    display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-    return require == "force" or (require != "never" and bool(display))
-
-
-def _load_private(path: Path, data: bytes) -> object | None:
-    """A cryptography private key, or None when only ssh-keygen can use the file."""
-    container = _openssh_container(data)
-    try:
-        if container is not None and container[0] != "none":
-            raise TypeError("encrypted")
-        if container is not None:
-            return serialization.load_ssh_private_key(data, None)
-        return serialization.load_pem_private_key(data, None)
-    except TypeError:  # encrypted: only an askpass program can unlock it outside the agent
-        if _askpass_usable():
-            return None
-        raise ProvenanceError(_encrypted_message(path)) from None
-    except crypto_exceptions.UnsupportedAlgorithm:
-        return None
-    except ValueError as e:
-        raise ProvenanceError(f"cannot load SSH private key {path}: {e}") from None
+    return sshkeyfile.resolve(key_path).public
 
 
 def _sign_with(private: object, algorithm: str, data: bytes) -> bytes:
@@ -429,64 +291,6 @@ def _sign_with(private: object, algorithm: str, data: bytes) -> bytes:
         r, s = decode_dss_signature(der)
         return _str(algorithm.encode()) + _str(_mpint(r) + _mpint(s))
     raise ProvenanceError(f"unsupported SSH key type {algorithm} (use Ed25519, RSA or ECDSA)")
-
-
-# --- ssh-agent ---------------------------------------------------------------------------------
-
-
-def _agent_call(sock_path: str, request: bytes, timeout: float = _AGENT_TIMEOUT) -> bytes:
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(timeout)
-            sock.connect(sock_path)
-            sock.sendall(_str(request))
-            length = int.from_bytes(_recv(sock, 4), "big")
-            if length > _AGENT_MAX_REPLY:
-                raise ProvenanceError("ssh-agent sent an oversized reply")
-            return _recv(sock, length)
-    except OSError as e:
-        raise ProvenanceError(f"cannot talk to ssh-agent at {sock_path}: {e}") from None
-
-
-def _recv(sock: socket.socket, n: int) -> bytes:
-    chunks = bytearray()
-    while len(chunks) < n:
-        chunk = sock.recv(n - len(chunks))
-        if not chunk:
-            raise ProvenanceError("ssh-agent closed the connection")
-        chunks += chunk
-    return bytes(chunks)
-
-
-def _agent_holds(sock_path: str, blob: bytes) -> bool:
-    try:
-        reply = _agent_call(sock_path, bytes([_AGENTC_REQUEST_IDENTITIES]), _AGENT_LIST_TIMEOUT)
-        if reply[:1] != bytes([_AGENT_IDENTITIES_ANSWER]):
-            return False
-        count, rest = _take_u32(reply[1:])
-        for _ in range(count):
-            key, rest = _take_str(rest)
-            _comment, rest = _take_str(rest)
-            if key == blob:
-                return True
-    except (ProvenanceError, ValueError):
-        pass  # an unusable agent is as good as none: fall back to the key file
-    return False
-
-
-def _agent_sign(sock_path: str, key: PublicKey, data: bytes) -> bytes:
-    flags = _AGENT_RSA_SHA2_512 if key.algorithm == "ssh-rsa" else 0
-    request = bytes([_AGENTC_SIGN_REQUEST]) + _str(key.blob) + _str(data) + _u32(flags)
-    reply = _agent_call(sock_path, request)
-    try:
-        if reply[:1] != bytes([_AGENT_SIGN_RESPONSE]):
-            raise ValueError("refused")
-        signature, _ = _take_str(reply[1:])
-    except ValueError:
-        raise ProvenanceError(
-            f"ssh-agent refused to sign with {key.fingerprint()} (confirmation denied?)"
-        ) from None
-    return signature
 
 
 # --- Signing -----------------------------------------------------------------------------------
@@ -516,14 +320,16 @@ def _ssh_keygen_sign(message: bytes, path: Path, namespace: str) -> bytes:
 def sign(message: bytes, key_path: str | Path, namespace: str = NAMESPACE) -> bytes:
     if not namespace:
         raise ProvenanceError("an SSH signature namespace must not be empty")
-    source = _resolve(key_path)
+    from provenance import sshagent, sshkeyfile  # deferred: both import this module
+
+    source = sshkeyfile.resolve(key_path)
     key = source.public
     data = _signed_data(namespace, _SIGN_HASH, _HASHES[_SIGN_HASH](message).digest())
     if source.private_path is not None:
-        _check_permissions(source.private_path)
+        sshkeyfile.check_permissions(source.private_path)
     sock_path = os.environ.get("SSH_AUTH_SOCK")
-    if sock_path and _agent_holds(sock_path, key.blob):
-        blob = encode_blob(SshSig(key, namespace, _SIGN_HASH, _agent_sign(sock_path, key, data)))
+    if sock_path and sshagent.holds(sock_path, key.blob):
+        blob = encode_blob(SshSig(key, namespace, _SIGN_HASH, sshagent.sign(sock_path, key, data)))
     elif source.private_path is None:
         raise ProvenanceError(
             f"the private half of {key.fingerprint()} is not loaded in ssh-agent"
@@ -532,7 +338,7 @@ def sign(message: bytes, key_path: str | Path, namespace: str = NAMESPACE) -> by
         )
     else:
         path = source.private_path
-        private = _load_private(path, _read(path))
+        private = sshkeyfile.load_private(path)
         if private is None:
             blob = _ssh_keygen_sign(message, path, namespace)
         else:

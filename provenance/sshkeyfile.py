@@ -1,0 +1,161 @@
+"""SSH key files: which key a `user.signingKey` names, and the private half that can sign with it.
+
+A spec is a key file (private or `.pub`), `key::<public key line>`, or git's deprecated bare
+public key line.  OpenSSH `openssh-key-v1` containers are read far enough to learn their public
+key and cipher without a passphrase; everything else goes through cryptography.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import exceptions as crypto_exceptions
+from cryptography.hazmat.primitives import serialization
+
+from provenance.errors import ProvenanceError
+from provenance.sshsig import (
+    _KEY_TYPES,
+    PublicKey,
+    _public_key_from_blob,
+    _take_str,
+    _take_u32,
+    parse_public_key,
+)
+
+_OPENSSH_KEY_MAGIC = b"openssh-key-v1\0"
+_MAX_KEY_FILE = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class KeySource:
+    public: PublicKey
+    private_path: Path | None  # None: only ssh-agent can sign
+
+
+def _read(path: Path) -> bytes:
+    try:
+        with path.open("rb") as f:
+            return f.read(_MAX_KEY_FILE)  # bounded: a key path may point at a device or a pipe
+    except OSError as e:
+        raise ProvenanceError(f"cannot read SSH key {path}: {e.strerror or e}") from None
+
+
+def _is_private(data: bytes) -> bool:
+    return data.lstrip().startswith(b"-----BEGIN ") and b"PRIVATE KEY-----" in data[:100]
+
+
+def _openssh_container(data: bytes) -> tuple[str, bytes] | None:
+    """(cipher name, public key blob) of an `openssh-key-v1` file, None for other formats."""
+    lines = data.decode("ascii", "replace").strip().splitlines()
+    if not lines or lines[0].strip() != "-----BEGIN OPENSSH PRIVATE KEY-----":
+        return None
+    try:
+        raw = base64.b64decode("".join(line.strip() for line in lines[1:-1]))
+        if not raw.startswith(_OPENSSH_KEY_MAGIC):
+            raise ValueError("bad magic")
+        cipher, rest = _take_str(raw[len(_OPENSSH_KEY_MAGIC):])
+        _kdf, rest = _take_str(rest)
+        _kdf_options, rest = _take_str(rest)
+        count, rest = _take_u32(rest)
+        blob, _ = _take_str(rest)
+        if count != 1:
+            raise ValueError("more than one key")
+        return cipher.decode("ascii", "replace"), blob
+    except (ValueError, binascii.Error) as e:
+        raise ProvenanceError(f"malformed OpenSSH private key ({e})") from None
+
+
+def _sibling_pub(path: Path, blob: bytes | None) -> PublicKey | None:
+    try:
+        key = parse_public_key(path.with_name(path.name + ".pub").read_text())
+    except (OSError, ProvenanceError, UnicodeDecodeError):
+        return None
+    return key if blob is None or key.blob == blob else None
+
+
+def _encrypted_message(path: Path) -> str:
+    return (f"SSH key {path} is passphrase-protected and not loaded in ssh-agent; "
+            f"run `ssh-add {path}` first (hooks cannot prompt for a passphrase)")
+
+
+def _private_public(path: Path, data: bytes) -> PublicKey:
+    container = _openssh_container(data)
+    if container is not None:
+        try:
+            key = _public_key_from_blob(container[1])
+        except ValueError as e:
+            raise ProvenanceError(f"SSH key {path}: {e}") from None
+        return _sibling_pub(path, key.blob) or key
+    try:
+        private = serialization.load_pem_private_key(data, None)
+    except TypeError:  # encrypted PEM: the public half only lives in the .pub file
+        found = _sibling_pub(path, None)
+        if found is None:
+            raise ProvenanceError(_encrypted_message(path)) from None
+        return found
+    except (ValueError, crypto_exceptions.UnsupportedAlgorithm) as e:
+        raise ProvenanceError(f"cannot load SSH private key {path}: {e}") from None
+    line = private.public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    )
+    return parse_public_key(line.decode())
+
+
+def resolve(key_path: str | Path) -> KeySource:
+    """The public key a spec names, and the private key file beside it, if any."""
+    spec = str(key_path).strip()
+    if spec.startswith("key::"):
+        return KeySource(parse_public_key(spec[5:]), None)
+    if " " in spec and spec.split()[0] in _KEY_TYPES:  # git's deprecated bare literal
+        return KeySource(parse_public_key(spec), None)
+    path = Path(spec).expanduser()
+    data = _read(path)
+    if _is_private(data):
+        return KeySource(_private_public(path, data), path)
+    public = parse_public_key(data.decode("utf-8", "replace"))
+    private = path.with_suffix("") if path.suffix == ".pub" else None
+    if private is not None and private.is_file():
+        found = _private_public(private, _read(private))
+        if found == public:
+            return KeySource(public, private)
+    return KeySource(public, None)
+
+
+def check_permissions(path: Path) -> None:
+    st = path.stat()
+    if st.st_uid == os.getuid() and st.st_mode & 0o077:
+        raise ProvenanceError(
+            f"SSH private key {path} is accessible by other users (mode {st.st_mode & 0o777:o}); "
+            f"run `chmod 600 {path}` (OpenSSH refuses such keys too)"
+        )
+
+
+def _askpass_usable() -> bool:
+    """Whether ssh-keygen could ask for a passphrase without a terminal (readpass.c's rules)."""
+    require = os.environ.get("SSH_ASKPASS_REQUIRE", "").lower()
+    display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    return require == "force" or (require != "never" and bool(display))
+
+
+def load_private(path: Path) -> object | None:
+    """A cryptography private key, or None when only ssh-keygen can use the file."""
+    data = _read(path)
+    container = _openssh_container(data)
+    try:
+        if container is not None and container[0] != "none":
+            raise TypeError("encrypted")
+        if container is not None:
+            return serialization.load_ssh_private_key(data, None)
+        return serialization.load_pem_private_key(data, None)
+    except TypeError:  # encrypted: only an askpass program can unlock it outside the agent
+        if _askpass_usable():
+            return None
+        raise ProvenanceError(_encrypted_message(path)) from None
+    except crypto_exceptions.UnsupportedAlgorithm:
+        return None
+    except ValueError as e:
+        raise ProvenanceError(f"cannot load SSH private key {path}: {e}") from None
