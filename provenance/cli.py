@@ -75,6 +75,7 @@ def init(name: str | None, email: str | None) -> None:
     if path.exists():
         if key_line is None:
             raise ProvenanceError(f"{path.name} exists and you have no signing key to register")
+        policy.load_file(path)  # one clear line for a file that does not load (e.g. not UTF-8)
         path.write_text(policy.add_person_key(path.read_text(), name, email, key_line))
         click.echo(f"registered your key in the existing {path.name}")
     else:
@@ -215,19 +216,14 @@ def review(range_: str | None, assume_yes: bool) -> None:
     Example: git provenance review origin/main..HEAD
     """
     from provenance import cosign as cosign_mod
-    from provenance import git
-    from provenance.review import pending_for_signer
+    from provenance.review import describe, pending_for_signer
 
     pending = pending_for_signer(range_)
     if not pending:
         click.echo("nothing needs your co-sign")
         return
     for item in pending:
-        click.echo(git.text(["show", "--stat", "-p", "--format=commit %H%nAuthor: %an <%ae>%n%n    %s",
-                             item.commit]))
-        click.echo(f"evidence: {'; '.join(item.evidence) or 'none'}")
-        for reason in item.reasons:
-            click.echo(f"needs you: {reason}")
+        click.echo(describe(item))
         if assume_yes or click.confirm(f"Co-sign {item.commit[:12]}?", default=False):
             cosign_mod.store_as_note(cosign_mod.build_cosign(item.commit))
             click.echo(f"co-signed {item.commit[:12]}")
@@ -275,14 +271,17 @@ def resign(range_: str | None) -> None:
 @click.option("--policy", "policy_file", default=None, type=click.Path(dir_okay=False),
               help="Use this policy file for the whole walk instead of the repository's.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
-def audit(range_: str | None, trust_root: str | None, policy_file: str | None, fmt: str) -> None:
+@click.option("--no-cache", is_flag=True,
+              help="Neither read nor write the per-commit cache (.git/provenance-cache.sqlite).")
+def audit(range_: str | None, trust_root: str | None, policy_file: str | None, fmt: str,
+          no_cache: bool) -> None:
     """Judge every commit under its parent's policy; exit 1 on violations, 2 if it cannot run.
 
     Example: git provenance audit --trust-root v1.0 --format markdown
     """
     from provenance.audit.run import run_audit
 
-    raise SystemExit(run_audit(range_, trust_root, policy_file, fmt, None))
+    raise SystemExit(run_audit(range_, trust_root, policy_file, fmt, None, use_cache=not no_cache))
 
 
 @cli.command()
@@ -295,3 +294,60 @@ def demo(directory: Path | None) -> None:
     from provenance.demo import run as run_demo
 
     sys.exit(run_demo(directory))
+
+
+@cli.command()
+@click.argument("range_", metavar="[RANGE]", required=False)
+@click.option("--html", "html_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a self-contained HTML page (inline CSS and SVG, no network) to FILE.")
+@click.option("--trust-root", default=None, help="Report on everything that is not an ancestor of REV.")
+@click.option("--policy", "policy_file", default=None, type=click.Path(dir_okay=False),
+              help="Use this policy file for the whole walk instead of the repository's.")
+def report(range_: str | None, html_file: Path, trust_root: str | None, policy_file: str | None) -> None:
+    """Chart AI-assisted share, agents, critical rules, co-sign coverage and delays as an HTML page.
+
+    Exits 0 whatever the verdicts (use `audit` to gate); 2 if the audit cannot run.
+
+    Example: git provenance report origin/main --html provenance.html
+    """
+    from provenance.htmlreport import write_report
+
+    data = write_report(range_, trust_root, policy_file, html_file)
+    click.echo(f"wrote {html_file}: {data.commits} commit(s), {data.ai_assisted} AI-assisted, "
+               f"{len(data.violations)} open violation(s)")
+
+
+@cli.command()
+def doctor() -> None:
+    """Check this clone's set-up (hooks, signing key, notes, trust root, git and OpenSSH); print fixes.
+
+    Exits 1 when anything needs fixing.
+
+    Example: git provenance doctor
+    """
+    from provenance.doctor import diagnose
+
+    checks = diagnose()
+    for check in checks:
+        click.echo(f"{'ok ' if check.ok else 'FIX'} {check.name}: {check.detail}")
+        if not check.ok:
+            click.echo(f"    fix: {check.fix}")
+    raise SystemExit(0 if all(c.ok for c in checks) else 1)
+
+
+@cli.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    """Print the shell completion script for bash, zsh or fish.
+
+    \b
+    Examples:
+      eval "$(git-provenance completion bash)"          # in ~/.bashrc
+      git-provenance completion fish > ~/.config/fish/completions/git-provenance.fish
+    """
+    from click.shell_completion import get_completion_class
+
+    cls = get_completion_class(shell)
+    assert cls is not None  # click ships bash, zsh and fish
+    comp = cls(cli, {}, "git-provenance", "_GIT_PROVENANCE_COMPLETE")
+    click.echo(comp.source())

@@ -77,10 +77,13 @@ def store_by_amending(att: Attestation, cwd: str | Path | None = None) -> str:
     head = git.rev_parse("HEAD", cwd=cwd)
     if att.commit != head:
         raise ProvenanceError("--amend can only co-sign HEAD; use --note for older commits")
-    published = git.text(["branch", "-r", "--contains", head], cwd=cwd)
-    if published.strip():
+    listed = git.text(["for-each-ref", "--contains", head, "--format=%(symref)%00%(refname:short)",
+                       "refs/remotes"], cwd=cwd)
+    published = [name for symref, _, name in (ln.partition("\0") for ln in listed.splitlines())
+                 if not symref]  # skip origin/HEAD, an alias of a real branch
+    if published:
         raise ProvenanceError(
-            f"{head[:12]} is already on {published.split()[0]}: amending would rewrite published "
+            f"{head[:12]} is already on {published[0]}: amending would rewrite published "
             "history; co-sign with --note instead"
         )
     message = git.commit_message(head, cwd=cwd).decode("utf-8", "surrogateescape")

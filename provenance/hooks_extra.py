@@ -16,9 +16,13 @@ def _message(commit: str) -> str:
 
 
 def _has_cosign(commit: str) -> bool:
+    """A co-sign in the commit's trailers or in its note (where `cosign` puts it by default)."""
+    from provenance import notes
+
+    in_notes = [tuple(ln.split(":", 1)) for ln in notes.read(commit) if ":" in ln]
     return any(
-        k.lower() == KEY_SIGNATURE.lower() and v.split()[1:2] == ["cosign"]
-        for k, v in _trailers(commit)
+        k.strip().lower() == KEY_SIGNATURE.lower() and v.split()[1:2] == ["cosign"]
+        for k, v in [*_trailers(commit), *in_notes]
     )
 
 

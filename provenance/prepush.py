@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from provenance import git, policy_source
+from provenance.audit.records import Judgement
 from provenance.errors import ProvenanceError
 
 ZERO = "0" * 40
@@ -94,9 +95,24 @@ def _gate(ref: PushedRef, remote: str, branch: str, protected: bool) -> int:
           file=sys.stderr)
     for j in failing:
         for v in j.violations:
-            print(f"  {j.commit[:12]} {v.code}: {v.message}\n    fix: {v.fix}", file=sys.stderr)
-    if protected:
-        print("  then push again (notes travel with `git provenance sync`). "
-              "PROVENANCE_SKIP=1 bypasses this gate; the audit in CI will not.", file=sys.stderr)
-        return 1
-    return 0
+            print(f"  {j.commit[:12]} {v.code}: {v.message}", file=sys.stderr)
+    if not protected:
+        print(f"  ({branch} is not a protected branch: pushed anyway; the audit will flag these)",
+              file=sys.stderr)
+        return 0
+    print("to fix it, run:", file=sys.stderr)
+    for line in fix_commands(failing, remote, branch):
+        print(f"  {line}", file=sys.stderr)
+    print("PROVENANCE_SKIP=1 bypasses this gate; the audit in CI will not.", file=sys.stderr)
+    return 1
+
+
+def fix_commands(failing: Sequence[Judgement], remote: str, branch: str) -> list[str]:
+    """The exact commands, in order, that make the push pass: each violation's fix (de-duplicated),
+    publishing the notes they create, then fetching them here and pushing again."""
+    fixes = dict.fromkeys(v.fix for j in failing for v in j.violations)
+    rows = [f.partition("   #") for f in fixes]
+    rows.append((f"git provenance sync {remote}", "", " by each of them: publish the notes"))
+    rows.append((f"git provenance sync {remote}", "", f" here, then push to {branch} again"))
+    width = max(len(cmd) for cmd, _, _ in rows)
+    return [f"{cmd:<{width}}   #{why}" if why else cmd for cmd, _, why in rows]

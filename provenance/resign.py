@@ -35,17 +35,47 @@ def _fields(message: str, note_lines: list[str]) -> list[tuple[str, str]]:
     return pairs
 
 
+def _note_declaration_valid(note_lines: list[str], change: hooks.Change) -> bool:
+    """A declare signature in the note that verifies for the commit's current change."""
+    from provenance import sshsig
+    from provenance.statement import MalformedSignature, parse_signature_value
+
+    fields = _fields("", note_lines)
+    assisted = tuple(v for k, v in fields if k == "assisted-by")
+    for key, value in fields:
+        if key != "provenance-signature":
+            continue
+        try:
+            sig = parse_signature_value(value)
+            blob = sshsig.unb64(sig.signature_b64)
+        except (MalformedSignature, sshsig.InvalidSignature):
+            continue
+        if sig.role != "declare" or sig.change != change.digest:
+            continue
+        for ai in (True, False):
+            stmt = declaration.statement_for(change=change.digest, author=change.author_email,
+                                             signer=sig.signer, ai=ai, assisted_by=assisted,
+                                             policy_blob=change.policy_blob)
+            try:
+                sshsig.verify(blob, stmt.to_bytes())
+                return True
+            except sshsig.InvalidSignature:
+                continue
+    return False
+
+
 def resign(range_: str | None, cwd: str | Path | None = None) -> list[Renewal]:
     me = identity.signer(identity.read_config(cwd)).email
     spec = [range_] if range_ else ["HEAD", "--not", "--remotes"]
-    commits = git.text(["rev-list", "--no-merges", "-i", f"--author=<{me}>", *spec], cwd=cwd).split()
+    commits = git.text(["rev-list", "--no-merges", "-i", "--fixed-strings", f"--author=<{me}>", *spec],
+                       cwd=cwd).split()
     renewals = []
     for commit in commits:
         change = hooks.committed_change(commit, cwd)
         message = git.commit_message(commit, cwd=cwd).decode("utf-8", "surrogateescape")
         declared = declaration.read(message)
         note_lines = notes.read(commit, cwd)
-        note_valid = any(change.digest in ln and " declare " in ln for ln in note_lines)
+        note_valid = _note_declaration_valid(note_lines, change)
         valid = declaration.valid_signature(declared, change=change.digest,
                                             author=change.author_email, policy_blob=change.policy_blob)
         stale = _stale_cosigners(message, note_lines, change.digest)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from provenance import identity, policy_source
+from provenance import git, identity, policy_source
 from provenance.audit import walk
 from provenance.errors import ProvenanceError
 
@@ -18,9 +18,11 @@ class Pending:
     author: str
     evidence: tuple[str, ...]
     reasons: tuple[str, ...]  # the violation messages you can resolve
+    rules: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (rule, its critical paths) you can satisfy
 
 
 def pending_for_signer(range_: str | None, cwd: str | Path | None = None) -> list[Pending]:
+    """Commits in RANGE (default: HEAD's history) whose violations your co-sign would resolve."""
     signer = identity.signer(identity.read_config(cwd))
     pol = policy_source.load_current("HEAD", cwd=cwd)
     me = pol.person_by_email(signer.email)
@@ -32,12 +34,29 @@ def pending_for_signer(range_: str | None, cwd: str | Path | None = None) -> lis
     for j in result.judgements:
         if j.author.lower() in me.emails:
             continue  # nobody co-signs their own change
-        reasons = tuple(
-            v.message for v in j.violations if v.code in NEEDS_YOU and (
+        mine = [
+            v for v in j.violations if v.code in NEEDS_YOU and (
                 (v.code == "missing-cosign" and me.roles & roles_for.get(v.rule or "", frozenset()))
                 or (v.code == "unauthorized-policy-change" and me.roles & pol.policy_change_roles)
             )
-        )
-        if reasons:
-            pending.append(Pending(j.commit, j.author, j.evidence, reasons))
+        ]
+        if mine:
+            rules = tuple((v.rule or "policy-changes", v.paths) for v in mine)
+            pending.append(Pending(j.commit, j.author, j.evidence, tuple(v.message for v in mine), rules))
     return pending
+
+
+def describe(item: Pending, cwd: str | Path | None = None) -> str:
+    """Who wrote the change, with which agent, which rules and paths need you, then its diff."""
+    fmt = "%an <%ae>%x00%(trailers:key=Assisted-by,valueonly,separator=%x2C )%x00%s"
+    who, agents, subject = git.text(["log", "-1", f"--format={fmt}", item.commit], cwd=cwd).split("\0")
+    lines = [
+        f"commit {item.commit}  {subject}",
+        f"  written by: {who}",
+        f"  agent:      {agents or 'not named'}",
+        f"  evidence:   {'; '.join(item.evidence) or 'none'}",
+    ]
+    lines += [f"  rule {rule}: {', '.join(paths) or '(the policy file)'}" for rule, paths in item.rules]
+    lines += [f"  needs you:  {reason}" for reason in item.reasons]
+    diff = git.text(["show", "--stat", "-p", "--no-color", "--format=", item.commit], cwd=cwd)
+    return "\n".join(lines) + "\n\n" + diff.strip("\n") + "\n"

@@ -404,6 +404,24 @@ def _adopt(
     return len(policies) - 1, j
 
 
+def _refuse_shallow_boundary(revs: Sequence[str], cwd: str | Path | None) -> None:
+    """A commit whose parents a shallow clone lacks cannot be judged: its change is unknown.
+
+    Judging it against the empty tree would call its signatures forged; refuse instead.
+    """
+    shallow_file = git.common_dir(cwd) / "shallow"
+    if not shallow_file.exists():
+        return
+    boundary = set(shallow_file.read_text().split())
+    in_range = boundary & set(git.text(["rev-list", *git.resolve_revs(revs, cwd=cwd)], cwd=cwd).split())
+    if in_range:
+        first = sorted(in_range)[0]
+        raise ProvenanceError(
+            f"shallow clone: the parents of {first[:12]} are missing, so its change cannot be judged; "
+            f"fetch more history (git fetch --unshallow) or pass --trust-root {first[:12]} or later"
+        )
+
+
 def audit(
     range_: str | None, trust_root: str | None, policy_file: str | None,
     cwd: str | Path | None = None, progress: Callable[[int], None] | None = None,
@@ -420,6 +438,7 @@ def audit(
     root_policy, root_blob, described = _root_policy(root, policy_file, cwd)
     tip = range_ or "HEAD"
     revs = [tip] + ([f"^{root}"] if root else [])
+    _refuse_shallow_boundary(revs, cwd)
     all_notes = notes.read_all(cwd)
     revoked = frozenset(r.key for r in root_policy.revoked)
     db = cache.open_cache(git.common_dir(cwd)) if use_cache else None
