@@ -193,11 +193,12 @@ def declare(revs: tuple[str, ...], ai: bool | None, assisted_by: tuple[str, ...]
       git provenance declare abc123 --no-ai                # a web-UI commit, after the fact
     """
     from provenance import cosign as cosign_mod
-    from provenance import git, hooks
+    from provenance import git
+    from provenance.hookstate import NEXT_DECLARATION
 
     assert ai is not None
     if not revs:
-        path = git.git_dir() / hooks.NEXT_DECLARATION
+        path = git.git_dir() / NEXT_DECLARATION
         path.write_text("\n".join(["yes" if ai else "no", *assisted_by]) + "\n")
         click.echo(f"the next commit will be declared AI-Assisted: {'yes' if ai else 'no'}")
         return

@@ -211,7 +211,39 @@ def _shipped() -> dict[str, Any]:
         import importlib.resources
 
         text = importlib.resources.files("provenance").joinpath(_TABLE_FILE).read_text("utf-8")
-    return _load_data(text)
+    return _cached_load(text)
+
+
+def _cached_load(text: str) -> dict[str, Any]:
+    """`_load_data`, remembered per table content in the user's cache directory.
+
+    Parsing the TOML (and importing tomllib) is most of a commit hook's detection cost; the
+    parsed table is plain data, which marshal reads back in a fraction of a millisecond. The key
+    is the table's own hash, so an edited or upgraded table can never be served stale.
+    """
+    import hashlib
+    import marshal
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    key = hashlib.sha256(text.encode()).hexdigest()[:24]
+    path = os.path.join(base, "git-provenance", f"fingerprints-{key}.marshal")
+    try:
+        with open(path, "rb") as f:
+            data = marshal.load(f)
+        if isinstance(data, dict):
+            return data
+    except (OSError, EOFError, ValueError, TypeError):
+        pass
+    data = _load_data(text)
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as f:
+            marshal.dump(data, f)
+        os.replace(tmp, path)
+    except (OSError, ValueError):
+        pass  # no cache: parse every time
+    return data
 
 
 @functools.cache

@@ -7,11 +7,11 @@ alone costs more than the whole hook budget), and history is read through one st
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import re
 import subprocess
-import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -66,8 +66,16 @@ _REPO_LOCATION = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_INDEX_FILE"
 
 
 def _neutral_for(common: str) -> str:
+    primary = Path(common) / "provenance-neutral"
+    try:
+        if os.readlink(primary / "objects") == str(Path(common) / "objects"):
+            return str(primary)  # the usual case, checked without another process
+    except OSError:
+        pass
+    import tempfile  # deferred: only the read-only fallback needs it, and hooks start lean
+
     digest = hashlib.sha256(common.encode()).hexdigest()[:16]
-    candidates = [Path(common) / "provenance-neutral",
+    candidates = [primary,
                   Path(tempfile.gettempdir()) / f"git-provenance-neutral-{digest}"]
     for base in candidates:
         try:
@@ -215,17 +223,28 @@ def toplevel(cwd: str | Path | None = None) -> Path:
         raise ProvenanceError("not a git repository (or no work tree)") from None
 
 
-def git_dir(cwd: str | Path | None = None) -> Path:
-    """The absolute git directory (per-worktree)."""
+@functools.lru_cache(maxsize=64)
+def _dirs(cwd: str, env_git_dir: str | None) -> tuple[Path, Path]:
+    """(absolute git dir, absolute common dir) in one process; remembered per directory."""
     try:
-        return Path(text(["rev-parse", "--absolute-git-dir"], cwd=cwd))
+        out = text(["rev-parse", "--absolute-git-dir", "--git-common-dir"], cwd=cwd).splitlines()
     except ProvenanceError:
         raise ProvenanceError("not a git repository") from None
+    gitdir, common = Path(out[0]), Path(out[1])
+    return gitdir, common if common.is_absolute() else (Path(cwd) / common).resolve()
+
+
+def _dirs_for(cwd: str | Path | None) -> tuple[Path, Path]:
+    return _dirs(os.path.abspath(cwd or os.getcwd()), os.environ.get("GIT_DIR"))
+
+
+def git_dir(cwd: str | Path | None = None) -> Path:
+    """The absolute git directory (per-worktree)."""
+    return _dirs_for(cwd)[0]
 
 
 def common_dir(cwd: str | Path | None = None) -> Path:
-    out = Path(text(["rev-parse", "--git-common-dir"], cwd=cwd))
-    return out if out.is_absolute() else (Path(cwd or ".") / out).resolve()
+    return _dirs_for(cwd)[1]
 
 
 def hooks_dir(cwd: str | Path | None = None) -> Path:

@@ -27,10 +27,30 @@ NOTES_REF = "refs/notes/provenance"
 NOTES_REWRITE_REF = "refs/notes/provenanc[e]"
 
 
+# When prepare-commit-msg's work is intact, commit-msg and post-commit need no Python at all
+# (a plain commit then pays for one Python start, not three). Anything unexpected falls through
+# to the full check. The state files are written by hooks.record_state.
+FAST_PATHS = {
+    "commit-msg": (
+        'gitdir=$(git rev-parse --git-dir 2>/dev/null) &&\n'
+        '    cmp -s "$1" "$gitdir/provenance-hook-message" && exit 0\n'
+    ),
+    "post-commit": (
+        'gitdir=$(git rev-parse --git-dir 2>/dev/null) && [ -f "$gitdir/provenance-hook-commit" ] &&\n'
+        '    [ "$(git -c log.showSignature=false log -1 --no-notes '
+        "--format='%T %P%n%(trailers:key=AI-Assisted,key=Assisted-by,key=Provenance-Signature)' "
+        'HEAD 2>/dev/null)" = "$(cat "$gitdir/provenance-hook-commit")" ] &&\n'
+        '    rm -f "$gitdir/provenance-hook-commit" "$gitdir/provenance-hook-message" '
+        '"$gitdir/provenance-next-declaration" && exit 0\n'
+    ),
+}
+
+
 def hook_script(hook_type: str, python: str) -> str:
     """A POSIX sh hook that runs the hook it replaced first, then ours."""
     run_ours = f"{shlex.quote(python)} -m provenance hook {hook_type} \"$@\""
     chained = f'"$0{CHAINED_SUFFIX}"'
+    fast = FAST_PATHS.get(hook_type, "")
     if hook_type in STDIN_HOOKS:
         # Both hooks need git's stdin: keep a copy for each.
         body = (
@@ -39,7 +59,7 @@ def hook_script(hook_type: str, python: str) -> str:
             f'{run_ours} < "$input"\n'
         )
     else:
-        body = f'if [ -x {chained} ]; then {chained} "$@" || exit $?; fi\nexec {run_ours}\n'
+        body = f'if [ -x {chained} ]; then {chained} "$@" || exit $?; fi\n{fast}exec {run_ours}\n'
     return f"#!/bin/sh\n{MARKER} ({hook_type}); `git provenance install` wrote this file.\n{body}"
 
 

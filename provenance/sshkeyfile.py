@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import exceptions as crypto_exceptions
-from cryptography.hazmat.primitives import serialization
 
 from provenance.errors import ProvenanceError
 from provenance.sshsig import (
@@ -90,6 +89,8 @@ def _private_public(path: Path, data: bytes) -> PublicKey:
         except ValueError as e:
             raise ProvenanceError(f"SSH key {path}: {e}") from None
         return _sibling_pub(path, key.blob) or key
+    from cryptography.hazmat.primitives import serialization  # deferred: PEM keys are rare
+
     try:
         private = serialization.load_pem_private_key(data, None)
     except TypeError:  # encrypted PEM: the public half only lives in the .pub file
@@ -141,6 +142,36 @@ def _askpass_usable() -> bool:
     return require == "force" or (require != "never" and bool(display))
 
 
+def _unencrypted_ed25519(data: bytes) -> object | None:
+    """The common case read directly (PROTOCOL.key): an unencrypted openssh-key-v1 Ed25519 key.
+
+    Anything else (None) goes to cryptography's loader; a commit hook saves its import time.
+    """
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    try:
+        lines = data.decode("ascii").strip().splitlines()
+        raw = base64.b64decode("".join(line.strip() for line in lines[1:-1]))
+        rest = raw[len(_OPENSSH_KEY_MAGIC):]
+        for _ in range(3):  # cipher "none", kdf "none", kdf options ""
+            _, rest = _take_str(rest)
+        _count, rest = _take_u32(rest)
+        public_blob, rest = _take_str(rest)
+        private, _ = _take_str(rest)
+        check1, private = _take_u32(private)
+        check2, private = _take_u32(private)
+        key_type, private = _take_str(private)
+        if check1 != check2 or key_type != b"ssh-ed25519":
+            return None
+        public, private = _take_str(private)
+        secret, _ = _take_str(private)
+        if len(secret) != 64 or secret[32:] != public or not public_blob.endswith(public):
+            return None
+        return ed25519.Ed25519PrivateKey.from_private_bytes(secret[:32])
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        return None
+
+
 def load_private(path: Path) -> object | None:
     """A cryptography private key, or None when only ssh-keygen can use the file."""
     data = _read(path)
@@ -148,6 +179,12 @@ def load_private(path: Path) -> object | None:
     try:
         if container is not None and container[0] != "none":
             raise TypeError("encrypted")
+        if container is not None:
+            fast = _unencrypted_ed25519(data)
+            if fast is not None:
+                return fast
+        from cryptography.hazmat.primitives import serialization  # deferred: slow to import
+
         if container is not None:
             return serialization.load_ssh_private_key(data, None)
         return serialization.load_pem_private_key(data, None)

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import os
 import subprocess
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import exceptions as crypto_exceptions
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
@@ -129,15 +129,53 @@ def _public_key_from_blob(blob: bytes, comment: str = "") -> PublicKey:
     return PublicKey(algorithm, blob, comment)
 
 
+@functools.lru_cache(maxsize=1024)  # an audit verifies thousands of signatures by a few keys
 def _load_public(key: PublicKey) -> object:
     """The cryptography key object; ValueError if the blob is not a valid key of its type."""
     if key.algorithm not in _KEY_TYPES:
         raise ValueError(f"unsupported key type {key.algorithm!r}")
     try:
-        return serialization.load_ssh_public_key(key.openssh().encode())
+        return _public_from_blob(key.algorithm, key.blob)
     # NotImplementedError: cryptography's answer to compressed or infinity EC points.
     except (crypto_exceptions.UnsupportedAlgorithm, NotImplementedError, TypeError) as e:
         raise ValueError(str(e) or "unsupported key encoding") from None
+
+
+_CURVES: dict[str, Callable[[], ec.EllipticCurve]] = {
+    "nistp256": ec.SECP256R1, "nistp384": ec.SECP384R1, "nistp521": ec.SECP521R1,
+}
+
+
+def _public_from_blob(algorithm: str, blob: bytes) -> object:
+    """Build the key straight from its SSH wire blob (RFC 4253, 5656, 8709).
+
+    cryptography's serialization.ssh module would do the same, but importing it costs a commit
+    hook more than the whole signature.
+    """
+    name, rest = _take_str(blob)
+    if name.decode("ascii", "replace") != algorithm:
+        raise ValueError("key type does not match its blob")
+    if algorithm == "ssh-ed25519":
+        raw, rest = _take_str(rest)
+        if len(raw) != 32:
+            raise ValueError("bad Ed25519 key length")
+        key: object = ed25519.Ed25519PublicKey.from_public_bytes(raw)
+    elif algorithm == "ssh-rsa":
+        e, rest = _take_mpint(rest)
+        n, rest = _take_mpint(rest)
+        if e < 3 or n < 3:
+            raise ValueError("bad RSA key")
+        key = rsa.RSAPublicNumbers(e, n).public_key()
+    else:
+        curve_name, rest = _take_str(rest)
+        point, rest = _take_str(rest)
+        curve = _CURVES.get(curve_name.decode("ascii", "replace"))
+        if curve is None or algorithm != f"ecdsa-sha2-{curve_name.decode('ascii', 'replace')}":
+            raise ValueError("unsupported or mismatched ECDSA curve")
+        key = ec.EllipticCurvePublicKey.from_encoded_point(curve(), point)
+    if rest:
+        raise ValueError("trailing data in key")
+    return key
 
 
 def parse_public_key(line: str) -> PublicKey:
@@ -297,6 +335,8 @@ def _sign_with(private: object, algorithm: str, data: bytes) -> bytes:
 
 
 def _ssh_keygen_sign(message: bytes, path: Path, namespace: str) -> bytes:
+    import tempfile  # deferred, like every import only a rare path needs: hooks start lean
+
     with tempfile.TemporaryDirectory(prefix="provenance-sign-") as tmp:
         # A file, never stdin: without a terminal ssh-keygen reads a passphrase from stdin.
         msg = Path(tmp, "message")
@@ -363,6 +403,8 @@ def keygen(path: Path, comment: str) -> PublicKey:
     for p in (path, pub_path):
         if p.exists() or p.is_symlink():
             raise ProvenanceError(f"{p} already exists; refusing to overwrite it")
+    from cryptography.hazmat.primitives import serialization
+
     private = ed25519.Ed25519PrivateKey.generate()
     pem = private.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,

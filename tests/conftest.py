@@ -17,6 +17,12 @@ from provenance import sshsig  # noqa: E402
 from provenance.install import install  # noqa: E402
 
 PROJECT = Path(__file__).resolve().parent.parent
+# shared/ (real labelled commits) sits beside the checkout, in development and in CI alike.
+SHARED_DATA = next(
+    (p for p in (PROJECT.parent / "shared" / "data", Path("/work/shared/data")) if p.is_dir()),
+    PROJECT.parent / "shared" / "data",
+)
+AIDER_COMMITS = SHARED_DATA / "aider-commits.jsonl"
 # Agent variables of the machine running the tests must not leak into the repositories under test.
 _AGENT_PREFIXES = ("CLAUDE", "CODEX", "CURSOR", "GEMINI", "COPILOT", "KIRO", "OPENCODE", "AIDER",
                    "AI_AGENT", "AGENT", "GOOSE", "CRUSH", "AUGMENT", "QWEN", "OZ_", "REPL_ID",

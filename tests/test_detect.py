@@ -7,10 +7,10 @@ import json
 import re
 import tomllib
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import AIDER_COMMITS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,7 +24,7 @@ from provenance.detect import (
 )
 from provenance.errors import ProvenanceError
 
-AIDER_DATA = Path("/work/shared/data/aider-commits.jsonl")
+AIDER_DATA = AIDER_COMMITS
 HUMAN = ("Ada Lovelace", "ada@example.com")
 
 

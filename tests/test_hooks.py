@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import Person, Repo, new_repo, policy_text
+from conftest import AIDER_COMMITS, Person, Repo, new_repo, policy_text
 
 from provenance import digest, sshsig, trailers
 from provenance.statement import Statement, parse_signature_value
@@ -219,3 +219,33 @@ def test_install_chains_an_existing_hook(tmp_path: Path, people: dict[str, Perso
     repo.commit(people["bob"], "Chained", {"a.py": "1\n"})
     assert trailers.values(repo.message(), "Existing-Hook") == ["ran"]
     assert_valid_declaration(repo)
+
+
+def test_fingerprint_prefilter_never_hides_a_real_fingerprint():
+    """The hook skips full fingerprint detection only when none of its hint words occur."""
+    import json
+
+    from provenance import detect
+    from provenance.hooks import may_carry_fingerprints
+
+    records = [json.loads(line) for line in AIDER_COMMITS.read_text().splitlines()]
+    samples = [(r["author_name"], r["author_email"], r["message"]) for r in records]
+    samples += [
+        ("Claude", "noreply@anthropic.com", "x"),
+        ("Bob", "bob@example.com", "x\n\nCo-Authored-By: Claude Opus 4.6 <noreply@anthropic.com>"),
+        ("Bob", "bob@example.com", "x\n\nMade-with: Cursor"),
+        ("Bob", "bob@example.com", "x\n\n🤖 Generated with [Claude Code](https://claude.com/claude-code)"),
+        ("Copilot", "198982749+Copilot@users.noreply.github.com", "Initial plan"),
+        ("Kiro Agent", "kiro@example.com", "x"),
+        ("Bob", "bob@example.com", "x\n\nReplit-Commit-Author: Agent"),
+        ("Bob", "bob@example.com", "x\n\nAssisted-by: LLM coccinelle"),
+        ("openhands", "openhands@all-hands.dev", "x"),
+        ("Bob", "bob@example.com", "x\n\nCo-authored-by: opencode <noreply@opencode.ai>"),
+    ]
+    flagged = 0
+    for name, email, message in samples:
+        if detect.commit_signals(name, email, message):
+            flagged += 1
+            assert may_carry_fingerprints(name, email, message), (name, email, message[:80])
+    assert flagged >= 180 + 10
+    assert not may_carry_fingerprints("Bob", "bob@example.com", "Fix the refund rounding\n")

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import Person, Repo, clean_env, new_repo, policy_text
+from conftest import AIDER_COMMITS, Person, Repo, clean_env, new_repo, policy_text
 from scenarios_support import AGENT, audit, cosign, entry, expect, messages, provenance
 
 from provenance import sshsig
@@ -369,7 +369,7 @@ def test_audit_that_cannot_run_exits_2(tmp_path: Path, people: People) -> None:
 
 def _aider_samples() -> list[dict[str, str]]:
     rows = [json.loads(line) for line in
-            Path("/work/shared/data/aider-commits.jsonl").read_text().splitlines()]
+            AIDER_COMMITS.read_text().splitlines()]
     out: list[dict[str, str]] = []
     for label, n in (("ai:author-suffix", 6), ("ai:co-author", 4),
                      ("human:committed-through-aider", 6), ("human", 6)):
