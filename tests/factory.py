@@ -28,6 +28,18 @@ class Actor:
         return self.public.openssh()
 
 
+def cast(tmp_path: Path) -> dict[str, Actor]:
+    """alice and carol (seniors in most policies), bob (a developer), mallory (an attacker)."""
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    return {
+        "alice": actor(keys, "Alice Senior", "alice@example.com"),
+        "bob": actor(keys, "Bob Dev", "bob@example.com"),
+        "carol": actor(keys, "Carol Senior", "carol@example.com"),
+        "mallory": actor(keys, "Mallory", "mallory@example.com"),
+    }
+
+
 def actor(directory: Path, name: str, email: str) -> Actor:
     path = directory / f"key-{email}"
     return Actor(name, email, path, sshsig.keygen(path, email))

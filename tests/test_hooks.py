@@ -249,3 +249,34 @@ def test_fingerprint_prefilter_never_hides_a_real_fingerprint():
             assert may_carry_fingerprints(name, email, message), (name, email, message[:80])
     assert flagged >= 180 + 10
     assert not may_carry_fingerprints("Bob", "bob@example.com", "Fix the refund rounding\n")
+
+
+def test_a_plain_commit_starts_python_once_and_an_edited_message_is_checked_again(
+    tmp_path: Path, people: dict[str, Person]
+):
+    """commit-msg and post-commit skip Python when prepare-commit-msg's work is intact."""
+    import sys
+
+    from provenance.install import install
+
+    repo = new_repo(tmp_path, people, hooks=False)
+    log = tmp_path / "python-calls"
+    wrapper = tmp_path / "python"
+    wrapper.write_text(f'#!/bin/sh\necho "$4" >> "{log}"\nexec "{sys.executable}" "$@"\n')
+    wrapper.chmod(0o755)
+    install(cwd=repo.path, python=str(wrapper))
+    repo.commit(people["bob"], "Plain", {"a.py": "1\n"})
+    assert log.read_text().split() == ["prepare-commit-msg"]
+    assert_valid_declaration(repo)
+
+    log.write_text("")
+    editor = repo.home / "editor.sh"  # the user rewrites the subject in the editor
+    editor.write_text('#!/bin/sh\nsed -i "1s/.*/Edited/" "$1"\n')
+    editor.chmod(0o755)
+    repo.write("a.py", "2\n")
+    repo.git("add", "a.py")
+    repo.run("git", "commit", "-q", "-e", "-m", "Draft", env={**repo.as_person(people["bob"]),
+                                                              "GIT_EDITOR": str(editor)})
+    assert log.read_text().split() == ["prepare-commit-msg", "commit-msg"]
+    assert repo.message().startswith("Edited\n")
+    assert_valid_declaration(repo)

@@ -18,14 +18,7 @@ TIER1 = {"name": "tier-1", "paths": ["payments/**"]}
 
 @pytest.fixture
 def people(tmp_path: Path) -> dict[str, f.Actor]:
-    keys = tmp_path / "keys"
-    keys.mkdir()
-    return {
-        "alice": f.actor(keys, "Alice Senior", "alice@example.com"),
-        "bob": f.actor(keys, "Bob Dev", "bob@example.com"),
-        "carol": f.actor(keys, "Carol Senior", "carol@example.com"),
-        "mallory": f.actor(keys, "Mallory", "mallory@example.com"),
-    }
+    return f.cast(tmp_path)
 
 
 def _spec(p: dict[str, f.Actor], **kw: object) -> f.PolicySpec:
