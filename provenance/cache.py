@@ -4,9 +4,15 @@ Cached: a commit's change digest, the paths its patch touches and its policy-blo
 functions of the commit id), its parsed trailers, AI fingerprints (a function of the identities and
 message, and of the fingerprint table), and a signature's validity over given statement bytes. Every
 key holds the tool version and the digest algorithm version, so a new version never reads an old
-answer. Verdicts are never cached: they depend on the policy in force, on notes that arrive later and
-on revocations found anywhere in the walk, so every audit judges again (which is cheap once the
-patch stream and the signature checks are gone).
+answer.
+
+Verdicts (one commit's `Judgement` before cover co-signs of merges are applied) are cached under a
+key holding everything `judge` reads besides the commit itself: the policy in force (its blob id or
+the external file's sha256, and its source name), the trust root, every note attestation, the
+revoked key set, the policy-change override, and the versions above. A verdict re-judged with cover
+approvals is cached under that key plus the approvals. Verdicts of an older notes state or tool
+version are dropped when new ones are written. The commit order of a range (`rev-list` in the
+neutral git dir, a function of the resolved object ids and the shallow file) is memoised too.
 
 A cache that cannot be opened or written (read-only repository, corrupt file) is simply not used.
 """
@@ -17,12 +23,13 @@ import contextlib
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import provenance
-from provenance import detect, sshsig
+from provenance import detect, git, sshsig
+from provenance.audit.records import CoverApproval, Judgement, NoteAttestation, Violation
 from provenance.sshsig import InvalidSignature, PublicKey
 
 FILE_NAME = "provenance-cache.sqlite"
@@ -33,6 +40,9 @@ CREATE TABLE IF NOT EXISTS facts (
     policy TEXT, trailers TEXT NOT NULL, PRIMARY KEY (sha, gen)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS memo (
     key BLOB PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS verdicts (
+    sha TEXT NOT NULL, key BLOB NOT NULL, epoch BLOB NOT NULL, value TEXT NOT NULL,
+    PRIMARY KEY (sha, key)) WITHOUT ROWID;
 """
 
 
@@ -63,6 +73,10 @@ class Cache:
         self._db.executescript(_SCHEMA)
         self._facts: list[tuple[str, str, str, str, str | None, str]] = []
         self._memo: dict[bytes, str] = {}
+        self._epoch = b""
+        self._verdicts_loaded = False
+        self._verdict_rows: dict[bytes, str] = {}
+        self._new_verdicts: list[tuple[str, bytes, bytes, str]] = []
 
     # -- per-commit facts
 
@@ -145,8 +159,75 @@ class Cache:
         self._put(key, json.dumps([[s.tool, s.evidence, s.strength, s.model] for s in found]))
         return found
 
+    def recall(self, kind: str, *parts: str) -> str | None:
+        """A memoised answer of a pure function of `parts` (and of the tool version)."""
+        return self._get(self._key(kind, *(p.encode() for p in parts)))
+
+    def remember(self, value: str, kind: str, *parts: str) -> None:
+        self._put(self._key(kind, *(p.encode() for p in parts)), value)
+
+    # -- a warm walk: the commit order, digests and verdicts of a whole range, read in batches
+
+    def history(self, revs: Sequence[str], cwd: str | Path | None) -> list[tuple[str, ...]]:
+        """(sha, *parents) of `revs`, parents first: `git rev-list` in the neutral git dir (which
+        sees no replace refs or grafts), memoised by the resolved ids and the shallow file."""
+        resolved = git.resolve_revs(revs, cwd=cwd)
+        shallow = git.common_dir(cwd) / "shallow"
+        key = self._key("revs", shallow.read_bytes() if shallow.exists() else b"",
+                        *(r.encode() for r in resolved))
+        text = self._get(key)
+        if text is None:
+            text = git.text(["rev-list", "--topo-order", "--reverse", "--parents",
+                             "--end-of-options", *resolved, "--"], cwd=cwd, pinned=True)
+            self._put(key, text)
+        return [tuple(line.split()) for line in text.splitlines()]
+
+    def digests(self, shas: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+        """sha -> (change digest, policy ids) for the commits of `shas` with facts."""
+        out: dict[str, tuple[str, str | None]] = {}
+        for chunk, marks in _chunks(shas):
+            for sha, change, policy_ids in self._db.execute(
+                    f"SELECT sha, digest, policy FROM facts WHERE gen = ? AND sha IN ({marks})",
+                    (self.gen, *chunk)):
+                out[sha] = (change, policy_ids)
+        return out
+
+    def epoch(self, notes: Sequence[NoteAttestation]) -> bytes:
+        """The part of every verdict key shared by one audit: tool versions and every note."""
+        h = hashlib.sha256(f"epoch\0{self.gen}".encode())
+        for n in notes:
+            h.update(json.dumps([n.value, n.note_commit, n.ai_assisted, n.assisted_by]).encode())
+        self._epoch = h.digest()
+        return self._epoch
+
+    @staticmethod
+    def verdict_key(context: bytes, fields: str) -> bytes:
+        """`context` (an epoch-derived key) and the NUL-separated fields of one verdict."""
+        return hashlib.sha256(context + fields.encode("utf-8", "surrogateescape")).digest()
+
+    def load_verdicts(self, shas: Sequence[str]) -> None:
+        """Read every stored verdict of `shas` (any key) for `verdict` to answer from memory."""
+        if self._verdicts_loaded:
+            return
+        for chunk, marks in _chunks(shas):
+            self._verdict_rows.update(self._db.execute(
+                f"SELECT key, value FROM verdicts WHERE sha IN ({marks})", chunk))
+        self._verdicts_loaded = True
+
+    def verdict(self, key: bytes) -> tuple[Judgement, tuple[str, ...]] | None:
+        """(judgement, covers) stored under `key`; load_verdicts first."""
+        value = self._verdict_rows.get(key)
+        return None if value is None else _from_json(value)
+
+    def put_verdict(self, sha: str, key: bytes, j: Judgement, covers: tuple[str, ...]) -> None:
+        value = _to_json(j, covers)
+        self._verdict_rows[key] = value
+        self._new_verdicts.append((sha, key, self._epoch, value))
+        if len(self._new_verdicts) >= 5000:
+            self.flush()
+
     def flush(self) -> None:
-        if not self._facts and not self._memo:
+        if not self._facts and not self._memo and not self._new_verdicts:
             return
         with contextlib.suppress(sqlite3.Error):
             self._db.execute("BEGIN")
@@ -154,13 +235,46 @@ class Cache:
                                  self._facts)
             self._db.executemany("INSERT OR REPLACE INTO memo VALUES (?, ?)",
                                  list(self._memo.items()))
+            if self._new_verdicts:  # verdicts of older notes or tool versions are never read again
+                self._db.execute("DELETE FROM verdicts WHERE epoch != ?", (self._epoch,))
+                self._db.executemany("INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?)",
+                                     self._new_verdicts)
             self._db.execute("COMMIT")
         self._facts.clear()
         self._memo.clear()
+        self._new_verdicts.clear()
 
     def close(self) -> None:
         self.flush()
         self._db.close()
+
+
+def _chunks(shas: Sequence[str]) -> Iterator[tuple[Sequence[str], str]]:
+    for i in range(0, len(shas), 500):
+        chunk = shas[i:i + 500]
+        yield chunk, ",".join("?" * len(chunk))
+
+
+def _to_json(j: Judgement, covers: tuple[str, ...]) -> str:
+    return json.dumps([
+        j.commit, j.author, j.ai_assisted, j.evidence, j.critical_paths, j.cosigners,
+        [[v.code, v.message, v.fix, v.rule, v.paths] for v in j.violations],
+        j.policy_change, j.policy_authorized,
+        [[c.merge, c.signer, c.key.algorithm, sshsig.b64(c.key.blob)] for c in j.cover_approvals],
+        covers,
+    ])
+
+
+def _from_json(value: str) -> tuple[Judgement, tuple[str, ...]]:
+    commit, author, ai, evidence, critical, cosigners, violations, change, authorized, approvals, \
+        covers = json.loads(value)
+    return Judgement(
+        commit, author, ai, tuple(evidence), critical, tuple(cosigners),
+        tuple(Violation(c, m, f, r, tuple(p)) for c, m, f, r, p in violations) if violations else (),
+        change, authorized,
+        tuple(CoverApproval(m, s, PublicKey(a, sshsig.unb64(b))) for m, s, a, b in approvals)
+        if approvals else (),
+    ), tuple(covers)
 
 
 _VERIFY = sshsig.verify

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from provenance import trailers
 from provenance.statement import (
@@ -18,8 +18,7 @@ from provenance.statement import (
 )
 
 
-@dataclass(frozen=True)
-class Declared:
+class Declared(NamedTuple):
     """What a message declares, as written in its trailer block."""
 
     ai_values: tuple[bool | None, ...]  # each AI-Assisted value (None: neither yes nor no)

@@ -103,19 +103,11 @@ def _show(var: str, value: str) -> str:
 
 
 def _env_match(rule: EnvRule, environ: Mapping[str, str]) -> Signal | None:
-    shown = []
-    for cond in rule.conds:
-        value = environ.get(cond.var) or ""
-        low = value.lower()
-        if not value or not (
-            cond.op == "present"
-            or (cond.op == "equals" and low == cond.value)
-            or (cond.op == "contains" and cond.value in low)
-            or (cond.op == "suffix" and low.endswith(cond.value))
-        ):
-            return None
-        # Opaque ids (sessions, threads) stay out of evidence: it ends up in commits.
-        shown.append(f"{cond.var} (set)" if cond.op == "present" else _show(cond.var, value))
+    if not fingerprint_table.conds_hold(rule.conds, environ):
+        return None
+    # Opaque ids (sessions, threads) stay out of evidence: it ends up in commits.
+    shown = [f"{cond.var} (set)" if cond.op == "present" else _show(cond.var, environ[cond.var])
+             for cond in rule.conds]
     tool = rule.tool
     if rule.tool_from is not None:
         tool = _env_tool(environ.get(rule.tool_from) or "", names())

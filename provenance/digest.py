@@ -53,5 +53,38 @@ def of_pending(tree: str, parents: Sequence[str], *, cwd: str | Path | None = No
     A throwaway commit object with a fixed identity goes through exactly the code path the audit
     uses, so the two can never disagree (merges included: their combined diff needs a commit).
     """
+    return digest_of_patch(io.BytesIO(pending_patch(tree, parents, cwd=cwd)))
+
+
+def pending_patch(tree: str, parents: Sequence[str], *, cwd: str | Path | None = None) -> bytes:
+    """The pinned patch `of_pending` digests (for callers that read more from it)."""
     probe = git.commit_tree(tree, parents, _PROBE_MESSAGE, cwd=cwd)
-    return of_commit(probe, cwd=cwd)
+    return git.patch(probe, cwd=cwd)
+
+
+_MODE_LINES = (b"old mode ", b"new mode ", b"new file mode ", b"deleted file mode ")
+
+
+def blob_change(patch: bytes, path: str) -> tuple[bool, str | None]:
+    """What a one-parent (or root) pinned patch says about `path` (one git prints unquoted):
+    (True, None) when its blob is unchanged, (True, new id) when it changed (forty zeros: deleted),
+    (False, None) when the patch is not plain enough to tell (a type change shows two entries; a
+    directory, a similar name).
+
+    With --full-index a changed file shows `index OLD..NEW`; a mode change alone has none.
+    """
+    text = b"\n" + patch
+    mentions = text.count(b"\ndiff --git a/" + path.encode())
+    if mentions == 0:
+        return True, None
+    header = f"\ndiff --git a/{path} b/{path}\n".encode()
+    start = text.find(header)
+    if mentions != 1 or start < 0:
+        return False, None
+    for line in text[start + len(header):start + len(header) + 4096].split(b"\n")[:4]:
+        if line.startswith(b"index "):
+            new = line.split()[1].partition(b"..")[2].decode("ascii", "replace")
+            return True, ("0" * 40 if not new.strip("0") else new)
+        if not line.startswith(_MODE_LINES):
+            break
+    return True, None

@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple, TypeVar
 
 from provenance.errors import ProvenanceError
@@ -56,6 +56,20 @@ class CommitRule(NamedTuple):
     value: re.Pattern[str] | None = None
     value_names: bool = False
     line: re.Pattern[str] | None = None
+
+
+def conds_hold(conds: tuple[Cond, ...], environ: Mapping[str, str]) -> bool:
+    """Whether every condition of an env rule holds (an unset or empty variable never does)."""
+    for cond in conds:
+        low = (environ.get(cond.var) or "").lower()
+        if not low or not (
+            cond.op == "present"
+            or (cond.op == "equals" and low == cond.value)
+            or (cond.op == "contains" and cond.value in low)
+            or (cond.op == "suffix" and low.endswith(cond.value))
+        ):
+            return False
+    return True
 
 
 class Table(NamedTuple):
@@ -229,7 +243,7 @@ def _cached_load(text: str) -> dict[str, Any]:
     path = os.path.join(base, "git-provenance", f"fingerprints-{key}.marshal")
     try:
         with open(path, "rb") as f:
-            data = marshal.load(f)
+            data = marshal.loads(f.read())  # marshal.load(f) reads piecemeal: ~8x slower
         if isinstance(data, dict):
             return data
     except (OSError, EOFError, ValueError, TypeError):

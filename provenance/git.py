@@ -7,7 +7,6 @@ alone costs more than the whole hook budget), and history is read through one st
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import os
 import re
@@ -223,19 +222,44 @@ def toplevel(cwd: str | Path | None = None) -> Path:
         raise ProvenanceError("not a git repository (or no work tree)") from None
 
 
-@functools.lru_cache(maxsize=64)
-def _dirs(cwd: str, env_git_dir: str | None) -> tuple[Path, Path]:
-    """(absolute git dir, absolute common dir) in one process; remembered per directory."""
-    try:
-        out = text(["rev-parse", "--absolute-git-dir", "--git-common-dir"], cwd=cwd).splitlines()
-    except ProvenanceError:
-        raise ProvenanceError("not a git repository") from None
+_DIRS: dict[tuple[str, str | None], tuple[Path, Path]] = {}
+_DIRS_ARGS = ("rev-parse", "--absolute-git-dir", "--git-common-dir")
+
+
+def _remember_dirs(key: tuple[str, str | None], out: list[str]) -> tuple[Path, Path]:
     gitdir, common = Path(out[0]), Path(out[1])
-    return gitdir, common if common.is_absolute() else (Path(cwd) / common).resolve()
+    dirs = gitdir, common if common.is_absolute() else (Path(key[0]) / common).resolve()
+    _DIRS[key] = dirs
+    return dirs
 
 
 def _dirs_for(cwd: str | Path | None) -> tuple[Path, Path]:
-    return _dirs(os.path.abspath(cwd or os.getcwd()), os.environ.get("GIT_DIR"))
+    """(absolute git dir, absolute common dir) in one process; remembered per directory."""
+    key = (os.path.abspath(cwd or os.getcwd()), os.environ.get("GIT_DIR"))
+    if key in _DIRS:
+        return _DIRS[key]
+    try:
+        out = text(_DIRS_ARGS, cwd=key[0]).splitlines()
+    except ProvenanceError:
+        raise ProvenanceError("not a git repository") from None
+    return _remember_dirs(key, out)
+
+
+def head(cwd: str | Path | None = None) -> str | None:
+    """`rev_parse("HEAD")`; asked first, it learns the git dirs in the same process (hooks)."""
+    key = (os.path.abspath(cwd or os.getcwd()), os.environ.get("GIT_DIR"))
+    if key in _DIRS:
+        return rev_parse("HEAD", cwd=cwd)
+    proc = subprocess.run(
+        ["git", *_DIRS_ARGS, "--verify", "--quiet", "--end-of-options", "HEAD"],
+        cwd=key[0], capture_output=True, env=_env(None, pinned=False),
+    )
+    out = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
+    if len(out) < 2:  # not a repository: git_dir says so
+        _dirs_for(cwd)
+        return rev_parse("HEAD", cwd=cwd)
+    _remember_dirs(key, out)
+    return out[2] if proc.returncode == 0 and len(out) == 3 else None
 
 
 def git_dir(cwd: str | Path | None = None) -> Path:

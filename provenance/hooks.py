@@ -8,23 +8,26 @@ What git tells each hook is in docs/hooks.md. The rules that matter:
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
-from provenance import declaration, detect, git, identity
+from provenance import declaration, fingerprint_table, git, identity
 from provenance import digest as digest_mod
 from provenance.errors import ProvenanceError
 from provenance.hookstate import NEXT_DECLARATION, STATE_COMMIT, STATE_MESSAGE
 from provenance.statement import SignatureLine
 
+if TYPE_CHECKING:
+    from provenance import detect  # imported where used: most commits never need it
+
 POLICY_FILE = ".provenance.toml"  # same as policy.POLICY_FILE; not imported to keep hooks lean
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     """The commit being made (or just made): what its declaration must be valid for."""
 
     digest: str
@@ -34,8 +37,6 @@ class Change:
     folded: tuple[str, ...] = ()  # commits this one replaces or absorbs (amend, fixup, squash)
     tree: str = ""  # what the commit will record (pending changes only)
     parents: tuple[str, ...] = ()
-
-
 
 
 def next_declaration(gitdir: Path) -> tuple[bool, tuple[str, ...]] | None:
@@ -114,10 +115,17 @@ def _author(gitdir: Path, environ: Mapping[str, str]) -> tuple[str, str]:
     return name, rest.partition(">")[0]
 
 
-def pending_change(source: str | None, environ: Mapping[str, str]) -> Change:
-    """The change `git commit` is about to record, computed from the index it will commit."""
+_ASK_GIT = "?"
+
+
+def pending_change(source: str | None, environ: Mapping[str, str], head: str | None = _ASK_GIT) -> Change:
+    """The change `git commit` is about to record, computed from the index it will commit.
+
+    `head`: HEAD's id (None: unborn) when the caller has just asked git for it.
+    """
+    if head == _ASK_GIT:
+        head = git.head()
     gitdir = git.git_dir()
-    head = git.rev_parse("HEAD")
     fixups = tuple(
         ln.split()[1] for ln in _read_lines(gitdir / "rebase-merge" / "current-fixups")
         if len(ln.split()) > 1
@@ -136,11 +144,14 @@ def pending_change(source: str | None, environ: Mapping[str, str]) -> Change:
         parents = [head] if head else []
     tree = git.write_tree()
     name, email = _author(gitdir, environ)
+    patch = digest_mod.pending_patch(tree, parents)
+    # The patch answers `_policy_blob` without another git process, except for merges and oddities.
+    known, policy_blob = digest_mod.blob_change(patch, POLICY_FILE) if len(parents) < 2 else (False, None)
     return Change(
-        digest=digest_mod.of_pending(tree, parents),
+        digest=digest_mod.digest_of_patch(io.BytesIO(patch)),
         author_name=name,
         author_email=email.lower(),
-        policy_blob=_policy_blob(tree, parents[0] if parents else None),
+        policy_blob=policy_blob if known else _policy_blob(tree, parents[0] if parents else None),
         # Nothing downgrades yes: what the commit replaces is OR-ed into its declaration.
         folded=(*fixups, head) if amending and head is not None else fixups,
         tree=tree,
@@ -193,6 +204,12 @@ def may_carry_fingerprints(author_name: str, author_email: str, message: str) ->
     return any(hint in haystack for hint in FINGERPRINT_HINTS)
 
 
+def may_show_agent(environ: Mapping[str, str]) -> bool:
+    """False when no environment rule's conditions hold (the test `detect` applies first), so a
+    commit outside an agent session skips importing `detect` and `dataclasses` (~10 ms)."""
+    return any(fingerprint_table.conds_hold(r.conds, environ) for r in fingerprint_table.env_rules())
+
+
 def decide(message: str, change: Change, environ: Mapping[str, str]) -> str | None:
     """The corrected message, or None when the declaration must stay exactly as it is."""
     declared = declaration.read(message)
@@ -206,11 +223,16 @@ def decide(message: str, change: Change, environ: Mapping[str, str]) -> str | No
     if valid is not None and not (fixup_yes and declared.ai is False):
         return None
 
-    env_signals = [s for s in detect.environment_signals(environ) if s.strength == "strong"]
-    msg_signals = (
-        detect.commit_signals(change.author_name, change.author_email, message)
-        if may_carry_fingerprints(change.author_name, change.author_email, message) else []
-    )
+    env_signals: list[detect.Signal] = []
+    msg_signals: list[detect.Signal] = []
+    if may_show_agent(environ):
+        from provenance import detect  # deferred: see may_show_agent
+
+        env_signals = [s for s in detect.environment_signals(environ) if s.strength == "strong"]
+    if may_carry_fingerprints(change.author_name, change.author_email, message):
+        from provenance import detect
+
+        msg_signals = detect.commit_signals(change.author_name, change.author_email, message)
     replayed = bool(declared.declare_sigs)
     if env_signals and declared.ai is False and True not in declared.ai_values and not replayed:
         raise ProvenanceError(
@@ -221,7 +243,9 @@ def decide(message: str, change: Change, environ: Mapping[str, str]) -> str | No
         )
     ai = bool(declared.ai or env_signals or msg_signals or fixup_yes)
     assisted = set(declared.assisted_by)
-    if ai:
+    if ai and (env_signals or msg_signals):
+        from provenance import detect
+
         assisted |= {detect.assisted_by_value(s) for s in env_signals + msg_signals}
 
     config = identity.read_config()
@@ -300,6 +324,7 @@ def record_state(gitdir: Path, message: str, change: Change) -> None:
 
 
 def prepare_commit_msg(args: Sequence[str], environ: Mapping[str, str]) -> int:
+    head = git.head()  # first: the same git process tells the git dir
     gitdir = git.git_dir()
     clear_state(gitdir)
     if skip_requested(environ) or not args:
@@ -311,7 +336,7 @@ def prepare_commit_msg(args: Sequence[str], environ: Mapping[str, str]) -> int:
     if explicit is not None and not declaration.read(message).ai_values:
         # As if the user had written the trailers: the usual checks (agent refusal) apply.
         message = declaration.rewrite(message, ai=explicit[0], assisted_by=explicit[1], signatures=())
-    change = pending_change(source, environ)
+    change = pending_change(source, environ, head)
     new = decide(message, change, environ)
     if new is None and explicit is not None:
         new = message
@@ -351,7 +376,7 @@ def post_commit(args: Sequence[str], environ: Mapping[str, str]) -> int:
     """Correct a declaration whose digest does not match the finished commit (`--amend -m`)."""
     if skip_requested(environ):
         return 0
-    head = git.rev_parse("HEAD")
+    head = git.head()
     if head is None:
         return 0
     gitdir = git.git_dir()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from provenance import git
 from provenance.errors import ProvenanceError
@@ -14,8 +14,7 @@ NO_KEY_HELP = (
 )
 
 
-@dataclass(frozen=True)
-class Signer:
+class Signer(NamedTuple):
     email: str  # lower-cased
     key: str | None  # a key path, a .pub path whose private half is in ssh-agent, or `key::...`
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from cryptography import exceptions as crypto_exceptions
 
@@ -29,8 +29,7 @@ _OPENSSH_KEY_MAGIC = b"openssh-key-v1\0"
 _MAX_KEY_FILE = 1024 * 1024
 
 
-@dataclass(frozen=True)
-class KeySource:
+class KeySource(NamedTuple):
     public: PublicKey
     private_path: Path | None  # None: only ssh-agent can sign
 

@@ -16,18 +16,19 @@ import hashlib
 import os
 import subprocess
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 from cryptography import exceptions as crypto_exceptions
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import (
-    decode_dss_signature,
-    encode_dss_signature,
-)
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from provenance.errors import ProvenanceError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives import hashes
+
+# Only Ed25519 is imported up front: RSA and ECDSA keys are rare, and every commit hook that signs
+# imports this module (cryptography's other key modules cost it ~3 ms).
 
 NAMESPACE = "git-provenance"
 
@@ -38,16 +39,17 @@ _HASHES: dict[str, Callable[[bytes], hashlib._Hash]] = {
     "sha256": hashlib.sha256,
     "sha512": hashlib.sha512,
 }
-_EC_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
-    "ecdsa-sha2-nistp256": hashes.SHA256,
-    "ecdsa-sha2-nistp384": hashes.SHA384,
-    "ecdsa-sha2-nistp521": hashes.SHA512,
+# Hash names in cryptography's `hashes` module, per ECDSA key type.
+_EC_HASHES: dict[str, str] = {
+    "ecdsa-sha2-nistp256": "SHA256",
+    "ecdsa-sha2-nistp384": "SHA384",
+    "ecdsa-sha2-nistp521": "SHA512",
 }
 _KEY_TYPES = frozenset({"ssh-ed25519", "ssh-rsa", *_EC_HASHES})
 # RSA signature algorithms we accept; "ssh-rsa" (SHA-1) is deliberately absent.
-_RSA_SIG_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
-    "rsa-sha2-512": hashes.SHA512,
-    "rsa-sha2-256": hashes.SHA256,
+_RSA_SIG_HASHES: dict[str, str] = {
+    "rsa-sha2-512": "SHA512",
+    "rsa-sha2-256": "SHA256",
 }
 _RSA_MIN_BITS = 1024  # OpenSSH's SSH_RSA_MINIMUM_MODULUS_SIZE
 _MAX_MPINT = 16384 // 8 + 1  # OpenSSH's SSHBUF_MAX_BIGNUM
@@ -60,11 +62,49 @@ class InvalidSignature(ProvenanceError):
     """The signature blob is malformed, unsupported, or does not verify."""
 
 
-@dataclass(frozen=True)
+def _hash(name: str) -> hashes.HashAlgorithm:
+    from cryptography.hazmat.primitives import hashes
+
+    algorithm: hashes.HashAlgorithm = getattr(hashes, name)()
+    return algorithm
+
+
 class PublicKey:
+    """An SSH public key: equal and hashed by algorithm and blob; the comment is not compared.
+
+    A plain immutable class rather than a dataclass: importing `dataclasses` costs a commit ~10 ms.
+    """
+
+    __slots__ = ("algorithm", "blob", "comment")
     algorithm: str
     blob: bytes
-    comment: str = field(default="", compare=False)
+    comment: str
+
+    def __init__(self, algorithm: str, blob: bytes, comment: str = "") -> None:
+        object.__setattr__(self, "algorithm", algorithm)
+        object.__setattr__(self, "blob", blob)
+        object.__setattr__(self, "comment", comment)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, PublicKey)
+        return (self.algorithm, self.blob) == (other.algorithm, other.blob)
+
+    def __hash__(self) -> int:
+        return hash((self.algorithm, self.blob))
+
+    def __reduce__(self) -> tuple[type[PublicKey], tuple[str, bytes, str]]:
+        return PublicKey, (self.algorithm, self.blob, self.comment)
+
+    def __repr__(self) -> str:
+        return f"PublicKey(algorithm={self.algorithm!r}, blob={self.blob!r}, comment={self.comment!r})"
 
     def openssh(self) -> str:
         return f"{self.algorithm} {base64.b64encode(self.blob).decode()}"
@@ -74,8 +114,7 @@ class PublicKey:
         return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
 
 
-@dataclass(frozen=True)
-class SshSig:
+class SshSig(NamedTuple):
     public_key: PublicKey
     namespace: str
     hash_alg: str
@@ -141,11 +180,6 @@ def _load_public(key: PublicKey) -> object:
         raise ValueError(str(e) or "unsupported key encoding") from None
 
 
-_CURVES: dict[str, Callable[[], ec.EllipticCurve]] = {
-    "nistp256": ec.SECP256R1, "nistp384": ec.SECP384R1, "nistp521": ec.SECP521R1,
-}
-
-
 def _public_from_blob(algorithm: str, blob: bytes) -> object:
     """Build the key straight from its SSH wire blob (RFC 4253, 5656, 8709).
 
@@ -161,15 +195,22 @@ def _public_from_blob(algorithm: str, blob: bytes) -> object:
             raise ValueError("bad Ed25519 key length")
         key: object = ed25519.Ed25519PublicKey.from_public_bytes(raw)
     elif algorithm == "ssh-rsa":
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
         e, rest = _take_mpint(rest)
         n, rest = _take_mpint(rest)
         if e < 3 or n < 3:
             raise ValueError("bad RSA key")
         key = rsa.RSAPublicNumbers(e, n).public_key()
     else:
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        curves: dict[str, Callable[[], ec.EllipticCurve]] = {
+            "nistp256": ec.SECP256R1, "nistp384": ec.SECP384R1, "nistp521": ec.SECP521R1,
+        }
         curve_name, rest = _take_str(rest)
         point, rest = _take_str(rest)
-        curve = _CURVES.get(curve_name.decode("ascii", "replace"))
+        curve = curves.get(curve_name.decode("ascii", "replace"))
         if curve is None or algorithm != f"ecdsa-sha2-{curve_name.decode('ascii', 'replace')}":
             raise ValueError("unsupported or mismatched ECDSA curve")
         key = ec.EllipticCurvePublicKey.from_encoded_point(curve(), point)
@@ -275,23 +316,34 @@ def _check_raw(key: PublicKey, signature: bytes, data: bytes) -> None:
             if len(raw) != 64:
                 raise ValueError("bad Ed25519 signature length")
             public.verify(raw, data)
-        elif isinstance(public, rsa.RSAPublicKey) and algorithm in _RSA_SIG_HASHES:
-            size = (public.key_size + 7) // 8
-            if public.key_size < _RSA_MIN_BITS or len(raw) > size:
-                raise ValueError("bad RSA key size or signature length")
-            # OpenSSH pads short RSA signatures with leading zeros; so do we.
-            public.verify(raw.rjust(size, b"\0"), data, padding.PKCS1v15(),
-                          _RSA_SIG_HASHES[algorithm]())
-        elif isinstance(public, ec.EllipticCurvePublicKey) and algorithm == key.algorithm:
-            r, tail = _take_mpint(raw)
-            s, tail = _take_mpint(tail)
-            if tail or not r or not s:
-                raise ValueError("bad ECDSA signature")
-            public.verify(encode_dss_signature(r, s), data, ec.ECDSA(_EC_HASHES[algorithm]()))
-        else:
+        elif isinstance(public, ed25519.Ed25519PublicKey):
             raise ValueError(f"signature type {algorithm!r} does not fit a {key.algorithm} key")
+        else:
+            _check_rsa_or_ecdsa(public, key.algorithm, algorithm, raw, data)
     except crypto_exceptions.InvalidSignature:
         raise ValueError("signature does not verify") from None
+
+
+def _check_rsa_or_ecdsa(public: object, key_algorithm: str, algorithm: str, raw: bytes,
+                        data: bytes) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+    if isinstance(public, rsa.RSAPublicKey) and algorithm in _RSA_SIG_HASHES:
+        size = (public.key_size + 7) // 8
+        if public.key_size < _RSA_MIN_BITS or len(raw) > size:
+            raise ValueError("bad RSA key size or signature length")
+        # OpenSSH pads short RSA signatures with leading zeros; so do we.
+        public.verify(raw.rjust(size, b"\0"), data, padding.PKCS1v15(),
+                      _hash(_RSA_SIG_HASHES[algorithm]))
+    elif isinstance(public, ec.EllipticCurvePublicKey) and algorithm == key_algorithm:
+        r, tail = _take_mpint(raw)
+        s, tail = _take_mpint(tail)
+        if tail or not r or not s:
+            raise ValueError("bad ECDSA signature")
+        public.verify(encode_dss_signature(r, s), data, ec.ECDSA(_hash(_EC_HASHES[algorithm])))
+    else:
+        raise ValueError(f"signature type {algorithm!r} does not fit a {key_algorithm} key")
 
 
 def verify(blob: bytes, message: bytes, namespace: str = NAMESPACE) -> PublicKey:
@@ -321,11 +373,14 @@ def public_key_of(key_path: str | Path) -> PublicKey:
 def _sign_with(private: object, algorithm: str, data: bytes) -> bytes:
     if isinstance(private, ed25519.Ed25519PrivateKey):
         return _str(b"ssh-ed25519") + _str(private.sign(data))
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
     if isinstance(private, rsa.RSAPrivateKey):
-        raw = private.sign(data, padding.PKCS1v15(), hashes.SHA512())
+        raw = private.sign(data, padding.PKCS1v15(), _hash("SHA512"))
         return _str(b"rsa-sha2-512") + _str(raw)
     if isinstance(private, ec.EllipticCurvePrivateKey) and algorithm in _EC_HASHES:
-        der = private.sign(data, ec.ECDSA(_EC_HASHES[algorithm]()))
+        der = private.sign(data, ec.ECDSA(_hash(_EC_HASHES[algorithm])))
         r, s = decode_dss_signature(der)
         return _str(algorithm.encode()) + _str(_mpint(r) + _mpint(s))
     raise ProvenanceError(f"unsupported SSH key type {algorithm} (use Ed25519, RSA or ECDSA)")
@@ -357,10 +412,17 @@ def _ssh_keygen_sign(message: bytes, path: Path, namespace: str) -> bytes:
         return dearmor(Path(tmp, "message.sig").read_text())
 
 
+def _agent_sign(sock_path: str, key: PublicKey, data: bytes) -> bytes | None:
+    """The agent's signature, or None when the agent does not hold the key."""
+    from provenance import sshagent  # deferred: it imports this module, and `socket`
+
+    return sshagent.sign(sock_path, key, data) if sshagent.holds(sock_path, key.blob) else None
+
+
 def sign(message: bytes, key_path: str | Path, namespace: str = NAMESPACE) -> bytes:
     if not namespace:
         raise ProvenanceError("an SSH signature namespace must not be empty")
-    from provenance import sshagent, sshkeyfile  # deferred: both import this module
+    from provenance import sshkeyfile  # deferred: it imports this module
 
     source = sshkeyfile.resolve(key_path)
     key = source.public
@@ -368,8 +430,9 @@ def sign(message: bytes, key_path: str | Path, namespace: str = NAMESPACE) -> by
     if source.private_path is not None:
         sshkeyfile.check_permissions(source.private_path)
     sock_path = os.environ.get("SSH_AUTH_SOCK")
-    if sock_path and sshagent.holds(sock_path, key.blob):
-        blob = encode_blob(SshSig(key, namespace, _SIGN_HASH, sshagent.sign(sock_path, key, data)))
+    agent_signature = _agent_sign(sock_path, key, data) if sock_path else None
+    if agent_signature is not None:
+        blob = encode_blob(SshSig(key, namespace, _SIGN_HASH, agent_signature))
     elif source.private_path is None:
         raise ProvenanceError(
             f"the private half of {key.fingerprint()} is not loaded in ssh-agent"

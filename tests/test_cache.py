@@ -6,16 +6,19 @@ import dataclasses
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import factory as f
 import pytest
 
 import provenance
 from provenance import cache, detect, digest, sshsig
+from provenance.audit import judge as judge_module
 from provenance.audit import report, walk
+from provenance.audit.records import CommitRecord, Judgement
 from provenance.policy import POLICY_FILE
 
-TIER1 = {"name": "tier-1", "paths": ["payments/**"]}
+TIER1: dict[str, object] = {"name": "tier-1", "paths": ["payments/**"]}
 
 
 @pytest.fixture
@@ -182,3 +185,156 @@ def test_an_unusable_cache_file_is_ignored(tmp_path: Path, people: dict[str, f.A
     repo, uncosigned = _history_with_merges(tmp_path, people)
     _cache_file(repo).write_bytes(b"not a database at all" * 100)
     assert _codes(walk.audit(None, None, None, repo), uncosigned) == ["missing-cosign"]
+
+
+# ---- cached verdicts ----------------------------------------------------------------------------
+
+
+def _history_with_covers(tmp_path: Path, p: dict[str, f.Actor]) -> tuple[Path, str, str]:
+    """`_history_with_merges`, then an AI-assisted critical commit approved only by the co-sign
+    (with `covers`) of the merge that brings it in; returns (repo, uncosigned, covered)."""
+    repo, uncosigned = _history_with_merges(tmp_path, p)
+    f.git(repo, "checkout", "-qb", "t2")
+    brought = f.commit(repo, p["bob"], {"payments/w.py": "w\n"}, ai=True)
+    f.git(repo, "checkout", "-q", "main")
+    f.commit(repo, p["bob"], {"c.txt": "c\n"})
+    f.git(repo, "merge", "-q", "--no-ff", "--no-edit", "t2", who=p["bob"])
+    f.amend_trailers(repo, p["bob"], cosigners=[p["alice"]],
+                     covers=[digest.of_commit(brought, cwd=repo)])
+    return repo, uncosigned, brought
+
+
+def _poison(repo: Path) -> int:
+    """Rewrite every cached verdict's evidence: a poisoned verdict in a result proves it was served."""
+    db = sqlite3.connect(_cache_file(repo))
+    n = db.execute("UPDATE verdicts SET value = replace(value, '\"declared ', '\"POISONED ')").rowcount
+    db.commit()
+    db.close()
+    return n
+
+
+def _poisoned(result: walk.AuditResult) -> list[str]:
+    return [j.commit for j in result.judgements if any("POISONED" in e for e in j.evidence)]
+
+
+def _counting_judge(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    calls: list[str] = []
+    real = judge_module.judge
+
+    def counted(record: CommitRecord, *args: Any, **kwargs: Any) -> Judgement:
+        calls.append(record.sha)
+        return real(record, *args, **kwargs)
+
+    monkeypatch.setattr(walk, "judge", counted)
+    return calls
+
+
+def test_a_warm_audit_judges_nothing_and_serves_the_cached_verdicts(
+    tmp_path: Path, people: dict[str, f.Actor], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, _, _ = _history_with_covers(tmp_path, people)
+    calls = _counting_judge(monkeypatch)
+    cold = walk.audit(None, None, None, repo)
+    assert len(calls) == len(cold.judgements) + 1  # + the covered commit, judged again
+    calls.clear()
+    assert report.to_json(walk.audit(None, None, None, repo)) == report.to_json(cold)
+    assert calls == []  # not even the covered commit's second judgement
+    assert _poison(repo) >= len(cold.judgements)
+    served = walk.audit(None, None, None, repo)
+    assert set(_poisoned(served)) == {j.commit for j in cold.judgements}
+    assert calls == []
+
+
+def test_cached_and_uncached_audits_agree_with_merges_and_cover_cosigns(
+    tmp_path: Path, people: dict[str, f.Actor]
+) -> None:
+    repo, uncosigned, covered = _history_with_covers(tmp_path, people)
+    uncached = walk.audit(None, None, None, repo, use_cache=False)
+    assert _codes(uncached, covered) == [] and _codes(uncached, uncosigned) == ["missing-cosign"]
+    (j,) = [j for j in uncached.judgements if j.commit == covered]
+    assert j.cosigners == ("alice@example.com",)  # counted through the merge's covers
+    expected = json.loads(report.to_json(uncached))
+    assert _json(repo, use_cache=True) == expected  # cold
+    assert _json(repo, use_cache=True) == expected  # warm
+    new = f.commit(repo, people["carol"], {"d.txt": "d\n"})  # one new commit on a warm cache
+    assert _json(repo, use_cache=True) == _json(repo, use_cache=False)
+    assert new in [j.commit for j in walk.audit(None, None, None, repo).judgements]
+
+
+def test_a_new_note_invalidates_every_cached_verdict(
+    tmp_path: Path, people: dict[str, f.Actor]
+) -> None:
+    repo, uncosigned = _history_with_merges(tmp_path, people)
+    walk.audit(None, None, None, repo)
+    assert _poison(repo)
+    change = digest.of_commit(uncosigned, cwd=repo)
+    line = f.signature(people["carol"], "cosign", change, people["bob"].email)
+    f.add_note(repo, uncosigned, [f"Provenance-Signature: {line}"])
+    result = walk.audit(None, None, None, repo)
+    assert _poisoned(result) == []
+    assert _codes(result, uncosigned) == []
+    assert json.loads(report.to_json(result)) == _json(repo, use_cache=False)
+
+
+def test_a_key_revoked_by_a_later_commit_invalidates_the_verdicts_it_signed(
+    tmp_path: Path, people: dict[str, f.Actor]
+) -> None:
+    repo, _ = _history_with_merges(tmp_path, people)
+    first = walk.audit(None, None, None, repo)
+    assert _poison(repo)
+    spec = _spec(people, [TIER1])
+    spec.revoked = [people["bob"].key_line()]
+    f.commit(repo, people["carol"], {POLICY_FILE: spec.text()}, cosigners=[people["alice"]])
+    result = walk.audit(None, None, None, repo)
+    assert _poisoned(result) == []
+    bobs = [j.commit for j in first.judgements if j.author == "bob@example.com"]
+    assert bobs and all("revoked-key" in _codes(result, sha) for sha in bobs)
+    assert json.loads(report.to_json(result)) == _json(repo, use_cache=False)
+
+
+def test_another_policy_file_or_new_bytes_in_the_same_file_invalidate_cached_verdicts(
+    tmp_path: Path, people: dict[str, f.Actor]
+) -> None:
+    repo, uncosigned = _history_with_merges(tmp_path, people)
+    path = tmp_path / "scan.toml"
+    path.write_text(_spec(people, [TIER1]).text())
+    walk.audit(None, None, str(path), repo)
+    assert _poison(repo)
+    assert _poisoned(walk.audit(None, None, str(path), repo))  # same file, same bytes: reused
+    copy = tmp_path / "copy.toml"
+    copy.write_bytes(path.read_bytes())
+    assert _poisoned(walk.audit(None, None, str(copy), repo)) == []
+    path.write_text(_spec(people, []).text())  # same path, no critical paths any more
+    result = walk.audit(None, None, str(path), repo)
+    assert _poisoned(result) == []
+    assert _codes(result, uncosigned) == []
+
+
+def test_another_trust_root_invalidates_cached_verdicts(
+    tmp_path: Path, people: dict[str, f.Actor]
+) -> None:
+    repo, _ = _history_with_merges(tmp_path, people)
+    walk.audit(None, None, None, repo)
+    assert _poison(repo)
+    root = f.git(repo, "rev-list", "--max-parents=0", "HEAD")
+    assert _poisoned(walk.audit(None, root, None, repo))  # the default root, pinned: reused
+    later = f.git(repo, "rev-parse", "HEAD~3")
+    result = walk.audit(None, later, None, repo)
+    assert _poisoned(result) == []
+    assert json.loads(report.to_json(result)) == json.loads(report.to_json(
+        walk.audit(None, later, None, repo, use_cache=False)))
+
+
+def test_a_new_tool_version_reads_no_cached_verdict(
+    tmp_path: Path, people: dict[str, f.Actor], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, _ = _history_with_merges(tmp_path, people)
+    walk.audit(None, None, None, repo)
+    assert _poison(repo)
+    assert _poisoned(walk.audit(None, None, None, repo))
+    monkeypatch.setattr(provenance, "__version__", provenance.__version__ + ".post1")
+    result = walk.audit(None, None, None, repo)
+    assert _poisoned(result) == []
+    assert json.loads(report.to_json(result)) == _json(repo, use_cache=False)
+    rows = sqlite3.connect(_cache_file(repo)).execute("SELECT value FROM verdicts").fetchall()
+    assert rows and not any("POISONED" in r[0] for r in rows)  # the old version's are dropped

@@ -1,4 +1,4 @@
-"""Stream history once (parents before children), keep the policy chain, judge every commit.
+"""Walk history once (parents before children), keep the policy chain, judge every commit.
 
 The only module that knows about history order: which policy is in force at each commit, which
 notes and merge co-signs reach it, and which keys are revoked across the whole walk.
@@ -6,12 +6,14 @@ notes and merge co-signs reach it, and which keys are revoked across the whole w
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from provenance import cache, digest, git, notes, policy, trailers
+from provenance import cache, git, notes, policy, trailers
 from provenance.audit.judge import judge
 from provenance.audit.records import (
     CommitRecord,
@@ -20,32 +22,19 @@ from provenance.audit.records import (
     NoteAttestation,
     Violation,
 )
+from provenance.audit.stream import (  # noqa: F401 (re-exported: bench/ and tests use walk.*)
+    LOG_FORMAT,
+    NULL_OID,
+    RawCommit,
+    cached_stream,
+    log_stream,
+    parse_log,
+    path_of_header,
+)
 from provenance.errors import ProvenanceError
 from provenance.policy import POLICY_FILE, Policy
 from provenance.sshsig import PublicKey
 from provenance.statement import KEY_SIGNATURE
-
-_START = b"\x00\x00C "
-_END = b"\x00END\x00\n"
-# NUL never occurs in names or messages; the end marker sits on a line of its own (the `%n`).
-LOG_FORMAT = "%x00%x00C %H%x00%P%x00%an%x00%ae%x00%cn%x00%ce%x00%at%x00%B%n%x00END%x00"
-NULL_OID = "0" * 40
-
-
-@dataclass(frozen=True)
-class RawCommit:
-    sha: str
-    parents: tuple[str, ...]
-    author_name: str
-    author_email: str
-    committer_name: str
-    committer_email: str
-    author_time: int
-    message: str
-    digest: str
-    paths: tuple[str, ...]
-    policy_ids: tuple[str, ...] | None = None  # the policy file's `index` ids when the patch shows it
-    trailers: tuple[tuple[str, str], ...] | None = None  # parsed, when they came from the cache
 
 
 @dataclass(frozen=True)
@@ -56,169 +45,6 @@ class AuditResult:
     policy: str  # where the starting policy came from
     judgements: tuple[Judgement, ...]
     notes_ref_exists: bool
-
-
-def _unquote(data: bytes) -> tuple[bytes, bytes]:
-    """Decode one C-quoted string at the start of `data` (git's quote_c_style); return the rest."""
-    simple = {b"a": 7, b"b": 8, b"t": 9, b"n": 10, b"v": 11, b"f": 12, b"r": 13, b'"': 34,
-              b"\\": 92}
-    out = bytearray()
-    i = 1
-    while i < len(data):
-        c = data[i:i + 1]
-        if c == b'"':
-            return bytes(out), data[i + 1:]
-        if c == b"\\":
-            nxt = data[i + 1:i + 2]
-            if nxt in simple:
-                out.append(simple[nxt])
-                i += 2
-                continue
-            out.append(int(data[i + 1:i + 4], 8) & 0xFF)
-            i += 4
-            continue
-        out += c
-        i += 1
-    return bytes(out), b""
-
-
-def path_of_header(line: bytes) -> str | None:
-    """The path a `diff --git` / `diff --cc` / `diff --combined` header names."""
-    text = line.rstrip(b"\n")
-    if text.startswith(b"diff --git "):
-        rest = text[len(b"diff --git "):]
-        if rest.startswith(b'"'):
-            raw = _unquote(rest)[0][2:]
-        else:
-            # No renames: "a/P b/P", both halves the same path.
-            raw = rest[2:2 + (len(rest) - 5) // 2]
-    elif text.startswith((b"diff --cc ", b"diff --combined ")):
-        rest = text.split(b" ", 2)[2]
-        raw = _unquote(rest)[0] if rest.startswith(b'"') else rest
-    else:
-        return None
-    return raw.decode("utf-8", "surrogateescape")
-
-
-def _patch_lines(it: Iterator[bytes], holder: list[bytes | None], paths: list[str],
-                 policy_ids: list[tuple[str, ...]]) -> Iterator[bytes]:
-    """Lines of one commit's patch, from holder[0] up to the next commit; leave that in holder."""
-    cur = holder[0]
-    in_policy = False
-    while cur is not None and not cur.startswith(_START):
-        if cur.startswith(b"diff --"):
-            path = path_of_header(cur)
-            in_policy = path == POLICY_FILE
-            if path is not None:
-                paths.append(path)
-        elif in_policy and cur.startswith(b"index "):
-            # "index OLD..NEW [mode]", or "index P1,P2..NEW" for a combined diff
-            old, _, new = cur.split()[1].decode().partition("..")
-            policy_ids.append((*old.split(","), new))
-            in_policy = False
-        yield cur
-        cur = next(it, None)
-    holder[0] = cur
-
-
-def parse_log(lines: Iterable[bytes]) -> Iterator[RawCommit]:
-    """Split the `LOG_FORMAT` + patch stream into commits, digesting each patch as it streams by."""
-    it = iter(lines)
-    line = next(it, None)
-    while line is not None:
-        if not line.startswith(_START):
-            line = next(it, None)
-            continue
-        head = [line[len(_START):]]
-        while (line := next(it, None)) is not None and line != _END:
-            head.append(line)
-        fields = b"".join(head).split(b"\x00", 7)
-        if len(fields) != 8:
-            raise ProvenanceError("unexpected output from git log (commit header)")
-        line = next(it, None)
-        if line == b"\n":
-            line = next(it, None)
-        paths: list[str] = []
-        policy_ids: list[tuple[str, ...]] = []
-        holder = [line]
-        change = digest.digest_of_patch(_patch_lines(it, holder, paths, policy_ids))
-        line = holder[0]
-        dec = [f.decode("utf-8", "surrogateescape") for f in fields]
-        yield RawCommit(
-            sha=dec[0], parents=tuple(dec[1].split()), author_name=dec[2], author_email=dec[3],
-            committer_name=dec[4], committer_email=dec[5],
-            author_time=int(dec[6]) if dec[6].isdigit() else 0,
-            message=dec[7].removesuffix("\n"), digest=change, paths=tuple(paths),
-            policy_ids=policy_ids[0] if policy_ids else None,
-        )
-
-
-def _log_config() -> list[str]:
-    # `git log` (unlike diff-tree) reads diff.orderFile and rejects the empty value that pins it
-    # for plumbing; an empty order file given on the command line means "no reordering".
-    config = [c for c in git.PINNED_DIFF_CONFIG if not c.startswith("diff.orderFile")]
-    return [c for i, c in enumerate(config) if not (c == "-c" and config[i + 1:i + 2] == ["-c"])]
-
-
-def log_stream(revs: Sequence[str], cwd: str | Path | None) -> Iterator[RawCommit]:
-    """One pinned `git log -p --cc` over `revs`, parents before children."""
-    args = [
-        *_log_config(), "log", f"--format={LOG_FORMAT}", "-p", "--cc", "--root", "-O/dev/null",
-        *git.PINNED_DIFF_OPTIONS, "--topo-order", "--reverse", "--no-notes", "--end-of-options",
-        *git.resolve_revs(revs, cwd=cwd), "--",
-    ]
-    # Pinned: runs in a neutral git dir (no attributes), so revisions are resolved here first.
-    return parse_log(git.stream(args, cwd=cwd, pinned=True))
-
-
-def _with_facts(raw: RawCommit, facts: cache.Facts) -> RawCommit:
-    return replace(raw, digest=facts.digest, paths=facts.paths, policy_ids=facts.policy,
-                   trailers=facts.trailers)
-
-
-def _facts(raw: RawCommit) -> cache.Facts:
-    parsed = tuple(trailers.parse(raw.message))
-    return cache.Facts(raw.digest, raw.paths, raw.policy_ids, parsed)
-
-
-def cached_stream(revs: Sequence[str], cwd: str | Path | None, db: cache.Cache | None
-                  ) -> Iterator[RawCommit]:
-    """`log_stream`, but only the commits the cache does not know go through the patch stream.
-
-    The others come from one `git log` without `-p` (messages and identities only) and the cache.
-    """
-    if db is None:
-        yield from log_stream(revs, cwd)
-        return
-    order = git.text(["rev-list", "--topo-order", "--reverse", "--end-of-options", *revs, "--"],
-                     cwd=cwd).split()
-    missing = db.missing(order)
-    if len(missing) == len(order):
-        for raw in log_stream(revs, cwd):
-            facts = _facts(raw)
-            db.put_facts(raw.sha, facts)
-            yield replace(raw, trailers=facts.trailers)
-        return
-    todo = [s for s in order if s in missing]
-    del order
-    fresh = parse_log(git.stream(
-        [*_log_config(), "log", f"--format={LOG_FORMAT}", "-p", "--cc", "--root",
-         *git.PINNED_DIFF_OPTIONS, "--no-notes", "--no-walk=unsorted", "--stdin"],
-        cwd=cwd, stdin_lines=(s.encode() + b"\n" for s in todo), pinned=True))
-    headers = parse_log(git.stream(
-        ["log", f"--format={LOG_FORMAT}", "--topo-order", "--reverse", "--no-notes",
-         "--end-of-options", *revs, "--"], cwd=cwd))
-    for head in headers:
-        known = db.facts(head.sha) if head.sha not in missing else None
-        if known is not None:
-            yield _with_facts(head, known)
-            continue
-        got = next(fresh, None)
-        if got is None or got.sha != head.sha:
-            raise ProvenanceError("git log and git rev-list disagree on the order of commits")
-        facts = _facts(got)
-        db.put_facts(got.sha, facts)
-        yield replace(got, trailers=facts.trailers)
 
 
 # ---- trust root and starting policy ------------------------------------------------------------
@@ -235,25 +61,46 @@ def resolve_trust_root(
     trust_root: str | None, policy_file: str | None, cwd: str | Path | None
 ) -> tuple[str | None, str]:
     """(trust root sha or None, how it was chosen)."""
+    root, how, _ = _trust_root(trust_root, policy_file, cwd, None)
+    return root, how
+
+
+def _trust_root(
+    trust_root: str | None, policy_file: str | None, cwd: str | Path | None,
+    db: cache.Cache | None,
+) -> tuple[str | None, str, str | None]:
+    """(trust root, how it was chosen, HEAD when the root is the default one and `db` lacked it)."""
     if trust_root:
-        return _commit(trust_root, "--trust-root", cwd), "pinned with --trust-root"
+        return _commit(trust_root, "--trust-root", cwd), "pinned with --trust-root", None
     configured = git.config_get("provenance.trustRoot", cwd=cwd)
     if configured:
         sha = _commit(configured, "provenance.trustRoot", cwd)
-        return sha, "pinned by git config provenance.trustRoot"
+        return sha, "pinned by git config provenance.trustRoot", None
     if policy_file:
-        return None, "none: --policy FILE given, every commit reachable from the tip is judged"
+        return None, "none: --policy FILE given, every commit reachable from the tip is judged", None
     if git.is_shallow(cwd):
         raise ProvenanceError(
             "shallow clone: the default trust root would be an arbitrary cut-off; pass "
             "--trust-root REV or --policy FILE, or fetch everything (git fetch --unshallow)")
-    if git.rev_parse("HEAD", cwd=cwd) is None:
+    head = git.rev_parse("HEAD", cwd=cwd)
+    if head is None:
         raise ProvenanceError("HEAD names no commit: nothing to audit")
-    changed = git.text(["rev-list", "--first-parent", "HEAD", "--", POLICY_FILE], cwd=cwd).split()
+    how = (f"default: the earliest commit on HEAD's first-parent chain holding {POLICY_FILE} "
+           "(pin one with --trust-root)")
+    root = db.recall("trust-root", head) if db is not None else None
+    if root is not None:
+        return root, how, None
+    return _default_root(head, cwd), how, head
+
+
+def _default_root(head: str, cwd: str | Path | None) -> str:
+    """A function of `head` alone: asked in the neutral git dir (no replace refs or grafts)."""
+    changed = git.text(["rev-list", "--first-parent", head, "--", POLICY_FILE], cwd=cwd,
+                       pinned=True).split()
     for sha in reversed(changed):
-        if git.object_id(f"{sha}:{POLICY_FILE}", cwd=cwd) is not None:
-            return sha, (f"default: the earliest commit on HEAD's first-parent chain holding "
-                         f"{POLICY_FILE} (pin one with --trust-root)")
+        if git.run(["rev-parse", "-q", "--verify", f"{sha}:{POLICY_FILE}"], cwd=cwd, pinned=True,
+                   check=False).strip():
+            return sha
     raise ProvenanceError(
         f"no {POLICY_FILE} on HEAD's first-parent chain: add one (git provenance init) or scan "
         "with --policy FILE")
@@ -261,17 +108,24 @@ def resolve_trust_root(
 
 def _root_policy(
     root: str | None, policy_file: str | None, cwd: str | Path | None
-) -> tuple[Policy, str | None, str]:
-    """(policy, its blob id or None when external, a description)."""
+) -> tuple[Policy, str | None, str, str]:
+    """(policy, its blob id or None when external, its identity for verdict keys, a description)."""
     if policy_file:
-        return policy.load_file(policy_file), None, f"{policy_file} (--policy)"
+        try:
+            external = Path(policy_file).read_bytes()
+        except OSError as e:
+            raise ProvenanceError(f"{policy_file}: cannot read policy: {e.strerror or e}") from None
+        loaded = policy.load_text(external, policy_file)
+        ident = f"sha256:{hashlib.sha256(external).hexdigest()}\0{loaded.source}"
+        return loaded, None, ident, f"{policy_file} (--policy)"
     assert root is not None
     blob = git.object_id(f"{root}:{POLICY_FILE}", cwd=cwd)
     data = git.read_blob(root, POLICY_FILE, cwd=cwd)
     if blob is None or data is None:
         raise ProvenanceError(
             f"the trust root {root[:12]} holds no {POLICY_FILE}: choose another or pass --policy")
-    return policy.load_text(data, f"{POLICY_FILE} at {root[:12]}"), blob, f"{POLICY_FILE} at {root}"
+    loaded = policy.load_text(data, f"{POLICY_FILE} at {root[:12]}")
+    return loaded, blob, f"{blob}\0{loaded.source}", f"{POLICY_FILE} at {root}"
 
 
 # ---- the walk ------------------------------------------------------------------------------------
@@ -304,17 +158,58 @@ def _covers(merge: RawCommit, cwd: str | Path | None) -> tuple[str, ...]:
 @dataclass
 class _Pending:
     index: int
-    record: CommitRecord
+    record: CommitRecord | None  # None in a light walk
     policy: Policy
     notes: list[NoteAttestation]
     authorized: bool | None
+    key: bytes  # its verdict key (b"" without a cache)
+
+
+class _Miss(Exception):
+    """A light walk met a verdict the cache does not hold: walk again with the full stream."""
+
+
+@dataclass(frozen=True)
+class _Verdicts:
+    """The verdict cache as one walk sees it; `context` is what every key of the walk shares."""
+
+    db: cache.Cache
+    context: bytes
+
+    def key(self, *fields: str | None) -> bytes:
+        """A verdict's key; a field is hex, a digest, a hash or None, so NUL separates them."""
+        return self.db.verdict_key(self.context, "\0".join(map(str, fields)))
+
+
+def _light_stream(history: Sequence[tuple[str, ...]], db: cache.Cache) -> Iterator[RawCommit]:
+    """Commits as the cache knows them: ids, parents, digests and policy ids, nothing else."""
+    known = db.digests([h[0] for h in history])
+    for sha, *parents in history:
+        if sha not in known:
+            raise _Miss
+        change, policy_ids = known[sha]
+        yield RawCommit(sha, tuple(parents), "", "", "", "", 0, "", change, (),
+                        None if policy_ids is None else tuple(policy_ids.split(",")))
+
+
+def _record(raw: RawCommit, policy_blob: str | None, covers: tuple[str, ...]) -> CommitRecord:
+    return CommitRecord(
+        sha=raw.sha, parents=raw.parents, author_name=raw.author_name,
+        author_email=raw.author_email, committer_name=raw.committer_name,
+        committer_email=raw.committer_email, author_time=raw.author_time, message=raw.message,
+        trailers=raw.trailers if raw.trailers is not None else tuple(trailers.parse(raw.message)),
+        paths=raw.paths, digest=raw.digest, policy_blob=policy_blob, covers=covers,
+    )
 
 
 def _walk_once(
-    revs: Sequence[str], root_policy: Policy, root_blob: str | None, external: bool,
-    revoked: frozenset[PublicKey], all_notes: Sequence[NoteAttestation], cwd: str | Path | None,
-    progress: Callable[[int], None] | None, db: cache.Cache | None = None,
+    stream: Iterable[RawCommit], root_policy: Policy, root_blob: str | None, root_ident: str,
+    external: bool, revoked: frozenset[PublicKey], all_notes: Sequence[NoteAttestation],
+    cwd: str | Path | None, progress: Callable[[int], None] | None,
+    verdicts: _Verdicts | None = None, light: bool = False,
 ) -> tuple[list[Judgement], list[Policy]]:
+    """Judge `stream`, or take cached verdicts; a `light` stream (no messages) raises _Miss when
+    a verdict is not cached."""
     by_digest, by_commit = _index_notes(all_notes)
     policies: list[Policy] = [root_policy]
     blobs: list[str | None] = [root_blob]
@@ -323,6 +218,7 @@ def _walk_once(
     pending: dict[str, list[_Pending]] = defaultdict(list)  # digest -> missing-cosign commits
     covered: dict[str, list[CoverApproval]] = defaultdict(list)
     blob_at: dict[str, str | None] = {}  # commit -> its policy blob, known from the patch stream
+    idents = {0: _ident(root_ident)}  # policy index -> its identity in verdict keys
     with git.object_lookup(cwd) as lookup:
 
         def blob_of(sha: str) -> str | None:
@@ -330,7 +226,7 @@ def _walk_once(
                 blob_at[sha] = lookup(f"{sha}:{POLICY_FILE}")
             return blob_at[sha]
 
-        for n, raw in enumerate(cached_stream(revs, cwd, db)):
+        for n, raw in enumerate(stream):
             base = effective.get(raw.parents[0], 0) if raw.parents else 0
             old_blob = blob_of(raw.parents[0]) if raw.parents else None
             if raw.policy_ids is not None:  # the patch shows the policy file: its new id
@@ -341,17 +237,6 @@ def _walk_once(
                 new_blob = lookup(f"{raw.sha}:{POLICY_FILE}")
             blob_at[raw.sha] = new_blob
             policy_blob = None if new_blob == old_blob else (new_blob or NULL_OID)
-            found = list({id(a): a for a in by_digest.get(raw.digest, []) +
-                          by_commit.get(raw.sha, [])}.values())
-            covers = _covers(raw, cwd) if len(raw.parents) > 1 and _has_cosign(raw, found) else ()
-            record = CommitRecord(
-                sha=raw.sha, parents=raw.parents, author_name=raw.author_name,
-                author_email=raw.author_email, committer_name=raw.committer_name,
-                committer_email=raw.committer_email, author_time=raw.author_time,
-                message=raw.message,
-                trailers=raw.trailers if raw.trailers is not None else tuple(trailers.parse(raw.message)),
-                paths=raw.paths, digest=raw.digest, policy_blob=policy_blob, covers=covers,
-            )
             authorized: bool | None = True if external and policy_blob is not None else None
             inherited = None
             if policy_blob is not None and not external:
@@ -359,7 +244,31 @@ def _walk_once(
                                   if blobs[effective.get(q, 0)] == policy_blob), None)
                 if inherited is not None:
                     authorized = True
-            j = judge(record, policies[base], found, revoked, policy_change_authorized=authorized)
+            key = b""
+            hit = None
+            if verdicts is not None:
+                if base not in idents:
+                    idents[base] = _ident(f"{blobs[base]}\0{policies[base].source}")
+                key = verdicts.key(raw.sha, raw.digest, idents[base], policy_blob, str(authorized))
+                hit = verdicts.db.verdict(key)
+            record: CommitRecord | None = None
+            found: list[NoteAttestation] = []
+            if hit is not None:
+                j, covers = hit
+            elif light:
+                raise _Miss
+            if not light:
+                found = list({id(a): a for a in by_digest.get(raw.digest, []) +
+                              by_commit.get(raw.sha, [])}.values())
+                if hit is None:
+                    covers = (_covers(raw, cwd) if len(raw.parents) > 1 and _has_cosign(raw, found)
+                              else ())
+                record = _record(raw, policy_blob, covers)
+            if hit is None:
+                assert record is not None
+                j = judge(record, policies[base], found, revoked, policy_change_authorized=authorized)
+                if verdicts is not None:
+                    verdicts.db.put_verdict(raw.sha, key, j, covers)
             after = base
             if j.policy_authorized and not external:
                 if inherited is not None:
@@ -369,19 +278,63 @@ def _walk_once(
             effective[raw.sha] = after
             if any(v.code == "missing-cosign" for v in j.violations):
                 pending[raw.digest].append(
-                    _Pending(len(judgements), record, policies[base], found, authorized))
+                    _Pending(len(judgements), record, policies[base], found, authorized, key))
             for approval in j.cover_approvals:
                 for d in covers:
                     covered[d].append(approval)
             judgements.append(j)
-            if progress is not None:
+            if progress is not None and not light:
                 progress(n + 1)
     for d, waiting in pending.items():
         for p in waiting if d in covered else ():
-            judgements[p.index] = judge(p.record, p.policy, p.notes, revoked,
-                                        cover_approvals=covered[d],
-                                        policy_change_authorized=p.authorized)
+            judgements[p.index] = _rejudge(p, covered[d], revoked, verdicts)
+    if progress is not None and light:
+        progress(len(judgements))
     return judgements, policies
+
+
+def _ident(policy_identity: str) -> str:
+    return hashlib.sha256(policy_identity.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _rejudge(p: _Pending, approvals: Sequence[CoverApproval], revoked: frozenset[PublicKey],
+             verdicts: _Verdicts | None) -> Judgement:
+    """A missing-cosign verdict again, with the cover co-signs of the merges that bring it in."""
+    key = b""
+    if verdicts is not None:
+        key = verdicts.key(p.key.hex(), _ident(json.dumps(
+            [[a.merge, a.signer, a.key.openssh()] for a in approvals])))
+        hit = verdicts.db.verdict(key)
+        if hit is not None:
+            return hit[0]
+    if p.record is None:
+        raise _Miss
+    j = judge(p.record, p.policy, p.notes, revoked, cover_approvals=approvals,
+              policy_change_authorized=p.authorized)
+    if verdicts is not None:
+        verdicts.db.put_verdict(p.record.sha, key, j, ())
+    return j
+
+
+def _walk(
+    revs: Sequence[str], root_policy: Policy, root_blob: str | None, root_ident: str,
+    external: bool, revoked: frozenset[PublicKey], all_notes: Sequence[NoteAttestation],
+    cwd: str | Path | None, progress: Callable[[int], None] | None, db: cache.Cache | None,
+    root: str | None,
+) -> tuple[list[Judgement], list[Policy]]:
+    """One walk: from cached verdicts alone when they answer every commit, else in full."""
+    args = (root_policy, root_blob, root_ident, external, revoked, all_notes, cwd, progress)
+    if db is None:
+        return _walk_once(log_stream(revs, cwd), *args)
+    gone = _ident(json.dumps(sorted(k.openssh() for k in revoked)))
+    verdicts = _Verdicts(db, db.verdict_key(db.epoch(all_notes),
+                                            "\0".join([str(root), _ident(root_ident), gone])))
+    history = db.history(revs, cwd)
+    db.load_verdicts([h[0] for h in history])
+    try:
+        return _walk_once(_light_stream(history, db), *args, verdicts, light=True)
+    except _Miss:
+        return _walk_once(cached_stream(revs, cwd, db), *args, verdicts)
 
 
 def _adopt(
@@ -434,20 +387,26 @@ def audit(
     git.git_dir(cwd)  # "not a git repository" before anything else
     if range_ is None and git.rev_parse("HEAD", cwd=cwd) is None:
         raise ProvenanceError("HEAD names no commit: nothing to audit")
-    root, how = resolve_trust_root(trust_root, policy_file, cwd)
-    root_policy, root_blob, described = _root_policy(root, policy_file, cwd)
-    tip = range_ or "HEAD"
-    revs = [tip] + ([f"^{root}"] if root else [])
-    _refuse_shallow_boundary(revs, cwd)
-    all_notes = notes.read_all(cwd)
-    revoked = frozenset(r.key for r in root_policy.revoked)
-    db = cache.open_cache(git.common_dir(cwd)) if use_cache else None
+    common = git.common_dir(cwd)
+    # An audit that stops before its walk writes nothing: the cache is created only for the walk.
+    db = cache.open_cache(common) if use_cache and (common / cache.FILE_NAME).exists() else None
     try:
+        root, how, head = _trust_root(trust_root, policy_file, cwd, db)
+        root_policy, root_blob, root_ident, described = _root_policy(root, policy_file, cwd)
+        tip = range_ or "HEAD"
+        revs = [tip] + ([f"^{root}"] if root else [])
+        _refuse_shallow_boundary(revs, cwd)
+        all_notes = notes.read_all(cwd)
+        revoked = frozenset(r.key for r in root_policy.revoked)
+        if use_cache and db is None:
+            db = cache.open_cache(common)
+        if db is not None and root is not None and head is not None:
+            db.remember(root, "trust-root", head)
         with cache.memoised(db):
             while True:
-                judgements, policies = _walk_once(
-                    revs, root_policy, root_blob, policy_file is not None, revoked, all_notes, cwd,
-                    progress, db)
+                judgements, policies = _walk(
+                    revs, root_policy, root_blob, root_ident, policy_file is not None, revoked,
+                    all_notes, cwd, progress, db, root)
                 grown = revoked | {r.key for p in policies for r in p.revoked}
                 if grown == revoked:
                     break
