@@ -494,3 +494,48 @@ def test_content_after_a_carriage_return_is_digested(plain: Repo) -> None:
     evil = change_on(plain, "evil", {"a.txt": "a\n"}, {"f.txt": "x\r@evil\n"})
     good = change_on(plain, "good", {"a.txt": "a\n"}, {"f.txt": "x\r@good\n"})
     assert digest.of_commit(evil, cwd=plain.path) != digest.of_commit(good, cwd=plain.path)
+
+
+def test_the_policy_blob_read_from_the_patch_agrees_with_the_trees(tmp_path: Path) -> None:
+    """The hook reads the policy change off the probe patch; whenever it claims to know, it must
+    say what comparing the two trees says (and fall back otherwise)."""
+    from provenance import git as git_mod
+    from provenance import hooks
+    from provenance.policy import POLICY_FILE
+
+    repo = tmp_path / "r"
+    env = clean_env(tmp_path)
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True, env=env)
+
+    def commit(msg: str) -> str:
+        subprocess.run(["git", "add", "-A"], cwd=repo, check=True, env=env)
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q",
+                        "--allow-empty", "--no-verify", "-m", msg], cwd=repo, check=True, env=env)
+        return git_mod.text(["rev-parse", "HEAD"], cwd=repo)
+
+    policy = repo / POLICY_FILE
+    steps = [
+        ("root without policy", lambda: (repo / "a.txt").write_text("a\n")),
+        ("add", lambda: policy.write_text("version = 1\n")),
+        ("modify", lambda: policy.write_text("version = 1\n# edited\n")),
+        ("unrelated", lambda: (repo / "b.txt").write_text("b\n")),
+        ("similar name", lambda: (repo / (POLICY_FILE + ".bak")).write_text("x\n")),
+        ("mode only", lambda: policy.chmod(0o755)),
+        ("mode and content", lambda: (policy.chmod(0o644), policy.write_text("version = 1\n# 3\n"))),
+        ("delete", lambda: policy.unlink()),
+        ("re-add", lambda: policy.write_text("version = 1\n")),
+        ("type change", lambda: (policy.unlink(), policy.mkdir(), (policy / "f").write_text("x\n"))),
+        ("empty", lambda: None),
+    ]
+    known_count = 0
+    for name, change in steps:
+        change()
+        sha = commit(name)
+        tree, _, parents = git_mod.text(["log", "-1", "--format=%T %P", sha], cwd=repo).partition(" ")
+        first = parents.split()[0] if parents.split() else None
+        expected = hooks._policy_blob(tree, first, repo)
+        known, blob = digest.blob_change(git_mod.patch(sha, cwd=repo), POLICY_FILE)
+        if known:
+            known_count += 1
+            assert blob == expected, name
+    assert known_count >= 8  # the plain cases are answered from the patch
