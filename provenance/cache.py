@@ -20,6 +20,7 @@ A cache that cannot be opened or written (read-only repository, corrupt file) is
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import sqlite3
@@ -58,7 +59,24 @@ class Facts:
 
 def generation() -> str:
     """Part of every key: a new tool version or digest algorithm never reads an old answer."""
-    return f"{provenance.__version__}/digest-{DIGEST_ALGORITHM}/fp-{detect.table_version()}"
+    return (f"{provenance.__version__}/digest-{DIGEST_ALGORITHM}/fp-{detect.table_version()}"
+            f"/rules-{_rules_fingerprint()}")
+
+
+@functools.lru_cache(maxsize=1)
+def _rules_fingerprint() -> str:
+    """A hash of the sources that decide verdicts: a fix to the rules retires cached verdicts
+    even when the version number did not change (a development build, a patched install)."""
+    from provenance import policy, statement
+    from provenance.audit import judge
+
+    h = hashlib.sha256()
+    for module in (judge, detect, statement, policy):
+        try:
+            h.update(Path(module.__file__ or "").read_bytes())
+        except OSError:
+            h.update(module.__name__.encode())  # e.g. a zipped install: the version still counts
+    return h.hexdigest()[:16]
 
 
 class Cache:

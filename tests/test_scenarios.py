@@ -456,3 +456,26 @@ def test_policy_file_scan_of_an_unadopted_history(tmp_path: Path, people: People
         assert ok.returncode == 0, ok.stdout.decode()
     assert "0 violation(s)" in provenance(repo, someone, "audit", "--policy", str(clean),
                                           check=False).stdout.decode()
+
+
+def test_a_note_for_the_same_change_by_another_author_is_neither_counted_nor_a_forgery(
+    tmp_path: Path, people: People
+) -> None:
+    """Notes match by change digest; an identical diff by someone else is another change to approve.
+
+    Found at 100k generated commits: equal diffs by different authors are common (version bumps,
+    re-applied fixes). Alice's co-sign of Bob's change must not count for Dave's identical one, and
+    must not be reported on Dave's commit as an invalid signature either.
+    """
+    repo = new_repo(tmp_path, people)
+    base = repo.git("rev-parse", "HEAD").strip()
+    bobs = _ai_change(repo, people["bob"])
+    repo.git("checkout", "-q", "-b", "other", base)
+    daves = _ai_change(repo, people["dave"])
+    assert daves != bobs
+    repo.git("checkout", "-q", "main")
+    repo.run("git", "merge", "-q", "--no-edit", "other", env={**repo.as_person(people["carol"])})
+    cosign(repo, people["alice"], bobs)
+    doc = expect(repo, people["bob"], {daves: ["missing-cosign"]})
+    assert entry(doc, bobs)["cosigners"] == ["alice@example.com"]
+    assert entry(doc, daves)["cosigners"] == []
