@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from provenance import change as change_mod
 from provenance import git, hooks, identity, notes, trailers
 from provenance.errors import ProvenanceError
 from provenance.statement import KEY_SIGNATURE, SignatureLine, Statement
@@ -39,7 +40,7 @@ def build_cosign(rev: str, *, covers: bool = True, cwd: str | Path | None = None
     from provenance import sshsig
 
     commit = _commit(rev, cwd)
-    change = hooks.committed_change(commit, cwd)
+    change = change_mod.committed_change(commit, cwd)
     signer = identity.signer(identity.read_config(cwd))
     key = identity.require_key(signer)
     covered = merge_covers(commit, cwd) if covers else ()
@@ -54,7 +55,7 @@ def build_declaration(rev: str, ai: bool, assisted_by: tuple[str, ...] = (),
                       cwd: str | Path | None = None) -> Attestation:
     """An after-the-fact declaration by the author (web UI commits, agents that skipped hooks)."""
     commit = _commit(rev, cwd)
-    change = hooks.committed_change(commit, cwd)
+    change = change_mod.committed_change(commit, cwd)
     signer = identity.signer(identity.read_config(cwd))
     if signer.email != change.author_email:
         raise ProvenanceError(

@@ -6,6 +6,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from provenance import change as change_mod
 from provenance import declaration, git, hooks
 from provenance import digest as digest_mod
 from provenance.statement import KEY_SIGNATURE
@@ -28,7 +29,7 @@ def _has_cosign(commit: str) -> bool:
 
 def _went_stale(old: str, new: str) -> bool:
     """The new commit carries a declaration that no longer verifies, or a co-sign over changed content."""
-    change = hooks.committed_change(new)
+    change = change_mod.committed_change(new)
     declared = declaration.read(_message(new))
     if declared.declare_sigs and declaration.valid_signature(
         declared, change=change.digest, author=change.author_email, policy_blob=change.policy_blob
@@ -67,8 +68,8 @@ def post_rewrite(args: Sequence[str], environ: Mapping[str, str]) -> int:
         new_message = _message(new)
         declared = declaration.read(new_message)
         if declared.ai is not True and any(declaration.read(_message(o)).ai for o in olds):
-            change = hooks.committed_change(new)
-            folded = hooks.Change(change.digest, change.author_name, change.author_email,
+            change = change_mod.committed_change(new)
+            folded = change_mod.Change(change.digest, change.author_name, change.author_email,
                                   change.policy_blob, folded=tuple(olds))
             corrected = hooks.decide(new_message, folded, environ)
             if corrected is not None:

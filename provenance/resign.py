@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from provenance import cosign, declaration, git, hooks, identity, notes
+from provenance import change as change_mod
+from provenance import cosign, declaration, git, identity, notes
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ def _fields(message: str, note_lines: list[str]) -> list[tuple[str, str]]:
     return pairs
 
 
-def _note_declaration_valid(note_lines: list[str], change: hooks.Change) -> bool:
+def _note_declaration_valid(note_lines: list[str], change: change_mod.Change) -> bool:
     """A declare signature in the note that verifies for the commit's current change."""
     from provenance import sshsig
     from provenance.statement import MalformedSignature, parse_signature_value
@@ -71,7 +72,7 @@ def resign(range_: str | None, cwd: str | Path | None = None) -> list[Renewal]:
                        cwd=cwd).split()
     renewals = []
     for commit in commits:
-        change = hooks.committed_change(commit, cwd)
+        change = change_mod.committed_change(commit, cwd)
         message = git.commit_message(commit, cwd=cwd).decode("utf-8", "surrogateescape")
         declared = declaration.read(message)
         note_lines = notes.read(commit, cwd)

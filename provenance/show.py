@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
-from provenance import declaration, detect, git, hooks, policy_source, sshsig, trailers
+from provenance import change as change_mod
+from provenance import declaration, detect, git, policy_source, sshsig, trailers
 from provenance.errors import ProvenanceError
 from provenance.statement import (
     KEY_SIGNATURE,
@@ -32,7 +33,7 @@ def _note_lines(commit: str) -> list[str]:
 
 
 def _check(
-    value: str, origin: str, change: hooks.Change, ai_options: list[bool], assisted: tuple[str, ...]
+    value: str, origin: str, change: change_mod.Change, ai_options: list[bool], assisted: tuple[str, ...]
 ) -> SignatureCheck:
     try:
         sig = parse_signature_value(value)
@@ -67,7 +68,7 @@ def inspect(rev: str) -> dict[str, object]:
     commit = git.rev_parse(f"{rev}^{{commit}}")
     if commit is None:
         raise ProvenanceError(f"{rev!r} does not name a commit")
-    change = hooks.committed_change(commit)
+    change = change_mod.committed_change(commit)
     message = git.commit_message(commit).decode("utf-8", "surrogateescape")
     declared = declaration.read(message)
     ai_options = [declared.ai] if declared.ai is not None else [True, False]

@@ -499,8 +499,8 @@ def test_content_after_a_carriage_return_is_digested(plain: Repo) -> None:
 def test_the_policy_blob_read_from_the_patch_agrees_with_the_trees(tmp_path: Path) -> None:
     """The hook reads the policy change off the probe patch; whenever it claims to know, it must
     say what comparing the two trees says (and fall back otherwise)."""
+    from provenance import change as change_mod
     from provenance import git as git_mod
-    from provenance import hooks
     from provenance.policy import POLICY_FILE
 
     repo = tmp_path / "r"
@@ -533,7 +533,7 @@ def test_the_policy_blob_read_from_the_patch_agrees_with_the_trees(tmp_path: Pat
         sha = commit(name)
         tree, _, parents = git_mod.text(["log", "-1", "--format=%T %P", sha], cwd=repo).partition(" ")
         first = parents.split()[0] if parents.split() else None
-        expected = hooks._policy_blob(tree, first, repo)
+        expected = change_mod._policy_blob(tree, first, repo)
         known, blob = digest.blob_change(git_mod.patch(sha, cwd=repo), POLICY_FILE)
         if known:
             known_count += 1
