@@ -162,19 +162,14 @@ def _git_block(message: str, comment_char: str) -> tuple[int, int]:
     return _find_trailer_start(text, end, comment_char), end
 
 
+_FOLD = re.compile("\n[" + re.escape(_SPACE) + "]*")
+
+
 def _unfold(value: str) -> str:
-    out: list[str] = []
-    i = 0
-    while i < len(value):
-        c = value[i]
-        i += 1
-        if c == "\n":
-            while i < len(value) and value[i] in _SPACE:
-                i += 1
-            out.append(" ")
-        else:
-            out.append(c)
-    return "".join(out).strip(_SPACE)
+    """Each newline and the whitespace after it become one space (git's unfold_value)."""
+    if "\n" in value:
+        value = _FOLD.sub(" ", value)
+    return value.strip(_SPACE)
 
 
 def _entries(block: str) -> list[list[str]]:
