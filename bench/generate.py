@@ -372,6 +372,30 @@ def generate(commits: int, seed: int = 1, *, log: Callable[[str], None] = print)
     return _read_history(where)
 
 
+AGENT_TRAILER = "Co-Authored-By: Claude <noreply@anthropic.com>"  # Claude Code's own fingerprint
+
+
+def generate_unadopted(commits: int, seed: int = 1, *, log: Callable[[str], None] = print) -> Path:
+    """The same plan before adoption: no declarations, signatures or notes; AI-assisted commits
+    carry only their agent's fingerprint. What `audit --policy` scans (no digests needed)."""
+    where = OUT / f"history-v{GENERATOR_VERSION}-n{commits}-s{seed}" / "unadopted"
+    if (where / "DONE").exists():
+        return where / "repo"
+    shutil.rmtree(where, ignore_errors=True)
+    where.mkdir(parents=True)
+    log(f"generating {commits} unadopted commits in {where}")
+
+    def unsigned(write: Callable[[bytes], None]) -> None:
+        for c in plan(commits, seed):
+            message = _message(c, None)[0]
+            write(_header(c, message + b"\n" + AGENT_TRAILER.encode() + b"\n" if c.ai else message))
+
+    _fast_import(where / "repo", unsigned, where / "marks")
+    subprocess.run(["git", "config", "core.hooksPath", "/dev/null"], cwd=where / "repo", check=True)
+    (where / "DONE").write_text("done\n")
+    return where / "repo"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--commits", type=int, default=10_000)

@@ -87,11 +87,14 @@ def _drop_cache(repo: Path) -> Callable[[], None]:
     return drop
 
 
+def root_of(repo: Path) -> str:
+    return subprocess.run(["git", "rev-list", "--max-parents=0", "main"], cwd=repo, check=True,
+                          capture_output=True, text=True).stdout.split()[0]
+
+
 def bench_history(h: generate.History, n: int, report: Callable[[str], None]) -> dict[str, float]:
     repo = h.path
     out: dict[str, float] = {}
-    root = subprocess.run(["git", "rev-list", "--max-parents=0", "main"], cwd=repo, check=True,
-                          capture_output=True, text=True).stdout.split()[0]
     judged = h.commits - 1  # the trust root (the first commit) is not judged
     check = subprocess.run([*AUDIT, "--no-cache"], cwd=repo, capture_output=True, text=True)
     summary = json.loads(check.stdout)["summary"]
@@ -114,19 +117,27 @@ def bench_history(h: generate.History, n: int, report: Callable[[str], None]) ->
     report(f"  warm re-audit {p.median('b'):.2f}s vs first (cold cache) {p.median('a'):.2f}s: "
            f"ratio {1 / p.ratio():.3f} (budget 0.10); warm peak {p.peak_mb('b'):.0f} MB")
 
+    # The scan runs where DESIGN puts it: an unadopted history (the same trees, no signatures or
+    # notes; AI-assisted commits carry their agent's fingerprint), under an external policy.
+    unadopted = generate.generate_unadopted(h.commits, log=lambda s: report(f"  {s}"))
     policy = repo.parent / "scan-policy.toml"
     policy.write_bytes(generate.policy_text(True))
     scan = [*AUDIT, "--no-cache", "--policy", str(policy)]
+    check = subprocess.run(scan, cwd=unadopted, capture_output=True, text=True)
+    report(f"  scan check: {json.loads(check.stdout)['summary']}")
     raw = ["git", "log", "--format=%H%x00%P%x00%an%x00%ae%x00%B", "--raw", "--no-renames", "main"]
-    full = interleave(lambda: timed(scan, repo), lambda: timed(raw, repo), n)
-    one = interleave(lambda: timed([*scan[:-2], root, *scan[-2:]], repo),
-                     lambda: timed([*raw[:-1], root], repo), n)
+    full = interleave(lambda: timed(scan, unadopted), lambda: timed(raw, unadopted), n)
+    root = root_of(unadopted)  # the same range with one commit: start-up alone
+    one = interleave(lambda: timed([*scan[:-2], root, *scan[-2:]], unadopted),
+                     lambda: timed([*raw[:-1], root], unadopted), n)
     m_scan = (full.median("a") - one.median("a")) / (h.commits - 1) * 1e6
     m_raw = (full.median("b") - one.median("b")) / (h.commits - 1) * 1e6
     out["scan_marginal_ratio"] = m_scan / m_raw
+    out["scan_peak_mb"] = full.peak_mb("a")
     report(f"  scan --policy {full.median('a'):.2f}s (start-up {one.median('a'):.3f}s) vs git log "
            f"--raw {full.median('b'):.2f}s (start-up {one.median('b'):.3f}s): marginal "
-           f"{m_scan:.0f} vs {m_raw:.1f} us/commit, ratio {m_scan / m_raw:.1f} (budget 1.3)")
+           f"{m_scan:.0f} vs {m_raw:.1f} us/commit, ratio {m_scan / m_raw:.1f} (budget 1.3); "
+           f"scan peak {full.peak_mb('a'):.0f} MB")
     return out
 
 
@@ -265,6 +276,12 @@ def main() -> None:
         print(f"history: {h.commits} commits, {h.merges} merges, {h.ai} AI-assisted, "
               f"{h.cosigned_trailer} trailer + {h.cosigned_note} note co-signs", flush=True)
         results[str(size)] = bench_history(h, n, lambda s: print(s, flush=True))
+    if len(sizes) > 1:  # flat memory: the peak may not grow with the history
+        small, large = str(min(sizes)), str(max(sizes))
+        for key in ("signed_peak_mb", "warm_peak_mb", "scan_peak_mb"):
+            grown = results[large][key] - results[small][key]
+            print(f"{key}: {results[small][key]:.0f} MB at {small} commits, {results[large][key]:.0f}"
+                  f" MB at {large}: {grown * 2**20 / (int(large) - int(small)):.0f} bytes a commit")
     if not args.no_hooks:
         print("hook latency (50 commits each)" if not args.quick else "hook latency", flush=True)
         results["hooks"] = bench_hooks(10 if args.quick and not args.hooks_only else 50,

@@ -30,7 +30,8 @@ from pathlib import Path
 
 import provenance
 from provenance import detect, git, sshsig
-from provenance.audit.records import CoverApproval, Judgement, NoteAttestation, Violation
+from provenance.audit import spool
+from provenance.audit.records import Judgement, NoteAttestation
 from provenance.sshsig import InvalidSignature, PublicKey
 
 FILE_NAME = "provenance-cache.sqlite"
@@ -92,8 +93,8 @@ class Cache:
         self._facts: list[tuple[str, str, str, str, str | None, str]] = []
         self._memo: dict[bytes, str] = {}
         self._epoch = b""
-        self._verdicts_loaded = False
         self._verdict_rows: dict[bytes, str] = {}
+        self._verdict_shas: set[str] = set()
         self._new_verdicts: list[tuple[str, bytes, bytes, str]] = []
 
     # -- per-commit facts
@@ -147,21 +148,35 @@ class Cache:
 
     def verify(self, blob: bytes, message: bytes, namespace: str = sshsig.NAMESPACE) -> PublicKey:
         """`sshsig.verify`, answered from the cache when these exact bytes were checked before."""
-        key = self._key("sig", namespace.encode(), message, blob)
-        hit = self._get(key)
-        if hit is not None:
-            status, _, rest = hit.partition(":")
-            if status == "bad":
-                raise InvalidSignature(rest)
-            algorithm, _, b64 = rest.partition(" ")
-            return PublicKey(algorithm, sshsig.unb64(b64))
-        try:
-            signer = _VERIFY(blob, message, namespace)
-        except InvalidSignature as e:
-            self._put(key, f"bad:{e}")
-            raise
-        self._put(key, f"ok:{signer.algorithm} {sshsig.b64(signer.blob)}")
-        return signer
+        outcome = self.signature(blob, message, namespace)
+        if outcome is None:
+            try:
+                outcome = _VERIFY(blob, message, namespace)
+            except InvalidSignature as e:
+                outcome = e
+            self.learn_signature(blob, message, namespace, outcome)
+        if isinstance(outcome, InvalidSignature):
+            raise InvalidSignature(str(outcome))
+        return outcome
+
+    def signature(self, blob: bytes, message: bytes, namespace: str
+                  ) -> PublicKey | InvalidSignature | None:
+        """What checking these exact bytes gave before (the signer or the failure), or None."""
+        hit = self._get(self._key("sig", namespace.encode(), message, blob))
+        if hit is None:
+            return None
+        status, _, rest = hit.partition(":")
+        if status == "bad":
+            return InvalidSignature(rest)
+        algorithm, _, b64 = rest.partition(" ")
+        return PublicKey(algorithm, sshsig.unb64(b64))
+
+    def learn_signature(self, blob: bytes, message: bytes, namespace: str,
+                        outcome: PublicKey | InvalidSignature) -> None:
+        """Remember what `sshsig.verify` gave for these bytes (checked here or on another thread)."""
+        self._put(self._key("sig", namespace.encode(), message, blob),
+                  f"bad:{outcome}" if isinstance(outcome, InvalidSignature)
+                  else f"ok:{outcome.algorithm} {sshsig.b64(outcome.blob)}")
 
     def commit_signals(
         self, author_name: str, author_email: str, message: str,
@@ -186,19 +201,20 @@ class Cache:
 
     # -- a warm walk: the commit order, digests and verdicts of a whole range, read in batches
 
-    def history(self, revs: Sequence[str], cwd: str | Path | None) -> list[tuple[str, ...]]:
-        """(sha, *parents) of `revs`, parents first: `git rev-list` in the neutral git dir (which
-        sees no replace refs or grafts), memoised by the resolved ids and the shallow file."""
+    def history(self, revs: Sequence[str], cwd: str | Path | None) -> str:
+        """Lines "SHA PARENT..." of `revs`, parents first: `git rev-list` in the neutral git dir
+        (which sees no replace refs or grafts), memoised by the resolved ids and the shallow file."""
         resolved = git.resolve_revs(revs, cwd=cwd)
         shallow = git.common_dir(cwd) / "shallow"
         key = self._key("revs", shallow.read_bytes() if shallow.exists() else b"",
                         *(r.encode() for r in resolved))
         text = self._get(key)
         if text is None:
-            text = git.text(["rev-list", "--topo-order", "--reverse", "--parents",
+            text = git.text([*git.BOUNDED_MEMORY_CONFIG, "rev-list", "--topo-order", "--reverse",
+                             "--parents",
                              "--end-of-options", *resolved, "--"], cwd=cwd, pinned=True)
             self._put(key, text)
-        return [tuple(line.split()) for line in text.splitlines()]
+        return text
 
     def digests(self, shas: Sequence[str]) -> dict[str, tuple[str, str | None]]:
         """sha -> (change digest, policy ids) for the commits of `shas` with facts."""
@@ -224,23 +240,27 @@ class Cache:
         return hashlib.sha256(context + fields.encode("utf-8", "surrogateescape")).digest()
 
     def load_verdicts(self, shas: Sequence[str]) -> None:
-        """Read every stored verdict of `shas` (any key) for `verdict` to answer from memory."""
-        if self._verdicts_loaded:
-            return
+        """Read every stored verdict of `shas` (any key), in place of those read before: one
+        query for a chunk of a walk instead of one per commit."""
+        self._verdict_rows = {}
+        self._verdict_shas = set(shas)
         for chunk, marks in _chunks(shas):
             self._verdict_rows.update(self._db.execute(
                 f"SELECT key, value FROM verdicts WHERE sha IN ({marks})", chunk))
-        self._verdicts_loaded = True
 
-    def verdict(self, key: bytes) -> tuple[Judgement, tuple[str, ...]] | None:
-        """(judgement, covers) stored under `key`; load_verdicts first."""
-        value = self._verdict_rows.get(key)
+    def verdict(self, sha: str, key: bytes) -> tuple[Judgement, tuple[str, ...]] | None:
+        """(judgement, covers) stored for commit `sha` under `key`."""
+        if sha in self._verdict_shas:
+            value = self._verdict_rows.get(key)
+        else:
+            row = self._db.execute("SELECT value FROM verdicts WHERE sha = ? AND key = ?",
+                                   (sha, key)).fetchone()
+            value = None if row is None else str(row[0])
         return None if value is None else _from_json(value)
 
     def put_verdict(self, sha: str, key: bytes, j: Judgement, covers: tuple[str, ...]) -> None:
-        value = _to_json(j, covers)
-        self._verdict_rows[key] = value
-        self._new_verdicts.append((sha, key, self._epoch, value))
+        # Not kept in memory: no walk asks twice for a key it wrote (1M verdicts would not fit).
+        self._new_verdicts.append((sha, key, self._epoch, _to_json(j, covers)))
         if len(self._new_verdicts) >= 5000:
             self.flush()
 
@@ -274,25 +294,12 @@ def _chunks(shas: Sequence[str]) -> Iterator[tuple[Sequence[str], str]]:
 
 
 def _to_json(j: Judgement, covers: tuple[str, ...]) -> str:
-    return json.dumps([
-        j.commit, j.author, j.ai_assisted, j.evidence, j.critical_paths, j.cosigners,
-        [[v.code, v.message, v.fix, v.rule, v.paths] for v in j.violations],
-        j.policy_change, j.policy_authorized,
-        [[c.merge, c.signer, c.key.algorithm, sshsig.b64(c.key.blob)] for c in j.cover_approvals],
-        covers,
-    ])
+    return json.dumps([*spool.to_plain(j), covers])
 
 
 def _from_json(value: str) -> tuple[Judgement, tuple[str, ...]]:
-    commit, author, ai, evidence, critical, cosigners, violations, change, authorized, approvals, \
-        covers = json.loads(value)
-    return Judgement(
-        commit, author, ai, tuple(evidence), critical, tuple(cosigners),
-        tuple(Violation(c, m, f, r, tuple(p)) for c, m, f, r, p in violations) if violations else (),
-        change, authorized,
-        tuple(CoverApproval(m, s, PublicKey(a, sshsig.unb64(b))) for m, s, a, b in approvals)
-        if approvals else (),
-    ), tuple(covers)
+    *plain, covers = json.loads(value)
+    return spool.from_plain(plain), tuple(covers)
 
 
 _VERIFY = sshsig.verify

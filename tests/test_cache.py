@@ -14,7 +14,7 @@ import pytest
 import provenance
 from provenance import cache, detect, digest, sshsig
 from provenance.audit import judge as judge_module
-from provenance.audit import report, walk
+from provenance.audit import report, stream, walk
 from provenance.audit.records import CommitRecord, Judgement
 from provenance.policy import POLICY_FILE
 
@@ -86,22 +86,25 @@ def test_cached_and_uncached_audits_give_identical_json_on_a_history_with_merges
     assert [v for v in codes.values() if v] == []
 
 
+@pytest.mark.parametrize("chunk", [5000, 2])  # the light walk reads the cache a chunk at a time
 def test_a_warm_audit_reads_no_patch_and_verifies_no_signature_again(
-    tmp_path: Path, people: dict[str, f.Actor], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, people: dict[str, f.Actor], monkeypatch: pytest.MonkeyPatch, chunk: int
 ) -> None:
     repo, _ = _history_with_merges(tmp_path, people)
-    walk.audit(None, None, None, repo)
+    cold = walk.audit(None, None, None, repo)
+    monkeypatch.setattr(walk, "_CHUNK", chunk)
 
-    def no_patches(revs: object, cwd: object) -> object:
-        raise AssertionError("the warm audit streamed patches")
+    def no_patches(*args: object, **kwargs: object) -> object:
+        raise AssertionError("the warm audit streamed commits from git")
 
     def no_crypto(*args: object) -> object:
         raise AssertionError("the warm audit verified a signature again")
 
     before = (sshsig.verify, detect.commit_signals)
-    monkeypatch.setattr(walk, "log_stream", no_patches)
+    monkeypatch.setattr(stream, "commit_lines", no_patches)
     monkeypatch.setattr(cache, "_VERIFY", no_crypto)
     result = walk.audit(None, None, None, repo)
+    assert list(result.judgements) == list(cold.judgements)
     assert len(result.judgements) == 7
     assert (sshsig.verify, detect.commit_signals) == before  # restored after the walk
 

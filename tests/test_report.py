@@ -8,6 +8,7 @@ from pathlib import Path
 import factory as f
 import pytest
 
+from provenance.audit import report, spool, walk
 from provenance.audit.run import run_audit
 from provenance.errors import ProvenanceError
 from provenance.policy import POLICY_FILE
@@ -87,3 +88,34 @@ def test_exit_zero_when_clean_and_two_when_it_cannot_run(
     assert e.value.exit_code == 2
     with pytest.raises(ProvenanceError):
         run_audit("no-such-branch", None, None, "text", path)
+
+
+def test_json_is_the_whole_document_with_one_commit_a_line(repo: tuple[Path, str, str]) -> None:
+    path, ok, bad = repo
+    result = walk.audit(None, None, None, path)
+    doc = {
+        "schema": report.SCHEMA, "range": result.range, "trust_root": result.trust_root,
+        "trust_root_source": result.trust_root_source, "policy": result.policy,
+        "notes_ref": result.notes_ref_exists, "summary": report._summary(result),
+        "commits": [report._commit_doc(j) for j in result.judgements],
+    }
+    text = report.to_json(result)
+    assert json.loads(text) == doc
+    lines = text.splitlines()
+    for sha in (ok, bad):
+        (line,) = [ln for ln in lines if sha in ln]
+        assert json.loads(line.strip().rstrip(",")) == report._commit_doc(
+            next(j for j in result.judgements if j.commit == sha))
+    empty = walk.AuditResult("HEAD", None, "how", "policy", (), True)
+    assert json.loads(report.to_json(empty))["commits"] == []
+
+
+def test_a_walk_past_the_in_memory_limit_reports_the_same(
+    repo: tuple[Path, str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, _, _ = repo
+    in_memory = report.to_json(walk.audit(None, None, None, path, use_cache=False))
+    monkeypatch.setattr(spool, "IN_MEMORY", 1)
+    spilled = walk.audit(None, None, None, path, use_cache=False)
+    assert spilled.judgements._file is not None  # type: ignore[attr-defined]
+    assert report.to_json(spilled) == in_memory

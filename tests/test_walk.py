@@ -9,7 +9,7 @@ import factory as f
 import pytest
 
 from provenance import digest
-from provenance.audit import walk
+from provenance.audit import stream, walk
 from provenance.errors import ProvenanceError
 from provenance.policy import POLICY_FILE
 
@@ -74,6 +74,31 @@ def test_stream_digest_equals_of_commit_on_a_tricky_history(tmp_path: Path) -> N
     assert set(files.paths) == {"a b/é.txt", "bin", "x", "tab\tname", 'q"uote'}
     clean = next(r for r in raws if len(r.parents) == 2 and r.digest == digest.EMPTY)
     assert clean.paths == ()
+
+
+def test_batches_of_the_stream_join_into_exactly_what_git_log_prints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """diff-tree runs once per batch (memory stays bounded); the bytes equal one `git log -p`."""
+    repo = f.init(tmp_path / "r")
+    for i in range(7):
+        f.write(repo, {f"d{i % 3}/f.txt": f"{i}\n", "top": f"{i}\n"})
+        f.git(repo, "add", "-A")
+        f.git(repo, "commit", "-qm", f"c{i}\n\nbody {i}")
+    f.git(repo, "checkout", "-qb", "side", "HEAD~3")
+    f.write(repo, {"side.txt": "s\n"})
+    f.git(repo, "add", "-A")
+    f.git(repo, "commit", "-qm", "side")
+    f.git(repo, "checkout", "-q", "main")
+    f.git(repo, "merge", "-q", "--no-edit", "side")
+    monkeypatch.setattr(stream, "BATCH", 3)
+    batched = b"".join(stream.commit_lines(stream.topo_order(["HEAD"], repo), repo))
+    whole = subprocess.run(
+        ["git", "log", f"--format={stream.LOG_FORMAT}", "-p", "--cc", "--root", "--full-index",
+         "--no-renames", "--topo-order", "--reverse", "HEAD"],
+        cwd=repo, capture_output=True, check=True).stdout
+    assert batched == whole
+    assert len([r for r in walk.log_stream(["HEAD"], repo)]) == 9
 
 
 def test_a_clean_signed_history_passes(tmp_path: Path, people: dict[str, f.Actor]) -> None:

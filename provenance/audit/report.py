@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from typing import Any, TextIO
@@ -42,7 +43,11 @@ def _commit_doc(j: Judgement) -> dict[str, Any]:
     }
 
 
-def to_json(result: AuditResult) -> str:
+def write_json(result: AuditResult, out: TextIO) -> None:
+    """Write the JSON document commit by commit: the report of a long history is never one string.
+
+    Indented, except that each commit is one line: a long report stays readable and greppable,
+    and the compact encoding runs in C (the indenting encoder is pure Python, ~0.1 ms a commit)."""
     doc = {
         "schema": SCHEMA,
         "range": result.range,
@@ -51,13 +56,26 @@ def to_json(result: AuditResult) -> str:
         "policy": result.policy,
         "notes_ref": result.notes_ref_exists,
         "summary": _summary(result),
-        "commits": [_commit_doc(j) for j in result.judgements],
+        "commits": [0],  # a placeholder where the commits go, at an indent of four spaces
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False)
+    head, tail = json.dumps(doc, indent=2, ensure_ascii=False).split("\n    0\n")
+    if not result.judgements:
+        out.write(head.removesuffix("[") + "[]" + tail.removeprefix("  ]"))
+        return
+    out.write(head + "\n")
+    for n, j in enumerate(result.judgements):
+        out.write(("    " if n == 0 else ",\n    ") + json.dumps(_commit_doc(j), ensure_ascii=False))
+    out.write("\n" + tail)
+
+
+def to_json(result: AuditResult) -> str:
+    buffer = io.StringIO()
+    write_json(result, buffer)
+    return buffer.getvalue()
 
 
 def _subjects(result: AuditResult, subjects: dict[str, str]) -> dict[str, str]:
-    return {j.commit: subjects.get(j.commit, "") for j in result.judgements}
+    return {j.commit: subjects.get(j.commit, "") for j in result.judgements if j.violations}
 
 
 def to_text(result: AuditResult, subjects: dict[str, str] | None = None) -> str:

@@ -37,7 +37,8 @@ def run_audit(
         progress = report.progress_printer(total)
     result = walk.audit(range, trust_root, policy_file, cwd, progress, use_cache=use_cache)
     if fmt == "json":
-        print(report.to_json(result))
+        report.write_json(result, sys.stdout)
+        sys.stdout.write("\n")
     else:
         flagged = [j.commit for j in result.judgements if j.violations]
         subjects = _subjects(flagged, cwd)

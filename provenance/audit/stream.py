@@ -6,9 +6,12 @@ and the policy file's blob ids are read from the same patch, so nothing is buffe
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+import contextlib
+import io
+import re
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from provenance import cache, digest, git, trailers
 from provenance.errors import ProvenanceError
@@ -19,10 +22,13 @@ _END = b"\x00END\x00\n"
 # NUL never occurs in names or messages; the end marker sits on a line of its own (the `%n`).
 LOG_FORMAT = "%x00%x00C %H%x00%P%x00%an%x00%ae%x00%cn%x00%ce%x00%at%x00%B%n%x00END%x00"
 NULL_OID = "0" * 40
+UNKNOWN = ""  # the digest of a commit streamed without its patch: nothing needed it
+SIGNATURE_MARK = "Provenance-Signature"  # a message holding it may need its digest
 
 
-@dataclass(frozen=True)
-class RawCommit:
+class RawCommit(NamedTuple):
+    """One commit as the stream gives it (a NamedTuple: built and copied once per commit)."""
+
     sha: str
     parents: tuple[str, ...]
     author_name: str
@@ -79,80 +85,177 @@ def path_of_header(line: bytes) -> str | None:
     return raw.decode("utf-8", "surrogateescape")
 
 
-def _patch_lines(it: Iterator[bytes], holder: list[bytes | None], paths: list[str],
-                 policy_ids: list[tuple[str, ...]]) -> Iterator[bytes]:
-    """Lines of one commit's patch, from holder[0] up to the next commit; leave that in holder."""
-    cur = holder[0]
-    in_policy = False
-    while cur is not None and not cur.startswith(_START):
-        if cur.startswith(b"diff --"):
-            path = path_of_header(cur)
-            in_policy = path == POLICY_FILE
-            if path is not None:
-                paths.append(path)
-        elif in_policy and cur.startswith(b"index "):
-            # "index OLD..NEW [mode]", or "index P1,P2..NEW" for a combined diff
-            old, _, new = cur.split()[1].decode().partition("..")
-            policy_ids.append((*old.split(","), new))
-            in_policy = False
-        yield cur
-        cur = next(it, None)
-    holder[0] = cur
+_DIFF_HEADER = re.compile(rb"^diff --.*$", re.MULTILINE)
 
 
-def parse_log(lines: Iterable[bytes]) -> Iterator[RawCommit]:
-    """Split the `LOG_FORMAT` + patch stream into commits, digesting each patch as it streams by."""
-    it = iter(lines)
-    line = next(it, None)
-    while line is not None:
-        if not line.startswith(_START):
-            line = next(it, None)
+def _patch_facts(patch: bytes, paths: list[str]) -> tuple[str, ...] | None:
+    """Fill `paths` from the patch's `diff --` headers; the policy file's `index` ids, if shown."""
+    policy_ids = None
+    for header in _DIFF_HEADER.finditer(patch):  # `^` after LF only: a lone CR is content
+        path = path_of_header(header[0])
+        if path is None:
             continue
-        head = [line[len(_START):]]
-        while (line := next(it, None)) is not None and line != _END:
-            head.append(line)
-        fields = b"".join(head).split(b"\x00", 7)
-        if len(fields) != 8:
-            raise ProvenanceError("unexpected output from git log (commit header)")
-        line = next(it, None)
-        if line == b"\n":
-            line = next(it, None)
+        paths.append(path)
+        if path == POLICY_FILE and policy_ids is None:
+            # "index OLD..NEW [mode]", or "index P1,P2..NEW" for a combined diff; none when only
+            # the mode changed, so look no further than the next header.
+            after = patch[header.end():]
+            extended = after[:m.start()] if (m := _DIFF_HEADER.search(after)) else after
+            index = re.search(rb"^index (\S+)", extended.split(b"\n@@", 1)[0], re.MULTILINE)
+            if index is not None:
+                old, _, new = index[1].decode().partition("..")
+                policy_ids = (*old.split(","), new)
+    return policy_ids
+
+
+def _raw_facts(raw: bytes, paths: list[str]) -> tuple[str, ...] | None:
+    """The same from `--raw` lines (":MODE MODE OLD NEW STATUS\tPATH"): the paths a patch would
+    name, in the same order, and the policy file's ids."""
+    policy_ids = None
+    for line in raw.split(b"\n"):
+        if line.startswith(b":"):
+            meta, _, name = line.partition(b"\t")
+            path = (_unquote(name)[0] if name.startswith(b'"') else name).decode(
+                "utf-8", "surrogateescape")
+            fields = meta.split()
+            # A type change is a deletion and a creation in a patch: two headers, one path.
+            paths.extend((path, path) if fields[4] == b"T" else (path,))
+            if path == POLICY_FILE and policy_ids is None:
+                policy_ids = (fields[2].decode(), fields[3].decode())
+    return policy_ids
+
+
+def _records(blocks: Iterable[bytes]) -> Iterator[bytes]:
+    """The stream cut into commits, each starting with `_START`, whatever the blocks' sizes.
+
+    Per block rather than per line: a commit costs a few `find`s, not a Python step per line."""
+    buf = bytearray()
+    search_from = 1
+    for block in blocks:
+        buf += block
+        while (at := buf.find(_START, search_from)) >= 0:
+            yield bytes(buf[:at])
+            del buf[:at]
+            search_from = 1
+        search_from = max(1, len(buf) - len(_START) + 1)
+    if buf:
+        yield bytes(buf)
+
+
+def parse_log(blocks: Iterable[bytes], *, patches: bool = True
+              ) -> Generator[RawCommit, None, None]:
+    """Split the `LOG_FORMAT` + patch stream into commits and digest each patch.
+
+    Without `patches` the stream holds `--raw` lines instead and the digest is `UNKNOWN`."""
+    for record in _records(blocks):
+        if not record.startswith(_START):
+            continue
+        end = record.find(b"\n" + _END)
+        fields = record[len(_START):end + 1].split(b"\x00", 7)
+        if end < 0 or len(fields) != 8:
+            raise ProvenanceError("unexpected output from git (commit header)")
+        body = record[end + 1 + len(_END):]
+        if body.startswith(b"\n"):
+            body = body[1:]
         paths: list[str] = []
-        policy_ids: list[tuple[str, ...]] = []
-        holder = [line]
-        change = digest.digest_of_patch(_patch_lines(it, holder, paths, policy_ids))
-        line = holder[0]
+        if patches:
+            change = digest.digest_of_patch(io.BytesIO(body))
+            policy_ids = _patch_facts(body, paths)
+        else:
+            change = UNKNOWN
+            policy_ids = _raw_facts(body, paths)
         dec = [f.decode("utf-8", "surrogateescape") for f in fields]
         yield RawCommit(
             sha=dec[0], parents=tuple(dec[1].split()), author_name=dec[2], author_email=dec[3],
             committer_name=dec[4], committer_email=dec[5],
             author_time=int(dec[6]) if dec[6].isdigit() else 0,
             message=dec[7].removesuffix("\n"), digest=change, paths=tuple(paths),
-            policy_ids=policy_ids[0] if policy_ids else None,
+            policy_ids=policy_ids,
         )
 
 
-def _log_config() -> list[str]:
-    # `git log` (unlike diff-tree) reads diff.orderFile and rejects the empty value that pins it
-    # for plumbing; an empty order file given on the command line means "no reordering".
-    config = [c for c in git.PINNED_DIFF_CONFIG if not c.startswith("diff.orderFile")]
-    return [c for i, c in enumerate(config) if not (c == "-c" and config[i + 1:i + 2] == ["-c"])]
+# One `diff-tree --stdin` per batch of commits: git keeps every object it parses, so one process
+# over a whole history grows with it (a batch of 5,000 at 100k commits: ~50 MB with
+# git.BOUNDED_MEMORY_CONFIG). The order comes from one `rev-list`. Output is byte-identical to
+# `git log -p --cc --topo-order --reverse`.
+BATCH = 5_000
+_MEMORY_CONFIG = git.BOUNDED_MEMORY_CONFIG
+
+
+def topo_order(revs: Sequence[str], cwd: str | Path | None) -> bytes:
+    """The ids of `revs`, parents before children, one per line.
+
+    Kept as one bytes object (41 bytes a commit), not a str per commit."""
+    return git.run([*_MEMORY_CONFIG, "rev-list", "--topo-order", "--reverse", "--end-of-options",
+                    *git.resolve_revs(revs, cwd=cwd), "--"], cwd=cwd, pinned=True)
+
+
+def _batches(order: bytes) -> Iterator[bytes]:
+    width = order.find(b"\n") + 1  # every id of a repository has the same length
+    if width:
+        for i in range(0, len(order), width * BATCH):
+            yield order[i:i + width * BATCH]
+
+
+_BODIES = {"patch": ("-p", "--cc"), "raw": ("--raw",), "none": ("-s",)}
+
+
+def commit_lines(order: bytes, cwd: str | Path | None, *, body: str = "patch") -> Iterator[bytes]:
+    """`LOG_FORMAT` and the `body` (pinned patch, `--raw` lines or none) of each commit in `order`.
+
+    Pinned: runs in a neutral git dir (no attributes), so `order` holds resolved ids."""
+    for batch in _batches(order):
+        yield from git.stream(
+            [*git.PINNED_DIFF_CONFIG, *_MEMORY_CONFIG, "diff-tree", "--stdin", "--always",
+             f"--format={LOG_FORMAT}", *_BODIES[body], "--root", "-r",
+             *git.PINNED_DIFF_OPTIONS],
+            cwd=cwd, stdin_lines=[batch], pinned=True, by_line=False)
 
 
 def log_stream(revs: Sequence[str], cwd: str | Path | None) -> Iterator[RawCommit]:
-    """One pinned `git log -p --cc` over `revs`, parents before children."""
-    args = [
-        *_log_config(), "log", f"--format={LOG_FORMAT}", "-p", "--cc", "--root", "-O/dev/null",
-        *git.PINNED_DIFF_OPTIONS, "--topo-order", "--reverse", "--no-notes", "--end-of-options",
-        *git.resolve_revs(revs, cwd=cwd), "--",
-    ]
-    # Pinned: runs in a neutral git dir (no attributes), so revisions are resolved here first.
-    return parse_log(git.stream(args, cwd=cwd, pinned=True))
+    """Every commit of `revs` with its pinned patch digested, parents before children."""
+    return parse_log(commit_lines(topo_order(revs, cwd), cwd))
+
+
+def scan_stream(revs: Sequence[str], cwd: str | Path | None, db: cache.Cache | None
+                ) -> Iterator[RawCommit]:
+    """`log_stream` for commits nobody signed: paths from `--raw`, no patch, no digest.
+
+    Merges still come with their patches (whether a merge is clean is read from its combined
+    diff). From the first commit whose message holds a `Provenance-Signature` on, every commit
+    comes from `cached_stream`: the judge checks signatures against digests. Notes match by digest
+    too, so the walk uses this stream only when there are none."""
+    order = topo_order(revs, cwd)
+    merges = git.run([*_MEMORY_CONFIG, "rev-list", "--merges", "--topo-order", "--reverse",
+                      "--end-of-options", *git.resolve_revs(revs, cwd=cwd), "--"],
+                     cwd=cwd, pinned=True)
+    width = order.find(b"\n") + 1
+    rest = b""  # the commits from the first signed one on
+    with contextlib.closing(parse_log(commit_lines(merges, cwd))) as merged, \
+            contextlib.closing(parse_log(commit_lines(order, cwd, body="raw"), patches=False)) as raws:
+        for n, raw in enumerate(raws):
+            if SIGNATURE_MARK in raw.message:
+                rest = order[n * width:]
+                break
+            if len(raw.parents) > 1:
+                got = next(merged, None)
+                if got is None or got.sha != raw.sha:
+                    raise ProvenanceError("two git streams disagree on the order of commits")
+                raw = got
+            yield raw
+    if rest:
+        yield from cached_stream(revs, cwd, db, rest)
+
+
+def digests_of(shas: Sequence[str], cwd: str | Path | None) -> dict[str, str]:
+    """The change digests of `shas` (commits a scan streamed without their patches)."""
+    order = "".join(s + "\n" for s in shas).encode()
+    return {raw.sha: raw.digest for raw in parse_log(commit_lines(order, cwd))}
 
 
 def _with_facts(raw: RawCommit, facts: cache.Facts) -> RawCommit:
-    return replace(raw, digest=facts.digest, paths=facts.paths, policy_ids=facts.policy,
-                   trailers=facts.trailers)
+    return raw._replace(digest=facts.digest, paths=facts.paths, policy_ids=facts.policy,
+                        trailers=facts.trailers)
 
 
 def _facts(raw: RawCommit) -> cache.Facts:
@@ -160,33 +263,29 @@ def _facts(raw: RawCommit) -> cache.Facts:
     return cache.Facts(raw.digest, raw.paths, raw.policy_ids, parsed)
 
 
-def cached_stream(revs: Sequence[str], cwd: str | Path | None, db: cache.Cache | None
-                  ) -> Iterator[RawCommit]:
+def cached_stream(revs: Sequence[str], cwd: str | Path | None, db: cache.Cache | None,
+                  order: bytes | None = None) -> Iterator[RawCommit]:
     """`log_stream`, but only the commits the cache does not know go through the patch stream.
 
-    The others come from one `git log` without `-p` (messages and identities only) and the cache.
+    The others come from a second stream without patches (messages and identities only) and the
+    cache. `order` (from `topo_order`) limits the stream to those commits.
     """
+    order = topo_order(revs, cwd) if order is None else order
     if db is None:
-        yield from log_stream(revs, cwd)
+        yield from parse_log(commit_lines(order, cwd))
         return
-    order = git.text(["rev-list", "--topo-order", "--reverse", "--end-of-options", *revs, "--"],
-                     cwd=cwd).split()
-    missing = db.missing(order)
-    if len(missing) == len(order):
-        for raw in log_stream(revs, cwd):
+    ids = order.decode().split()
+    missing = db.missing(ids)
+    if len(missing) == len(ids):  # nothing known: one stream, no headers pass
+        for raw in parse_log(commit_lines(order, cwd)):
             facts = _facts(raw)
             db.put_facts(raw.sha, facts)
-            yield replace(raw, trailers=facts.trailers)
+            yield raw._replace(trailers=facts.trailers)
         return
-    todo = [s for s in order if s in missing]
-    del order
-    fresh = parse_log(git.stream(
-        [*_log_config(), "log", f"--format={LOG_FORMAT}", "-p", "--cc", "--root",
-         *git.PINNED_DIFF_OPTIONS, "--no-notes", "--no-walk=unsorted", "--stdin"],
-        cwd=cwd, stdin_lines=(s.encode() + b"\n" for s in todo), pinned=True))
-    headers = parse_log(git.stream(
-        ["log", f"--format={LOG_FORMAT}", "--topo-order", "--reverse", "--no-notes",
-         "--end-of-options", *revs, "--"], cwd=cwd))
+    todo = "".join(s + "\n" for s in ids if s in missing).encode()
+    del ids
+    fresh = parse_log(commit_lines(todo, cwd))
+    headers = parse_log(commit_lines(order, cwd, body="none"))
     for head in headers:
         known = db.facts(head.sha) if head.sha not in missing else None
         if known is not None:
@@ -194,7 +293,7 @@ def cached_stream(revs: Sequence[str], cwd: str | Path | None, db: cache.Cache |
             continue
         got = next(fresh, None)
         if got is None or got.sha != head.sha:
-            raise ProvenanceError("git log and git rev-list disagree on the order of commits")
+            raise ProvenanceError("two git streams disagree on the order of commits")
         facts = _facts(got)
         db.put_facts(got.sha, facts)
-        yield replace(got, trailers=facts.trailers)
+        yield got._replace(trailers=facts.trailers)

@@ -7,6 +7,7 @@ notes and merge co-signs reach it, and which keys are revoked across the whole w
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -14,7 +15,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from provenance import cache, git, notes, policy, trailers
+from provenance.audit import prefetch, trust
 from provenance.audit.judge import judge
+from provenance.audit.prefetch import Prefetcher
 from provenance.audit.records import (
     CommitRecord,
     CoverApproval,
@@ -22,14 +25,18 @@ from provenance.audit.records import (
     NoteAttestation,
     Violation,
 )
+from provenance.audit.spool import Judgements
 from provenance.audit.stream import (  # noqa: F401 (re-exported: bench/ and tests use walk.*)
     LOG_FORMAT,
     NULL_OID,
+    UNKNOWN,
     RawCommit,
     cached_stream,
+    digests_of,
     log_stream,
     parse_log,
     path_of_header,
+    scan_stream,
 )
 from provenance.errors import ProvenanceError
 from provenance.policy import POLICY_FILE, Policy
@@ -43,89 +50,8 @@ class AuditResult:
     trust_root: str | None
     trust_root_source: str  # how the trust root was chosen, said in every report
     policy: str  # where the starting policy came from
-    judgements: tuple[Judgement, ...]
+    judgements: Sequence[Judgement]  # a spool.Judgements: on disk past a limit
     notes_ref_exists: bool
-
-
-# ---- trust root and starting policy ------------------------------------------------------------
-
-
-def _commit(rev: str, what: str, cwd: str | Path | None) -> str:
-    sha = git.rev_parse(f"{rev}^{{commit}}", cwd=cwd)
-    if sha is None:
-        raise ProvenanceError(f"{what} {rev!r} does not name a commit in this repository")
-    return sha
-
-
-def resolve_trust_root(
-    trust_root: str | None, policy_file: str | None, cwd: str | Path | None
-) -> tuple[str | None, str]:
-    """(trust root sha or None, how it was chosen)."""
-    root, how, _ = _trust_root(trust_root, policy_file, cwd, None)
-    return root, how
-
-
-def _trust_root(
-    trust_root: str | None, policy_file: str | None, cwd: str | Path | None,
-    db: cache.Cache | None,
-) -> tuple[str | None, str, str | None]:
-    """(trust root, how it was chosen, HEAD when the root is the default one and `db` lacked it)."""
-    if trust_root:
-        return _commit(trust_root, "--trust-root", cwd), "pinned with --trust-root", None
-    configured = git.config_get("provenance.trustRoot", cwd=cwd)
-    if configured:
-        sha = _commit(configured, "provenance.trustRoot", cwd)
-        return sha, "pinned by git config provenance.trustRoot", None
-    if policy_file:
-        return None, "none: --policy FILE given, every commit reachable from the tip is judged", None
-    if git.is_shallow(cwd):
-        raise ProvenanceError(
-            "shallow clone: the default trust root would be an arbitrary cut-off; pass "
-            "--trust-root REV or --policy FILE, or fetch everything (git fetch --unshallow)")
-    head = git.rev_parse("HEAD", cwd=cwd)
-    if head is None:
-        raise ProvenanceError("HEAD names no commit: nothing to audit")
-    how = (f"default: the earliest commit on HEAD's first-parent chain holding {POLICY_FILE} "
-           "(pin one with --trust-root)")
-    root = db.recall("trust-root", head) if db is not None else None
-    if root is not None:
-        return root, how, None
-    return _default_root(head, cwd), how, head
-
-
-def _default_root(head: str, cwd: str | Path | None) -> str:
-    """A function of `head` alone: asked in the neutral git dir (no replace refs or grafts)."""
-    changed = git.text(["rev-list", "--first-parent", head, "--", POLICY_FILE], cwd=cwd,
-                       pinned=True).split()
-    for sha in reversed(changed):
-        if git.run(["rev-parse", "-q", "--verify", f"{sha}:{POLICY_FILE}"], cwd=cwd, pinned=True,
-                   check=False).strip():
-            return sha
-    raise ProvenanceError(
-        f"no {POLICY_FILE} on HEAD's first-parent chain: add one (git provenance init) or scan "
-        "with --policy FILE")
-
-
-def _root_policy(
-    root: str | None, policy_file: str | None, cwd: str | Path | None
-) -> tuple[Policy, str | None, str, str]:
-    """(policy, its blob id or None when external, its identity for verdict keys, a description)."""
-    if policy_file:
-        try:
-            external = Path(policy_file).read_bytes()
-        except OSError as e:
-            raise ProvenanceError(f"{policy_file}: cannot read policy: {e.strerror or e}") from None
-        loaded = policy.load_text(external, policy_file)
-        ident = f"sha256:{hashlib.sha256(external).hexdigest()}\0{loaded.source}"
-        return loaded, None, ident, f"{policy_file} (--policy)"
-    assert root is not None
-    blob = git.object_id(f"{root}:{POLICY_FILE}", cwd=cwd)
-    data = git.read_blob(root, POLICY_FILE, cwd=cwd)
-    if blob is None or data is None:
-        raise ProvenanceError(
-            f"the trust root {root[:12]} holds no {POLICY_FILE}: choose another or pass --policy")
-    loaded = policy.load_text(data, f"{POLICY_FILE} at {root[:12]}")
-    return loaded, blob, f"{blob}\0{loaded.source}", f"{POLICY_FILE} at {root}"
 
 
 # ---- the walk ------------------------------------------------------------------------------------
@@ -158,6 +84,7 @@ def _covers(merge: RawCommit, cwd: str | Path | None) -> tuple[str, ...]:
 @dataclass
 class _Pending:
     index: int
+    sha: str
     record: CommitRecord | None  # None in a light walk
     policy: Policy
     notes: list[NoteAttestation]
@@ -181,15 +108,24 @@ class _Verdicts:
         return self.db.verdict_key(self.context, "\0".join(map(str, fields)))
 
 
-def _light_stream(history: Sequence[tuple[str, ...]], db: cache.Cache) -> Iterator[RawCommit]:
-    """Commits as the cache knows them: ids, parents, digests and policy ids, nothing else."""
-    known = db.digests([h[0] for h in history])
-    for sha, *parents in history:
-        if sha not in known:
-            raise _Miss
-        change, policy_ids = known[sha]
-        yield RawCommit(sha, tuple(parents), "", "", "", "", 0, "", change, (),
-                        None if policy_ids is None else tuple(policy_ids.split(",")))
+_CHUNK = 5000  # commits whose digests and verdicts a light walk holds in memory at a time
+
+
+def _light_stream(history: str, db: cache.Cache) -> Iterator[RawCommit]:
+    """Commits as the cache knows them: ids, parents, digests and policy ids, nothing else.
+
+    `history` is `rev-list --parents` text, read a chunk at a time (memory stays flat)."""
+    lines = io.StringIO(history)
+    while chunk := [line.split() for _, line in zip(range(_CHUNK), lines, strict=False)]:
+        shas = [c[0] for c in chunk]
+        known = db.digests(shas)
+        db.load_verdicts(shas)
+        for sha, *parents in chunk:
+            if sha not in known:
+                raise _Miss
+            change, policy_ids = known[sha]
+            yield RawCommit(sha, tuple(parents), "", "", "", "", 0, "", change, (),
+                            None if policy_ids is None else tuple(policy_ids.split(",")))
 
 
 def _record(raw: RawCommit, policy_blob: str | None, covers: tuple[str, ...]) -> CommitRecord:
@@ -206,19 +142,22 @@ def _walk_once(
     stream: Iterable[RawCommit], root_policy: Policy, root_blob: str | None, root_ident: str,
     external: bool, revoked: frozenset[PublicKey], all_notes: Sequence[NoteAttestation],
     cwd: str | Path | None, progress: Callable[[int], None] | None,
-    verdicts: _Verdicts | None = None, light: bool = False,
-) -> tuple[list[Judgement], list[Policy]]:
+    verdicts: _Verdicts | None = None, light: bool = False, ahead: Prefetcher | None = None,
+) -> tuple[Judgements, list[Policy]]:
     """Judge `stream`, or take cached verdicts; a `light` stream (no messages) raises _Miss when
     a verdict is not cached."""
     by_digest, by_commit = _index_notes(all_notes)
     policies: list[Policy] = [root_policy]
     blobs: list[str | None] = [root_blob]
     effective: dict[str, int] = {}  # commit -> index of the policy in force after it
-    judgements: list[Judgement] = []
+    judgements = Judgements()
     pending: dict[str, list[_Pending]] = defaultdict(list)  # digest -> missing-cosign commits
     covered: dict[str, list[CoverApproval]] = defaultdict(list)
     blob_at: dict[str, str | None] = {}  # commit -> its policy blob, known from the patch stream
     idents = {0: _ident(root_ident)}  # policy index -> its identity in verdict keys
+    if ahead is not None:
+        stream = ahead.ahead(stream, lambda raw: by_digest.get(raw.digest, []) +
+                             by_commit.get(raw.sha, []))
     with git.object_lookup(cwd) as lookup:
 
         def blob_of(sha: str) -> str | None:
@@ -250,7 +189,7 @@ def _walk_once(
                 if base not in idents:
                     idents[base] = _ident(f"{blobs[base]}\0{policies[base].source}")
                 key = verdicts.key(raw.sha, raw.digest, idents[base], policy_blob, str(authorized))
-                hit = verdicts.db.verdict(key)
+                hit = verdicts.db.verdict(raw.sha, key)
             record: CommitRecord | None = None
             found: list[NoteAttestation] = []
             if hit is not None:
@@ -278,13 +217,20 @@ def _walk_once(
             effective[raw.sha] = after
             if any(v.code == "missing-cosign" for v in j.violations):
                 pending[raw.digest].append(
-                    _Pending(len(judgements), record, policies[base], found, authorized, key))
+                    _Pending(len(judgements), raw.sha, record, policies[base], found, authorized,
+                             key))
             for approval in j.cover_approvals:
                 for d in covers:
                     covered[d].append(approval)
             judgements.append(j)
             if progress is not None and not light:
                 progress(n + 1)
+    lazy = pending.pop(UNKNOWN, [])
+    if lazy and covered:  # commits a scan judged without digests, and merges covering digests
+        real = digests_of([p.record.sha for p in lazy if p.record is not None], cwd)
+        for p in lazy:
+            if p.record is not None:
+                pending[real[p.record.sha]].append(p)
     for d, waiting in pending.items():
         for p in waiting if d in covered else ():
             judgements[p.index] = _rejudge(p, covered[d], revoked, verdicts)
@@ -304,7 +250,7 @@ def _rejudge(p: _Pending, approvals: Sequence[CoverApproval], revoked: frozenset
     if verdicts is not None:
         key = verdicts.key(p.key.hex(), _ident(json.dumps(
             [[a.merge, a.signer, a.key.openssh()] for a in approvals])))
-        hit = verdicts.db.verdict(key)
+        hit = verdicts.db.verdict(p.sha, key)
         if hit is not None:
             return hit[0]
     if p.record is None:
@@ -316,25 +262,46 @@ def _rejudge(p: _Pending, approvals: Sequence[CoverApproval], revoked: frozenset
     return j
 
 
+# What every walk of one audit shares: root policy, its blob and identity, external, revoked, notes,
+# cwd, progress.
+_WalkArgs = tuple[Policy, "str | None", str, bool, frozenset[PublicKey], Sequence[NoteAttestation],
+                  "str | Path | None", "Callable[[int], None] | None"]
+
+
 def _walk(
     revs: Sequence[str], root_policy: Policy, root_blob: str | None, root_ident: str,
     external: bool, revoked: frozenset[PublicKey], all_notes: Sequence[NoteAttestation],
     cwd: str | Path | None, progress: Callable[[int], None] | None, db: cache.Cache | None,
     root: str | None,
-) -> tuple[list[Judgement], list[Policy]]:
+) -> tuple[Judgements, list[Policy]]:
     """One walk: from cached verdicts alone when they answer every commit, else in full."""
-    args = (root_policy, root_blob, root_ident, external, revoked, all_notes, cwd, progress)
+    args: _WalkArgs = (root_policy, root_blob, root_ident, external, revoked, all_notes, cwd,
+                       progress)
     if db is None:
-        return _walk_once(log_stream(revs, cwd), *args)
+        stream = scan_stream(revs, cwd, None) if external and not all_notes else log_stream(revs, cwd)
+        with prefetch.checking(None) as ahead:
+            return _walk_once(stream, *args, ahead=ahead)
     gone = _ident(json.dumps(sorted(k.openssh() for k in revoked)))
     verdicts = _Verdicts(db, db.verdict_key(db.epoch(all_notes),
                                             "\0".join([str(root), _ident(root_ident), gone])))
-    history = db.history(revs, cwd)
-    db.load_verdicts([h[0] for h in history])
+    answered = _light_walk(revs, args, verdicts)
+    if answered is not None:
+        return answered
+    stream = (scan_stream(revs, cwd, db) if external and not all_notes
+              else cached_stream(revs, cwd, db))
+    with prefetch.checking(db) as ahead:
+        return _walk_once(stream, *args, verdicts, ahead=ahead)
+
+
+def _light_walk(revs: Sequence[str], args: _WalkArgs, verdicts: _Verdicts
+                ) -> tuple[Judgements, list[Policy]] | None:
+    """The walk from cached verdicts alone, or None when one is missing. A function of its own
+    so that the history list is freed before a full walk starts."""
+    history = verdicts.db.history(revs, args[6])
     try:
-        return _walk_once(_light_stream(history, db), *args, verdicts, light=True)
+        return _walk_once(_light_stream(history, verdicts.db), *args, verdicts, light=True)
     except _Miss:
-        return _walk_once(cached_stream(revs, cwd, db), *args, verdicts)
+        return None
 
 
 def _adopt(
@@ -357,24 +324,6 @@ def _adopt(
     return len(policies) - 1, j
 
 
-def _refuse_shallow_boundary(revs: Sequence[str], cwd: str | Path | None) -> None:
-    """A commit whose parents a shallow clone lacks cannot be judged: its change is unknown.
-
-    Judging it against the empty tree would call its signatures forged; refuse instead.
-    """
-    shallow_file = git.common_dir(cwd) / "shallow"
-    if not shallow_file.exists():
-        return
-    boundary = set(shallow_file.read_text().split())
-    in_range = boundary & set(git.text(["rev-list", *git.resolve_revs(revs, cwd=cwd)], cwd=cwd).split())
-    if in_range:
-        first = sorted(in_range)[0]
-        raise ProvenanceError(
-            f"shallow clone: the parents of {first[:12]} are missing, so its change cannot be judged; "
-            f"fetch more history (git fetch --unshallow) or pass --trust-root {first[:12]} or later"
-        )
-
-
 def audit(
     range_: str | None, trust_root: str | None, policy_file: str | None,
     cwd: str | Path | None = None, progress: Callable[[int], None] | None = None,
@@ -391,11 +340,11 @@ def audit(
     # An audit that stops before its walk writes nothing: the cache is created only for the walk.
     db = cache.open_cache(common) if use_cache and (common / cache.FILE_NAME).exists() else None
     try:
-        root, how, head = _trust_root(trust_root, policy_file, cwd, db)
-        root_policy, root_blob, root_ident, described = _root_policy(root, policy_file, cwd)
+        root, how, head = trust.trust_root_of(trust_root, policy_file, cwd, db)
+        root_policy, root_blob, root_ident, described = trust.root_policy(root, policy_file, cwd)
         tip = range_ or "HEAD"
         revs = [tip] + ([f"^{root}"] if root else [])
-        _refuse_shallow_boundary(revs, cwd)
+        trust.refuse_shallow_boundary(revs, cwd)
         all_notes = notes.read_all(cwd)
         revoked = frozenset(r.key for r in root_policy.revoked)
         if use_cache and db is None:
@@ -416,5 +365,5 @@ def audit(
             db.close()
     return AuditResult(
         range=" ".join(revs), trust_root=root, trust_root_source=how, policy=described,
-        judgements=tuple(judgements), notes_ref_exists=notes.ref_exists(cwd),
+        judgements=judgements, notes_ref_exists=notes.ref_exists(cwd),
     )

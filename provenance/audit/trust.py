@@ -1,0 +1,99 @@
+"""Where an audit starts: the trust root, the policy in force there, and the shallow-clone check."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+
+from provenance import cache, git, policy
+from provenance.errors import ProvenanceError
+from provenance.policy import POLICY_FILE, Policy
+
+
+def _commit(rev: str, what: str, cwd: str | Path | None) -> str:
+    sha = git.rev_parse(f"{rev}^{{commit}}", cwd=cwd)
+    if sha is None:
+        raise ProvenanceError(f"{what} {rev!r} does not name a commit in this repository")
+    return sha
+
+
+def trust_root_of(
+    trust_root: str | None, policy_file: str | None, cwd: str | Path | None,
+    db: cache.Cache | None,
+) -> tuple[str | None, str, str | None]:
+    """(trust root, how it was chosen, HEAD when the root is the default one and `db` lacked it)."""
+    if trust_root:
+        return _commit(trust_root, "--trust-root", cwd), "pinned with --trust-root", None
+    configured = git.config_get("provenance.trustRoot", cwd=cwd)
+    if configured:
+        sha = _commit(configured, "provenance.trustRoot", cwd)
+        return sha, "pinned by git config provenance.trustRoot", None
+    if policy_file:
+        return None, "none: --policy FILE given, every commit reachable from the tip is judged", None
+    if git.is_shallow(cwd):
+        raise ProvenanceError(
+            "shallow clone: the default trust root would be an arbitrary cut-off; pass "
+            "--trust-root REV or --policy FILE, or fetch everything (git fetch --unshallow)")
+    head = git.rev_parse("HEAD", cwd=cwd)
+    if head is None:
+        raise ProvenanceError("HEAD names no commit: nothing to audit")
+    how = (f"default: the earliest commit on HEAD's first-parent chain holding {POLICY_FILE} "
+           "(pin one with --trust-root)")
+    root = db.recall("trust-root", head) if db is not None else None
+    if root is not None:
+        return root, how, None
+    return _default_root(head, cwd), how, head
+
+
+def _default_root(head: str, cwd: str | Path | None) -> str:
+    """A function of `head` alone: asked in the neutral git dir (no replace refs or grafts)."""
+    changed = git.text([*git.BOUNDED_MEMORY_CONFIG, "rev-list", "--first-parent", head, "--",
+                        POLICY_FILE], cwd=cwd, pinned=True).split()
+    for sha in reversed(changed):
+        if git.run(["rev-parse", "-q", "--verify", f"{sha}:{POLICY_FILE}"], cwd=cwd, pinned=True,
+                   check=False).strip():
+            return sha
+    raise ProvenanceError(
+        f"no {POLICY_FILE} on HEAD's first-parent chain: add one (git provenance init) or scan "
+        "with --policy FILE")
+
+
+def root_policy(
+    root: str | None, policy_file: str | None, cwd: str | Path | None
+) -> tuple[Policy, str | None, str, str]:
+    """(policy, its blob id or None when external, its identity for verdict keys, a description)."""
+    if policy_file:
+        try:
+            external = Path(policy_file).read_bytes()
+        except OSError as e:
+            raise ProvenanceError(f"{policy_file}: cannot read policy: {e.strerror or e}") from None
+        loaded = policy.load_text(external, policy_file)
+        ident = f"sha256:{hashlib.sha256(external).hexdigest()}\0{loaded.source}"
+        return loaded, None, ident, f"{policy_file} (--policy)"
+    assert root is not None
+    blob = git.object_id(f"{root}:{POLICY_FILE}", cwd=cwd)
+    data = git.read_blob(root, POLICY_FILE, cwd=cwd)
+    if blob is None or data is None:
+        raise ProvenanceError(
+            f"the trust root {root[:12]} holds no {POLICY_FILE}: choose another or pass --policy")
+    loaded = policy.load_text(data, f"{POLICY_FILE} at {root[:12]}")
+    return loaded, blob, f"{blob}\0{loaded.source}", f"{POLICY_FILE} at {root}"
+
+
+def refuse_shallow_boundary(revs: Sequence[str], cwd: str | Path | None) -> None:
+    """A commit whose parents a shallow clone lacks cannot be judged: its change is unknown.
+
+    Judging it against the empty tree would call its signatures forged; refuse instead.
+    """
+    shallow_file = git.common_dir(cwd) / "shallow"
+    if not shallow_file.exists():
+        return
+    boundary = set(shallow_file.read_text().split())
+    in_range = boundary & set(git.text(["rev-list", *git.resolve_revs(revs, cwd=cwd)], cwd=cwd).split())
+    if in_range:
+        first = sorted(in_range)[0]
+        raise ProvenanceError(
+            f"shallow clone: the parents of {first[:12]} are missing, so its change cannot be judged; "
+            f"fetch more history (git fetch --unshallow) or pass --trust-root {first[:12]} or later"
+        )

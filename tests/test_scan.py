@@ -1,0 +1,139 @@
+"""A scan (`--policy`, no notes) reads `--raw` paths instead of patches: the same verdicts, no digests."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import factory as f
+import pytest
+
+from provenance import digest
+from provenance.audit import report, stream, walk
+from provenance.policy import POLICY_FILE
+
+TIER1 = {"name": "tier-1", "paths": ["payments/**"]}
+AGENT = "Co-Authored-By: Claude <noreply@anthropic.com>"
+
+
+@pytest.fixture
+def people(tmp_path: Path) -> dict[str, f.Actor]:
+    return f.cast(tmp_path)
+
+
+def _plain(repo: Path, files: dict[str, str | bytes | None], message: str) -> str:
+    f.write(repo, files)
+    f.git(repo, "add", "-A")
+    f.git(repo, "commit", "-q", "--no-verify", "--allow-empty", "-m", message)
+    return f.git(repo, "rev-parse", "HEAD")
+
+
+def _policy(tmp_path: Path, p: dict[str, f.Actor]) -> str:
+    spec = f.PolicySpec(people=[(p["alice"], ["senior"]), (p["bob"], [])], rules=[TIER1])
+    path = tmp_path / "scan.toml"
+    path.write_text(spec.text())
+    return str(path)
+
+
+def _without_scan(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(walk, "scan_stream", stream.cached_stream)
+
+
+def test_raw_lines_give_the_paths_and_policy_ids_the_patches_give(tmp_path: Path) -> None:
+    repo = f.init(tmp_path / "r")
+    _plain(repo, {"a b/é.txt": "1\n2\n3\n", "bin": b"\x00\x01", "x": "x\n", "tab\tname": "t\n",
+                  'q"uote': "q\n", POLICY_FILE: "v = 1\n", "link": "target\n"}, "files")
+    f.git(repo, "checkout", "-qb", "side")
+    _plain(repo, {"a b/é.txt": "1\n2\n3\n4\n", "bin": b"\x00\x02"}, "side")
+    f.git(repo, "checkout", "-q", "main")
+    f.git(repo, "mv", "x", "y")
+    (repo / "y").chmod(0o755)
+    f.git(repo, "rm", "-q", "tab\tname")
+    (repo / "link").unlink()
+    os.symlink("target", repo / "link")  # a type change: two headers in a patch
+    _plain(repo, {POLICY_FILE: "v = 2\n"}, "rename, mode change, deletion, type change, policy")
+    f.git(repo, "merge", "-q", "--no-edit", "side")
+    _plain(repo, {POLICY_FILE: None, "a b/é.txt": "0\n2\n3\n"}, "edit, policy gone")
+    f.git(repo, "checkout", "-qb", "c2", "HEAD~1")
+    _plain(repo, {"a b/é.txt": "9\n2\n3\n4\n"}, "conflicting")
+    f.git(repo, "checkout", "-q", "main")
+    f.git(repo, "merge", "-q", "--no-edit", "c2", check=False)
+    _plain(repo, {"a b/é.txt": "8\n2\n3\n4\n"}, "conflicted merge")
+    full = list(walk.log_stream(["HEAD"], repo))
+    scanned = list(stream.scan_stream(["HEAD"], repo, None))
+    assert len(full) == len(scanned) == 7
+    for a, b in zip(full, scanned, strict=True):
+        assert (a.sha, a.parents, a.message, a.paths, a.policy_ids) == \
+               (b.sha, b.parents, b.message, b.paths, b.policy_ids), a.message
+        assert b.digest == (a.digest if len(a.parents) > 1 else stream.UNKNOWN)
+    assert any(r.paths.count("link") == 2 for r in full)
+
+
+def test_a_scan_judges_an_unadopted_history_as_the_full_walk_does(
+    tmp_path: Path, people: dict[str, f.Actor], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = f.init(tmp_path / "r")
+    _plain(repo, {"README": "r\n"}, "root")
+    for i in range(4):
+        _plain(repo, {f"payments/p{i}.py": f"{i}\n"}, f"pay {i}\n\n{AGENT}" if i % 2 else f"pay {i}")
+        _plain(repo, {f"docs/d{i}.md": f"{i}\n"}, f"docs {i}\n\n{AGENT}")
+    f.git(repo, "checkout", "-qb", "side", "HEAD~2")
+    _plain(repo, {"payments/side.py": "s\n"}, f"side\n\n{AGENT}")
+    f.git(repo, "checkout", "-q", "main")
+    f.git(repo, "merge", "-q", "--no-edit", "side")
+    policy = _policy(tmp_path, people)
+    scanned = walk.audit(None, None, policy, repo, use_cache=False)
+    _without_scan(monkeypatch)
+    full = walk.audit(None, None, policy, repo, use_cache=False)
+    assert report.to_json(scanned) == report.to_json(full)
+    codes = {v.code for j in full.judgements for v in j.violations}
+    assert {"undeclared-ai", "missing-cosign", "missing-declaration"} <= codes
+
+
+def test_from_the_first_signed_commit_on_a_scan_reads_patches(
+    tmp_path: Path, people: dict[str, f.Actor], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = f.init(tmp_path / "r")
+    _plain(repo, {"README": "r\n"}, "root")
+    unsigned = _plain(repo, {"payments/a.py": "a\n"}, f"agent change\n\n{AGENT}")
+    signed = f.commit(repo, people["bob"], {"payments/b.py": "b\n"}, ai=True,
+                      cosigners=[people["alice"]])
+    forged = f.commit(repo, people["bob"], {"payments/c.py": "c\n"}, ai=True,
+                      cosigners=[people["alice"]])
+    f.write(repo, {"payments/c.py": "changed after the co-sign\n"})
+    f.git(repo, "add", "-A")
+    f.git(repo, "commit", "-q", "--amend", "--no-verify", "--no-edit")
+    forged = f.git(repo, "rev-parse", "HEAD")
+    raws = {r.sha: r for r in stream.scan_stream(["HEAD"], repo, None)}
+    assert raws[unsigned].digest == stream.UNKNOWN
+    assert raws[signed].digest == digest.of_commit(signed, cwd=repo)
+    policy = _policy(tmp_path, people)
+    for use_cache in (False, True, True):  # no cache, a cold one, a warm one
+        scanned = walk.audit(None, None, policy, repo, use_cache=use_cache)
+        codes = {j.commit: [v.code for v in j.violations] for j in scanned.judgements}
+        assert codes[signed] == []
+        assert "stale-signature" in codes[forged]
+        assert codes[unsigned] == ["undeclared-ai", "missing-cosign"]
+    _without_scan(monkeypatch)
+    assert report.to_json(walk.audit(None, None, policy, repo, use_cache=False)) == \
+        report.to_json(scanned)
+
+
+def test_a_scanned_commit_is_covered_by_a_merge_cosigned_over_its_digest(
+    tmp_path: Path, people: dict[str, f.Actor]
+) -> None:
+    repo = f.init(tmp_path / "r")
+    _plain(repo, {"README": "r\n"}, "root")
+    f.git(repo, "checkout", "-qb", "side")
+    brought = _plain(repo, {"payments/a.py": "a\n"}, f"agent change\n\n{AGENT}")
+    f.git(repo, "checkout", "-q", "main")
+    _plain(repo, {"docs.md": "d\n"}, "docs")
+    policy = _policy(tmp_path, people)
+    before = walk.audit("side", None, policy, repo, use_cache=False)
+    assert "missing-cosign" in [v.code for j in before.judgements if j.commit == brought
+                                for v in j.violations]
+    f.merge(repo, people["bob"], "side", cosigners=[people["alice"]],
+            covers=[digest.of_commit(brought, cwd=repo)])
+    after = walk.audit(None, None, policy, repo, use_cache=False)
+    assert [v.code for j in after.judgements if j.commit == brought for v in j.violations] == \
+        ["undeclared-ai"]

@@ -1,0 +1,45 @@
+"""The judgements of a walk: a list in memory up to a limit, the same list from disk past it."""
+
+from __future__ import annotations
+
+import pytest
+
+from provenance.audit import spool
+from provenance.audit.records import CoverApproval, Judgement, Violation
+from provenance.sshsig import PublicKey
+
+
+def _judgement(n: int) -> Judgement:
+    key = PublicKey("ssh-ed25519", bytes([n % 256]) * 51)
+    return Judgement(
+        commit=f"{n:040x}", author=f"dev{n}@example.com", ai_assisted=n % 2 == 0,
+        evidence=(f"declared yes (trailer, signed by dev{n}@example.com)", "fingerprint: ü"),
+        critical_paths={"tier-1": [f"payments/{n}.py"]} if n % 3 == 0 else {},
+        cosigners=("alice@example.com",) if n % 5 == 0 else (),
+        violations=(Violation("missing-cosign", f"message {n}", "fix it", "tier-1", ("p",)),)
+        if n % 4 == 0 else (),
+        policy_change=n == 7, policy_authorized=n == 7,
+        cover_approvals=(CoverApproval(f"{n:040x}", "alice@example.com", key),) if n % 6 == 0 else (),
+    )
+
+
+def test_every_field_survives_the_round_trip() -> None:
+    for n in range(13):
+        assert spool.from_plain(spool.to_plain(_judgement(n))) == _judgement(n)
+
+
+@pytest.mark.parametrize("limit", [1000, 5, 0])
+def test_a_spilled_list_reads_back_as_the_list_it_replaces(limit: int) -> None:
+    expected = [_judgement(n) for n in range(40)]
+    got = spool.Judgements(in_memory=limit)
+    for j in expected:
+        got.append(j)
+    got[3] = expected[3] = _judgement(103)  # a re-judged commit, replaced in place
+    got[-1] = expected[-1] = _judgement(139)
+    assert len(got) == 40
+    assert list(got) == expected
+    assert got[0] == expected[0] and got[-2] == expected[-2] and got[5:8] == expected[5:8]
+    got.append(_judgement(40))  # appending after reads still appends at the end
+    assert list(got)[-2:] == [_judgement(139), _judgement(40)]
+    with pytest.raises(IndexError):
+        got[41]
