@@ -199,11 +199,14 @@ def commit_signals(
         *_identity_signals("committer", committer_name.strip(), committer_email.strip()),
     ]
     any_line = _any_line_rule()
+    keys = _trailer_keys()
     for raw in message.splitlines():
         if len(raw) > _MAX_LINE:
             continue
         line = raw.strip()
-        if ":" in raw:
+        # The text before the first ':' is the key _TRAILER_RE would find: a key no rule reads
+        # (most lines: signatures, declarations, prose) is dismissed before the regex.
+        if ":" in raw and raw.partition(":")[0].rstrip(" \t").lower() in keys:
             m = _TRAILER_RE.fullmatch(raw.rstrip())
             if m is not None:
                 found.extend(_trailer_signals(m.group(1).lower(), m.group(2).strip(), line))
@@ -212,7 +215,7 @@ def commit_signals(
                 if rule.line is not None and rule.line.fullmatch(line):
                     assert rule.tool is not None
                     found.append(Signal(rule.tool, _clip(line), rule.strength))
-    return _ranked(found)
+    return _ranked(found) if found else []
 
 
 # The audit sees the same few identities over and over.
@@ -220,6 +223,12 @@ def commit_signals(
 def _identity_signals(side: str, name: str, email: str) -> tuple[Signal, ...]:
     hits = (_ident_signal(rule, side, name, email) for rule in _rules_where(side))
     return tuple(sig for sig in hits if sig is not None)
+
+
+@functools.cache
+def _trailer_keys() -> frozenset[str]:
+    """Every (lower-case) key for which `_trailer_signals` can find something."""
+    return frozenset({_CO_AUTHOR_KEY, *(key for rule in _rules_where("trailer") for key in rule.keys)})
 
 
 @functools.cache

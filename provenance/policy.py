@@ -33,6 +33,7 @@ __all__ = [
 
 _EMAIL = re.compile(r"[^\s@<>]+@[^\s@<>]+")
 _ROLE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_MAX_REMEMBERED = 8192  # paths each rule remembers the answer for
 
 
 @functools.lru_cache(maxsize=4096)
@@ -78,16 +79,27 @@ class Rule:
     applies_to: str  # "ai-assisted" | "all"
     description: str = ""
     _patterns: tuple[pathspec.Pattern, ...] = field(init=False, repr=False, compare=False)
+    # path -> match(path): an audit asks about the same paths commit after commit.
+    _matches: dict[str, str | None] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_patterns", tuple(_compile_glob(g) for g in self.paths))
+        object.__setattr__(self, "_matches", {})
 
     def match(self, path: str) -> str | None:
         """The first glob of this rule that matches `path` (gitignore semantics), or None."""
+        known = self._matches.get(path, "")  # a glob is never empty
+        if known != "":
+            return known
+        found = None
         for glob, pattern in zip(self.paths, self._patterns, strict=True):
             if pattern.match_file(path) is not None:
-                return glob
-        return None
+                found = glob
+                break
+        if len(self._matches) >= _MAX_REMEMBERED:
+            self._matches.clear()
+        self._matches[path] = found
+        return found
 
 
 @dataclass(frozen=True)

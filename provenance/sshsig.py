@@ -73,15 +73,18 @@ class PublicKey:
     A plain immutable class rather than a dataclass: importing `dataclasses` costs a commit ~10 ms.
     """
 
-    __slots__ = ("algorithm", "blob", "comment")
+    __slots__ = ("_hash", "algorithm", "blob", "comment")
     algorithm: str
     blob: bytes
     comment: str
+    _hash: int
 
     def __init__(self, algorithm: str, blob: bytes, comment: str = "") -> None:
         object.__setattr__(self, "algorithm", algorithm)
         object.__setattr__(self, "blob", blob)
         object.__setattr__(self, "comment", comment)
+        # Computed once: the audit hashes a key for every revocation, policy and cache look-up.
+        object.__setattr__(self, "_hash", hash((algorithm, blob)))
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"cannot assign to field {name!r}")
@@ -96,7 +99,7 @@ class PublicKey:
         return (self.algorithm, self.blob) == (other.algorithm, other.blob)
 
     def __hash__(self) -> int:
-        return hash((self.algorithm, self.blob))
+        return self._hash
 
     def __reduce__(self) -> tuple[type[PublicKey], tuple[str, bytes, str]]:
         return PublicKey, (self.algorithm, self.blob, self.comment)
@@ -143,6 +146,15 @@ def _take_str(data: bytes) -> tuple[bytes, bytes]:
     return rest[:n], rest[n:]
 
 
+def _field(data: bytes, pos: int) -> tuple[bytes, int]:
+    """The SSH string at data[pos:] and the offset after it: `_take_str` without copying the rest."""
+    start = pos + 4
+    end = start + int.from_bytes(data[pos:start], "big")
+    if end > len(data):  # also when fewer than 4 bytes were left: end >= start > len(data)
+        raise ValueError("truncated")
+    return data[start:end], end
+
+
 def _mpint(n: int) -> bytes:
     raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
     return _str(b"\0" + raw if raw and raw[0] & 0x80 else raw)
@@ -164,6 +176,10 @@ def _public_key_from_blob(blob: bytes, comment: str = "") -> PublicKey:
     if algorithm not in _KEY_TYPES:
         raise ValueError(f"unsupported key type {algorithm!r}")
     return PublicKey(algorithm, blob, comment)
+
+
+# An audit decodes thousands of signatures by a few keys: one PublicKey per key blob.
+_key_of_blob = functools.lru_cache(maxsize=1024)(_public_key_from_blob)
 
 
 @functools.lru_cache(maxsize=1024)  # an audit verifies thousands of signatures by a few keys
@@ -243,24 +259,52 @@ def encode_blob(sig: SshSig) -> bytes:
     )
 
 
+# Signatures by one key in one namespace share every byte before their last field (magic to hash
+# name). Headers that decoded without error are remembered with their fields: a blob starting
+# with one decodes to those fields and the signature field after it, exactly as field by field.
+# A blob is looked up by all but its last Ed25519-sized field (other keys just decode in full).
+_HEADERS: dict[bytes, tuple[PublicKey, str, str]] = {}
+_MAX_HEADERS = 1024
+_ED25519_SIGNATURE_FIELD = 4 + 4 + len("ssh-ed25519") + 4 + 64
+
+
 def decode_blob(blob: bytes) -> SshSig:
+    header = blob[:-_ED25519_SIGNATURE_FIELD]
+    known = _HEADERS.get(header)
+    if known is not None:
+        try:
+            signature, pos = _field(blob, len(header))
+        except ValueError as e:
+            raise InvalidSignature(f"malformed SSH signature: {e}") from None
+        if pos != len(blob):
+            raise InvalidSignature("malformed SSH signature: unexpected extra data")
+        return SshSig(*known, signature)
+    sig, start = _decode_fields(blob)
+    if len(_HEADERS) >= _MAX_HEADERS:
+        _HEADERS.clear()
+    _HEADERS[blob[:start]] = sig[:3]
+    return sig
+
+
+def _decode_fields(blob: bytes) -> tuple[SshSig, int]:
+    """The blob's fields, and where the signature field starts."""
     try:
         if blob[:6] != _MAGIC:
             raise ValueError("not an SSH signature")
-        version, rest = _take_u32(blob[6:])
+        if len(blob) < 10:
+            raise ValueError("truncated")
+        version = int.from_bytes(blob[6:10], "big")
         if version != _VERSION:
             raise ValueError(f"unsupported SSHSIG version {version}")
-        key_blob, rest = _take_str(rest)
-        namespace, rest = _take_str(rest)
-        reserved, rest = _take_str(rest)
-        hash_alg, rest = _take_str(rest)
-        signature, rest = _take_str(rest)
+        key_blob, pos = _field(blob, 10)
+        namespace, pos = _field(blob, pos)
+        reserved, pos = _field(blob, pos)
+        hash_alg, start = _field(blob, pos)
+        signature, pos = _field(blob, start)
         # Stricter than ssh-keygen (which ignores `reserved`): one signature, one encoding.
-        if reserved or rest:
+        if reserved or pos != len(blob):
             raise ValueError("unexpected extra data")
-        return SshSig(
-            _public_key_from_blob(key_blob), namespace.decode(), hash_alg.decode(), signature
-        )
+        return SshSig(_key_of_blob(key_blob), namespace.decode(), hash_alg.decode(), signature), start
     except ValueError as e:  # includes UnicodeDecodeError
         raise InvalidSignature(f"malformed SSH signature: {e}") from None
 
@@ -271,12 +315,15 @@ def b64(blob: bytes) -> str:
 
 def unb64(text: str) -> bytes:
     text = text.strip()
+    # base64.b64decode(text, validate=True) and b64encode, without their Python wrappers (the
+    # audit decodes every signature); a non-ASCII text raises UnicodeEncodeError, a ValueError.
     try:
-        raw = base64.b64decode(text, validate=True)
+        encoded = text.encode("ascii")
+        raw = binascii.a2b_base64(encoded, strict_mode=True)
     except (ValueError, binascii.Error):
         raise InvalidSignature("signature is not valid base64") from None
     # Only the canonical spelling: a trailer must not be rewritable without changing its bytes.
-    if not raw or b64(raw) != text:
+    if not raw or binascii.b2a_base64(raw, newline=False) != encoded:
         raise InvalidSignature("signature is not canonical base64")
     return raw
 
@@ -298,14 +345,19 @@ def dearmor(text: str) -> bytes:
 
 
 def _signed_data(namespace: str, hash_alg: str, digest: bytes) -> bytes:
-    return _MAGIC + _str(namespace.encode()) + _str(b"") + _str(hash_alg.encode()) + _str(digest)
+    return _signed_prefix(namespace, hash_alg) + _str(digest)
+
+
+@functools.lru_cache(maxsize=64)  # the same namespace and hash for every signature of an audit
+def _signed_prefix(namespace: str, hash_alg: str) -> bytes:
+    return _MAGIC + _str(namespace.encode()) + _str(b"") + _str(hash_alg.encode())
 
 
 def _check_raw(key: PublicKey, signature: bytes, data: bytes) -> None:
     """Raise ValueError unless `signature` (SSH encoding) is `key`'s signature over `data`."""
-    sig_type, rest = _take_str(signature)
-    raw, rest = _take_str(rest)
-    if rest:
+    sig_type, pos = _field(signature, 0)
+    raw, pos = _field(signature, pos)
+    if pos != len(signature):
         raise ValueError("trailing data in signature")
     algorithm = sig_type.decode("ascii", "replace")
     public = _load_public(key)

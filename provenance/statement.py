@@ -6,6 +6,7 @@ new version number.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import NamedTuple
 
@@ -19,6 +20,14 @@ _DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
 # Conservative: no whitespace, must hold one '@'. Look-alike characters are compared as written.
 _EMAIL_RE = re.compile(r"[^\s@]+@[^\s@]+")
 _B64_RE = re.compile(r"[A-Za-z0-9+/]+={0,2}")
+
+
+@functools.cache
+def _plain_signature() -> re.Pattern[str]:
+    """A value as the tools write it (single spaces, no folding), checked by the rules of
+    `parse_signature_value` in one go; compiled on first use (a commit hook rarely needs it)."""
+    return re.compile(
+        r"v1 (declare|cosign) ([^\s@]+@[^\s@]+) (sha256:[0-9a-f]{64}) ([A-Za-z0-9+/]+={0,2})")
 
 
 # Records are NamedTuples, not dataclasses: importing `dataclasses` costs a commit hook ~10 ms.
@@ -35,20 +44,18 @@ class Statement(NamedTuple):
     covers: tuple[str, ...] = ()
 
     def to_bytes(self) -> bytes:
-        lines = [
-            "git-provenance-statement v1",
-            f"role {self.role}",
-            f"change {self.change}",
-            f"author {self.author.lower()}",
-        ]
+        # One string built in place: the audit makes one statement per signature it checks.
+        text = (f"git-provenance-statement v1\nrole {self.role}\nchange {self.change}\n"
+                f"author {self.author.lower()}\n")
         if self.role == "declare":
-            lines.append(f"ai-assisted {'yes' if self.ai_assisted else 'no'}")
-            lines += [f"assisted-by {v}" for v in sorted(set(self.assisted_by))]
-        lines += [f"covers {d}" for d in sorted(set(self.covers))]
+            text += f"ai-assisted {'yes' if self.ai_assisted else 'no'}\n"
+            if self.assisted_by:
+                text += "".join(f"assisted-by {v}\n" for v in sorted(set(self.assisted_by)))
+        if self.covers:
+            text += "".join(f"covers {d}\n" for d in sorted(set(self.covers)))
         if self.policy is not None:
-            lines.append(f"policy {self.policy}")
-        lines.append(f"signer {self.signer.lower()}")
-        return "".join(line + "\n" for line in lines).encode()
+            text += f"policy {self.policy}\n"
+        return f"{text}signer {self.signer.lower()}\n".encode()
 
 
 class SignatureLine(NamedTuple):
@@ -69,6 +76,10 @@ class MalformedSignature(ValueError):
 
 def parse_signature_value(value: str) -> SignatureLine:
     """Parse one signature value; folded values (spaces inside the base64) are rejoined."""
+    plain = _plain_signature().fullmatch(value)
+    if plain is not None and not len(plain[4]) % 4:
+        role, signer, change, b64 = plain.groups()
+        return SignatureLine(role, signer.lower(), change, b64)
     parts = value.split()
     if len(parts) < 5:
         raise MalformedSignature(f"expected 5 fields, got {len(parts)}")

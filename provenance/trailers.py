@@ -13,6 +13,7 @@ nothing but the lines they add or remove: CRLF endings, comments and the scissor
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 
@@ -48,18 +49,18 @@ def _ends_with_blank(text: str) -> bool:
 
 
 def _find_separator(line: str) -> int:
-    """Index of the ':' ending a `Token  :` prefix, or -1 (git's find_separator)."""
-    whitespace_found = False
-    for i, c in enumerate(line):
-        if c == ":":
-            return i
-        if not whitespace_found and c in _TOKEN_CHARS:
-            continue
-        if i != 0 and c in " \t":
-            whitespace_found = True
-            continue
-        break
-    return -1
+    """Index of the ':' ending a `Token  :` prefix, or -1 (git's find_separator).
+
+    git's loop accepts token characters, then spaces or tabs (not at the start of the line), then
+    the ':'; here the text before the first ':' is checked in a few string operations instead."""
+    colon = line.find(":")
+    if colon < 0:
+        return -1
+    token = line[:colon].rstrip(" \t")
+    if not token:  # only spaces before the ':' are a break at offset 0, unless there are none
+        return -1 if colon else 0
+    letters = token.replace("-", "")
+    return colon if token.isascii() and (not letters or letters.isalnum()) else -1
 
 
 def _visible(message: str) -> str:
@@ -70,6 +71,8 @@ def _visible(message: str) -> str:
 
 def _locate_end(text: str, comment_char: str) -> int:
     """Offset of the scissors line (`git commit -v`), or len(text) (wt_status_locate_end)."""
+    if _CUT_LINE not in text:  # the usual answer, without building the pattern
+        return len(text)
     pattern = f"\n{comment_char} {_CUT_LINE}"
     if text.startswith(pattern[1:]):
         return 0
@@ -82,6 +85,13 @@ def _end_of_log_message(text: str, comment_char: str) -> int:
     the scissors section (git's ignore_non_trailer, including its quirk that a run starting at
     offset 0 is forgotten because `boc == 0` reads as "unset")."""
     cutoff = _locate_end(text, comment_char)
+    # Only the run of ignorable lines that reaches the cutoff matters, and any other line resets
+    # it: when the last line is one, the answer is the cutoff without reading the others.
+    last = text.rfind("\n", 0, max(cutoff - 1, 0)) + 1
+    if last < cutoff and text[last] not in (comment_char, "\n", "\t") and (
+        not text.startswith("Conflicts:\n", last)
+    ):
+        return cutoff
     boc = bol = 0
     in_conflicts = False
     while bol < cutoff:
@@ -107,9 +117,6 @@ def _end_of_log_message(text: str, comment_char: str) -> int:
 def _find_trailer_start(text: str, end: int, comment_char: str) -> int:
     """Start of the trailer block in text[:end], or end if there is none (find_trailer_start)."""
     lines = _lines(text[:end])
-    offsets = [0]
-    for line in lines:
-        offsets.append(offsets[-1] + len(line))
 
     # The first paragraph is the title and cannot hold trailers.
     title_end = 0
@@ -123,8 +130,10 @@ def _find_trailer_start(text: str, end: int, comment_char: str) -> int:
     only_spaces = True
     recognized_prefix = False
     trailer_lines = non_trailer_lines = possible_continuation_lines = 0
+    bol = end
     for i in range(len(lines) - 1, title_end - 1, -1):
         line = lines[i]
+        next_bol, bol = bol, bol - len(line)
         if line.startswith(comment_char):
             non_trailer_lines += possible_continuation_lines
             possible_continuation_lines = 0
@@ -134,9 +143,9 @@ def _find_trailer_start(text: str, end: int, comment_char: str) -> int:
                 continue
             non_trailer_lines += possible_continuation_lines
             if recognized_prefix and trailer_lines * 3 >= non_trailer_lines:
-                return offsets[i + 1]
+                return next_bol
             if trailer_lines and not non_trailer_lines:
-                return offsets[i + 1]
+                return next_bol
             return end
         only_spaces = False
         if line.startswith(_GIT_GENERATED):
@@ -154,12 +163,50 @@ def _find_trailer_start(text: str, end: int, comment_char: str) -> int:
     return end
 
 
-def _git_block(message: str, comment_char: str) -> tuple[int, int]:
+# The common shape, read without the general rules below: the message ends in a paragraph of
+# `Key: value` lines (no comments, continuations or prose).  Such a paragraph is the whole block,
+# because every line of it counts as a trailer and git's scan up from the end stops at the blank
+# line before it (tests/test_trailers.py checks this against the general rules and real git).
+@functools.cache
+def _plain_trailer() -> re.Pattern[str]:
+    """Compiled on first use: most commit hooks never need it, and compiling costs ~0.1 ms."""
+    return re.compile(r"^([A-Za-z0-9-]+)[ \t]*:([^\n]*)", re.MULTILINE)
+
+
+def _plain_block(text: str, comment_char: str) -> tuple[int, list[tuple[str, str]]] | None:
+    """(start, [(key, raw value)]) of the block when `text` (NUL-free) has the common shape."""
+    if comment_char in _TOKEN_CHARS:  # then a `Key: value` line could be a comment
+        return None
+    start = text.rfind("\n\n") + 2
+    if start < 2 or start == len(text) or text[start] not in _TOKEN_CHARS:
+        return None
+    found = _plain_trailer().findall(text, start)
+    # One match per line at most, so every line of the paragraph matched if the counts agree.
+    if len(found) != text.count("\n", start) + (not text.endswith("\n")) or (
+        # An old `Conflicts:` block or a scissors line moves the end of the message.
+        text.endswith("\nConflicts:\n") or _locate_end(text, comment_char) != len(text)
+    ):
+        return None
+    return start, found
+
+
+def _find_block(
+        message: str, comment_char: str,
+) -> tuple[int, int, list[tuple[str, str]] | None]:
+    """The block's [start, end) offsets, and its (key, raw value) pairs if it has the common shape."""
     if len(comment_char) != 1 or comment_char in _SPACE:
         raise ProvenanceError(f"invalid comment character: {comment_char!r}")
     text = _visible(message)
+    plain = _plain_block(text, comment_char)
+    if plain is not None:
+        return plain[0], len(text), plain[1]
     end = _end_of_log_message(text, comment_char)
-    return _find_trailer_start(text, end, comment_char), end
+    return _find_trailer_start(text, end, comment_char), end, None
+
+
+def _git_block(message: str, comment_char: str) -> tuple[int, int]:
+    start, end, _ = _find_block(message, comment_char)
+    return start, end
 
 
 _FOLD = re.compile("\n[" + re.escape(_SPACE) + "]*")
@@ -210,7 +257,9 @@ def parse(message: str, *, comment_char: str = "#") -> list[Trailer]:
 
     git's `trailer.<alias>.key` configuration is not consulted: only `Signed-off-by: ` and
     `(cherry picked from commit ` lines make a partly-prose block count (the 25% rule)."""
-    start, end = _git_block(message, comment_char)
+    start, end, plain = _find_block(message, comment_char)
+    if plain is not None:
+        return [(key, value.strip(_SPACE)) for key, value in plain]
     trailers = []
     for entry in _entries(message[start:end]):
         trailer = _entry_trailer(entry, comment_char)

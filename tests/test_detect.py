@@ -442,3 +442,49 @@ def test_environment_signals_never_crash(environ: dict[str, str]) -> None:
     assert len({(s.tool, s.evidence) for s in signals}) == len(signals)
     assert [s.strength for s in signals] == sorted((s.strength for s in signals),
                                                   key=("strong", "weak").index)
+
+
+def reference_commit_signals(message: str) -> list[Signal]:
+    """commit_signals' message scan as first written: every line with a ':' tried as a trailer."""
+    found: list[Signal] = []
+    any_line = detect._any_line_rule()
+    for raw in message.splitlines():
+        if len(raw) > detect._MAX_LINE:
+            continue
+        line = raw.strip()
+        if ":" in raw:
+            m = detect._TRAILER_RE.fullmatch(raw.rstrip())
+            if m is not None:
+                found.extend(detect._trailer_signals(m.group(1).lower(), m.group(2).strip(), line))
+        if any_line is not None and any_line.fullmatch(line):
+            for rule in detect._rules_where("line"):
+                if rule.line is not None and rule.line.fullmatch(line):
+                    assert rule.tool is not None
+                    found.append(Signal(rule.tool, detect._clip(line), rule.strength))
+    return detect._ranked(found)
+
+
+# Keys the rules read, in odd spellings, and keys they do not read; values that name tools or not.
+TRAILER_KEY = st.sampled_from([
+    "Co-authored-by", "co-AUTHORED-by", "Assisted-by", "ASSISTED-BY", "Made-with", "Made-With",
+    "Generated-by", "Claude-Session", "Entire-Checkpoint", "Agent-Logs-Url", "Replit-Commit-Author",
+    "Co-authored-by-AI", "Synthesized-by", "AI-Assisted", "Provenance-Signature", "Signed-off-by",
+    "Assisted", "X-Assisted-by", "Assisted-by-x", "\u212aey", "Made\u2010with", "-Made-with",
+])
+TRAILER_VALUE = st.sampled_from([
+    "claude-code", "aider:gpt-4o", "Claude <noreply@anthropic.com>", "Cursor", "cursor", "agent",
+    "https://claude.ai/code/abc", "https://x.y/z", "cp-1", "yes", "Ada <ada@example.com>", "",
+    "GitHub Copilot", "v1 declare a@x sha256:00 AA==",
+])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(
+    st.builds("{}{}:{}{}".format, TRAILER_KEY, st.sampled_from(["", " ", "\t", " \t"]),
+              st.sampled_from(["", " ", "  "]), TRAILER_VALUE),
+    st.sampled_from(["Fix it", "", "Generated with [Claude Code](https://claude.ai/code)",
+                     "  Made with [Cursor](https://cursor.com)", "key: value", "a:b:c", "\u2028"]),
+), max_size=8), st.sampled_from(["\n", "\r\n", "\x0b"]))
+def test_skipping_keys_no_rule_reads_changes_nothing(lines: list[str], newline: str) -> None:
+    message = newline.join(lines)
+    assert commit_signals(*HUMAN, message, *HUMAN) == reference_commit_signals(message)

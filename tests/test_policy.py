@@ -321,6 +321,18 @@ def test_critical_matches_uses_any_match_across_rules() -> None:
     assert policy.critical_matches([".provenance.toml"]) == {}
 
 
+def test_a_rule_remembers_its_answers_without_changing_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("provenance.policy._MAX_REMEMBERED", 3)  # small, so it is emptied too
+    globs = ("docs/**", "*.md", "**/README.md")
+    paths = ["docs/README.md", "src/README.md", "src/main.py", "docs", "a.md", "src/main.py",
+             "docs/README.md", "x/y/README.md", "README.md", "src/README.md"]
+    rule = _rule(*globs)
+    for _ in range(3):
+        # A new rule each time has nothing remembered: it answers from the globs alone.
+        assert [rule.match(p) for p in paths] == [_rule(*globs).match(p) for p in paths]
+        assert len(rule._matches) <= 3
+
+
 def test_rules_built_in_code_reject_bad_globs() -> None:
     with pytest.raises(ProvenanceError, match="invalid glob"):
         _rule("!x")

@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 from conftest import PROJECT, Person, Repo
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from provenance import digest, git, sshsig
-from provenance.statement import MalformedSignature, Statement, parse_signature_value
+from provenance.statement import MalformedSignature, SignatureLine, Statement, parse_signature_value
 
 VECTORS = PROJECT / "tests" / "vectors"
 SPEC = (PROJECT / "docs" / "spec.md").read_text()
@@ -199,7 +201,94 @@ def test_parse_rejoins_folded_base64_and_lowercases_the_signer() -> None:
     GOOD + "A",
     GOOD + "!",
     GOOD.replace(" v1", "") + " =",
+    GOOD.rsplit(" ", 1)[0] + " A===",
+    GOOD.rsplit(" ", 1)[0] + " AAA",
 ])
 def test_parse_rejects_malformed_values(value: str) -> None:
     with pytest.raises(MalformedSignature):
         parse_signature_value(value)
+
+
+def reference_parse(value: str) -> SignatureLine:
+    """parse_signature_value as first written: split on whitespace, then each field in turn."""
+    parts = value.split()
+    if len(parts) < 5:
+        raise MalformedSignature(f"expected 5 fields, got {len(parts)}")
+    version, role, signer, change = parts[:4]
+    b64 = "".join(parts[4:])
+    if version != "v1":
+        raise MalformedSignature(f"unknown version {version!r}")
+    if role not in ("declare", "cosign"):
+        raise MalformedSignature(f"unknown role {role!r}")
+    if not re.fullmatch(r"[^\s@]+@[^\s@]+", signer):
+        raise MalformedSignature(f"signer {signer!r} is not an email address")
+    if not re.fullmatch(r"sha256:[0-9a-f]{64}", change):
+        raise MalformedSignature(f"change {change!r} is not sha256:<64 lower-case hex>")
+    if not re.fullmatch(r"[A-Za-z0-9+/]+={0,2}", b64) or len(b64) % 4:
+        raise MalformedSignature("signature is not base64")
+    return SignatureLine(role, signer.lower(), change, b64)
+
+
+# Valid fields, at most one of them a step from valid: the one-regex fast path must accept exactly
+# what the field-by-field rules accept.
+VALID = {"version": "v1", "role": "declare", "signer": "Bob@Example.com", "change": SAMPLE_DIGEST,
+         "b64": sshsig.b64(b"x" * 60)}
+BROKEN = {
+    "version": ["V1", "v2", ""],
+    "role": ["Declare", "approve", "cosign"],
+    "signer": ["bob", "a@b@c", "@x", "b@", "b\u00f6b@x", "b\x1cb@x", "bob@x\u2003"],
+    "change": [SAMPLE_DIGEST.upper(), SAMPLE_DIGEST[:-1], SAMPLE_DIGEST + "0",
+               "sha512:" + SAMPLE_DIGEST[7:]],
+    "b64": [sshsig.b64(b"x" * 61), sshsig.b64(b"x" * 62), sshsig.b64(b"x" * 61) + "=", "AAA",
+            "AAAAA", "AA=A", "A===", "A!==", "AAAA AAAA", "AB\n  CD", "===="],
+}
+SEPARATOR = st.sampled_from([" "] * 8 + ["  ", "\t", "\n ", "\u00a0", "\x1c"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([None, *BROKEN]), st.data(),
+       st.one_of(st.just([" "] * 4), st.lists(SEPARATOR, min_size=4, max_size=4)),
+       st.sampled_from(["", "", "", " ", "\n"]))
+def test_parse_agrees_with_the_field_by_field_rules(
+        broken: str | None, data: st.DataObject, seps: list[str], edge: str,
+) -> None:
+    fields = dict(VALID)
+    if broken is not None:
+        fields[broken] = data.draw(st.sampled_from(BROKEN[broken]))
+    order = [fields[name] for name in ("version", "role", "signer", "change", "b64")]
+    value = edge + "".join(f + sep for f, sep in zip(order, [*seps, ""], strict=True)) + edge
+    try:
+        expected: SignatureLine | str = reference_parse(value)
+    except MalformedSignature as e:
+        expected = str(e)
+    try:
+        got: SignatureLine | str = parse_signature_value(value)
+    except MalformedSignature as e:
+        got = str(e)
+    assert got == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    role=st.sampled_from(["declare", "cosign"]),
+    author=st.sampled_from(["Bob@Example.com", "b\u00f6b@x"]),
+    ai=st.sampled_from([True, False, None]),
+    assisted_by=st.lists(st.sampled_from(["aider:gpt-4o", "claude-code", "b", "a"]), max_size=3),
+    covers=st.lists(st.sampled_from(["sha256:" + "1" * 64, "sha256:" + "0" * 64]), max_size=3),
+    policy=st.sampled_from([None, "a" * 40]),
+)
+def test_statement_bytes_are_the_lines_of_the_spec_in_order(
+        role: str, author: str, ai: bool | None, assisted_by: list[str], covers: list[str],
+        policy: str | None,
+) -> None:
+    stmt = Statement(role, SAMPLE_DIGEST, author, "Alice@Example.com", ai_assisted=ai,
+                     assisted_by=tuple(assisted_by), policy=policy, covers=tuple(covers))
+    lines = ["git-provenance-statement v1", f"role {role}", f"change {SAMPLE_DIGEST}",
+             f"author {author.lower()}"]
+    if role == "declare":
+        lines.append(f"ai-assisted {'yes' if ai else 'no'}")
+        lines += [f"assisted-by {v}" for v in sorted(set(assisted_by))]
+    lines += [f"covers {d}" for d in sorted(set(covers))]
+    lines += [f"policy {policy}"] if policy is not None else []
+    lines.append("signer alice@example.com")
+    assert stmt.to_bytes() == "".join(line + "\n" for line in lines).encode()

@@ -286,3 +286,83 @@ def test_strip_for_emptiness_agrees_with_git_stripspace(
     assert trailers.strip_for_emptiness(message) == git(
         git_env, "stripspace", "--strip-comments", message=message,
     )
+
+
+# ---------------------------------------------------------------- the fast path for the common shape
+
+
+def general_parse(message: str, comment_char: str = "#") -> tuple[int, int, list[tuple[str, str]]]:
+    """The block and its trailers by git's general rules alone, bypassing the common-shape path."""
+    text = trailers._visible(message)
+    end = trailers._end_of_log_message(text, comment_char)
+    start = trailers._find_trailer_start(text, end, comment_char)
+    found = [trailers._entry_trailer(entry, comment_char) for entry in trailers._entries(text[start:end])]
+    return start, end, [t for t in found if t is not None]
+
+
+def test_a_block_of_key_value_lines_takes_the_fast_path() -> None:
+    message = "Subject\n\nBody.\n\nAI-Assisted: yes\nProvenance-Signature: v1 declare a@x sha256:00 AA==\n"
+    assert trailers._plain_block(message, "#") is not None
+    assert trailers.parse(message) == general_parse(message)[2] == [
+        ("AI-Assisted", "yes"), ("Provenance-Signature", "v1 declare a@x sha256:00 AA==")]
+    # A continuation line, a comment or prose in the paragraph: the general rules decide.
+    for odd in ("  folded\n", "# comment\n", "prose\n", "Bad Key: v\n", "\t\n"):
+        assert trailers._plain_block(message + odd, "#") is None
+
+
+# Blocks that almost have the common shape: each line is one step away from `Key: value`.
+PLAIN_LINE = st.one_of(
+    TRAILER, TRAILER, TRAILER,
+    st.sampled_from([
+        "Key   : spaced", "Key\t: tabbed", "K:", "k-2:v", "Conflicts:", "Signed-off-by: X <x@y>",
+        "Key: v\r", "Key: caf\udce9", "Key: a # b", "Key: x\x0by", "-: dash", "0: digit",
+        "Bad Key: v", " Key: v", "\tKey: v", "Key", ":v", "K\udcff: v", "  ", "", "# c", "#",
+        "(cherry picked from commit 0123abc)", "Key: v\0Other: w", SCISSORS.rstrip("\n"),
+    ]),
+)
+
+
+@st.composite
+def plain_messages(draw: st.DrawFn) -> str:
+    head = draw(st.one_of(st.just("Subject"), st.just(""), st.just("S\n\nBody"), messages()))
+    gap = draw(st.sampled_from(["\n\n", "\n\n", "\n", "\r\n\r\n", "\n  \n", "\n\n\n"]))
+    block = "\n".join(draw(st.lists(PLAIN_LINE, min_size=1, max_size=5)))
+    end = draw(st.sampled_from(["\n", "\n", "", "\n\n", "\r\n", "\n# tail\n"]))
+    return head + gap + block + end
+
+
+@settings(max_examples=300, deadline=None)
+@given(plain_messages(), st.sampled_from(["#", ";", "K"]))
+def test_the_fast_path_agrees_with_the_general_rules(message: str, comment_char: str) -> None:
+    start, end, expected = general_parse(message, comment_char)
+    assert trailers.parse(message, comment_char=comment_char) == expected
+    assert trailers._git_block(message, comment_char) == (start, end)
+
+
+@settings(max_examples=150, deadline=None)
+@given(plain_messages())
+def test_the_fast_path_agrees_with_git_interpret_trailers(
+        git_env: tuple[dict[str, str], Path], message: str,
+) -> None:
+    assert trailers.parse(message) == git_parse(git_env, message)
+
+
+def reference_find_separator(line: str) -> int:
+    """git's find_separator, transcribed loop for loop."""
+    whitespace_found = False
+    for i, c in enumerate(line):
+        if c == ":":
+            return i
+        if not whitespace_found and (c.isascii() and c.isalnum() or c == "-"):
+            continue
+        if i != 0 and c in " \t":
+            whitespace_found = True
+            continue
+        break
+    return -1
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="Kk9-: \t\r\n#=\udcff\u00e9\u0660", max_size=12))
+def test_find_separator_is_gits_loop(line: str) -> None:
+    assert trailers._find_separator(line) == reference_find_separator(line)

@@ -7,7 +7,7 @@ commit and which keys are revoked; this module only applies the rules of docs/ve
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from provenance import detect, sshsig
 from provenance.audit.records import (
@@ -36,9 +36,8 @@ VALID = "valid"
 _SUPERSEDABLE = frozenset({"stale-signature", "invalid-signature", "revoked-key", "unknown-key"})
 
 
-@dataclass(frozen=True)
-class Attestation:
-    """One signature value and what became of it."""
+class Attestation(NamedTuple):
+    """One signature value and what became of it (a NamedTuple: one is built per signature)."""
 
     source: str  # "trailer" | "note"
     role: str  # "declare" | "cosign" | "?" (unparseable)
@@ -122,7 +121,7 @@ def _check(
         return _with(att, "revoked-key", f"key {key.fingerprint()} is revoked")
     if person is None:
         return _with(att, "unknown-key", f"key {key.fingerprint()} is not in the policy")
-    if line.signer not in {e.lower() for e in person.emails}:
+    if not _has_email(person, line.signer):
         return _with(att, "unknown-key", f"key {key.fingerprint()} belongs to {person.name}, "
                      f"not to {line.signer}")
     if line.role == "declare" and not _is_author(person, record.author_email):
@@ -132,16 +131,21 @@ def _check(
 
 
 def _with(att: Attestation, status: str, reason: str) -> Attestation:
-    return Attestation(att.source, att.role, att.signer, status, reason, att.key, att.person,
-                       att.ai_assisted, att.with_covers)
+    return att._replace(status=status, reason=reason)
+
+
+def _has_email(person: Person, email: str) -> bool:
+    """Whether lower-cased `email` is one of the person's emails, compared case-insensitively."""
+    # A loaded policy stores its emails lower-cased, so the tuple look-up almost always answers.
+    return email in person.emails or any(e.lower() == email for e in person.emails)
 
 
 def _is_author(person: Person, author_email: str) -> bool:
-    return author_email.lower() in {e.lower() for e in person.emails}
+    return _has_email(person, author_email.lower())
 
 
-def _values(record: CommitRecord, key: str) -> list[str]:
-    return [v for k, v in record.trailers if k.lower() == key.lower()]
+_AI_ASSISTED, _ASSISTED_BY, _SIGNATURE = (
+    KEY_AI_ASSISTED.lower(), KEY_ASSISTED_BY.lower(), KEY_SIGNATURE.lower())
 
 
 def judge(
@@ -161,18 +165,22 @@ def judge(
     violations: list[Violation] = []
     evidence: list[str] = []
 
+    by_key: dict[str, list[str]] = {}  # lower-cased trailer key -> values
+    for key, value in record.trailers:
+        by_key.setdefault(key.lower(), []).append(value)
+
     # -- the trailer declaration
-    trailer_values = _values(record, KEY_AI_ASSISTED)
+    trailer_values = by_key.get(_AI_ASSISTED, [])
     parsed = [parse_ai_assisted(v) for v in trailer_values]
     bad = [v for v, p in zip(trailer_values, parsed, strict=True) if p is None]
     trailer_yes, trailer_no = True in parsed, False in parsed
     declared_options = [p for p in (True, False) if p in parsed] or [True, False]
 
     # -- every signature, trailers first
+    assisted_by = by_key.get(_ASSISTED_BY, [])
     atts = [
-        _check(record, policy, revoked, "trailer", v, declared_options,
-               _values(record, KEY_ASSISTED_BY))
-        for v in _values(record, KEY_SIGNATURE)
+        _check(record, policy, revoked, "trailer", v, declared_options, assisted_by)
+        for v in by_key.get(_SIGNATURE, ())
     ]
     for note in notes:
         att = _check(record, policy, revoked, "note", note.value, (True, False), note.assisted_by)
@@ -192,14 +200,11 @@ def judge(
     author_declares = [a for a in valid if a.role == "declare"]
 
     # -- declarations: nothing ever downgrades yes
-    signers_of = {
-        v: sorted({a.signer for a in author_declares
-                   if a.source == "trailer" and a.ai_assisted is v})
-        for v in (True, False)
-    }
     for v, present in ((True, trailer_yes), (False, trailer_no)):
         if present:
-            how = f"signed by {', '.join(signers_of[v])}" if signers_of[v] else "unsigned"
+            signers = sorted({a.signer for a in author_declares
+                              if a.source == "trailer" and a.ai_assisted is v})
+            how = f"signed by {', '.join(signers)}" if signers else "unsigned"
             evidence.append(f"declared {'yes' if v else 'no'} (trailer, {how})")
     note_values: set[bool] = set()
     for a in atts:
