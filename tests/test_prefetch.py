@@ -1,8 +1,10 @@
-"""Signatures checked on a worker thread a window ahead of the judge: the same verdicts, sooner."""
+"""Signatures checked in a worker process a window ahead of the judge: the same verdicts, sooner."""
 
 from __future__ import annotations
 
+import io
 import json
+import pickle
 from pathlib import Path
 
 import factory as f
@@ -50,6 +52,12 @@ def _one_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(prefetch, "_cpus", lambda: 1)
 
 
+@pytest.fixture(autouse=True)
+def _worker_from_the_first_commit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(prefetch, "START_AFTER", 0)  # real audits start it after 2,000 commits
+    monkeypatch.setattr(prefetch, "_cpus", lambda: 2)
+
+
 def test_the_verdicts_with_the_worker_are_the_verdicts_without_it(
     history: tuple[Path, list[str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -59,11 +67,10 @@ def test_the_verdicts_with_the_worker_are_the_verdicts_without_it(
 
     def counting(self: prefetch.Prefetcher, blob: bytes, message: bytes,
                  namespace: str = sshsig.NAMESPACE) -> sshsig.PublicKey:
-        asked.append((blob, message) in self._started)
+        asked.append((blob, message) in self._pending or (blob, message) in self._answers)
         return original(self, blob, message, namespace)
 
     monkeypatch.setattr(prefetch.Prefetcher, "verify", counting)
-    monkeypatch.setattr(prefetch, "_cpus", lambda: 2)
     before = sshsig.verify
     with_worker = report.to_json(walk.audit(None, None, None, repo, use_cache=False))
     assert sshsig.verify is before  # put back after the walk
@@ -78,7 +85,6 @@ def test_the_verdicts_with_the_worker_are_the_verdicts_without_it(
 def test_a_cache_learns_what_the_worker_checked(history: tuple[Path, list[str]],
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     repo, shas = history
-    monkeypatch.setattr(prefetch, "_cpus", lambda: 2)
     cold = report.to_json(walk.audit(None, None, None, repo))
     db = cache.open_cache(repo / ".git")
     assert db is not None
@@ -108,3 +114,28 @@ def test_a_cache_learns_what_the_worker_checked(history: tuple[Path, list[str]],
     again = walk.audit(None, None, None, repo)
     assert len(calls) == 1  # the new note's signature; the others the worker taught the cache
     assert len(again.judgements) == len(json.loads(cold)["commits"])
+
+
+def test_a_worker_that_cannot_start_leaves_the_checks_to_the_walk(
+    history: tuple[Path, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, _ = history
+    expected = report.to_json(walk.audit(None, None, None, repo, use_cache=False))
+    monkeypatch.setattr(prefetch.sys, "executable", str(repo / "no-such-python"))
+    assert report.to_json(walk.audit(None, None, None, repo, use_cache=False)) == expected
+
+
+def test_the_worker_answers_each_batch_in_order(tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    alice = f.actor(keys, "Alice", "alice@example.com")
+    good = (sshsig.sign(b"statement", alice.key_path), b"statement")
+    bad = (good[0], b"another statement")
+    source = io.BytesIO(pickle.dumps([good, bad]) + pickle.dumps([bad]))
+    sink = io.BytesIO()
+    prefetch.serve(source, sink)
+    sink.seek(0)
+    first, second = pickle.load(sink), pickle.load(sink)
+    key = sshsig.public_key_of(alice.key_path)
+    assert first[0] == (key.algorithm, key.blob)
+    assert isinstance(first[1], str) and first[1] == second[0]
