@@ -1,21 +1,20 @@
 """The only module that runs git.
 
-Plain subprocess rather than GitPython: hooks must start in a few milliseconds (GitPython's import
+Plain processes rather than GitPython: hooks must start in a few milliseconds (GitPython's import
 alone costs more than the whole hook budget), and history is read through one streamed process.
+Short commands go through `spawn.run` (os.posix_spawn); only the streaming readers import subprocess.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import os
 import re
-import subprocess
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
+from provenance import spawn
 from provenance.errors import ProvenanceError
 
 # Environment variables that change what git diff prints; a digest must not depend on them.
@@ -82,7 +81,8 @@ def _neutral_for(common: str) -> str:
             return str(primary)  # the usual case, checked without another process
     except OSError:
         pass
-    import tempfile  # deferred: only the read-only fallback needs it, and hooks start lean
+    import hashlib  # deferred, like tempfile: only the read-only fallback needs them
+    import tempfile
 
     digest = hashlib.sha256(common.encode()).hexdigest()[:16]
     candidates = [primary,
@@ -106,9 +106,9 @@ def _make_neutral(base: Path, common: Path) -> None:
     if (base / "HEAD").exists() and objects.resolve() == (common / "objects").resolve():
         return
     (base / "refs").mkdir(parents=True, exist_ok=True)
-    fmt = subprocess.run(["git", "rev-parse", "--show-object-format"], cwd=common,
-                         capture_output=True, text=True, env={**os.environ, "GIT_DIR": str(common)})
-    object_format = fmt.stdout.strip() or "sha1"
+    _, out, _ = _spawn(["rev-parse", "--show-object-format"], cwd=common,
+                       env={**os.environ, "GIT_DIR": str(common)})
+    object_format = out.decode().strip() or "sha1"
     (base / "config").write_text(
         "[core]\n\trepositoryformatversion = 1\n\tbare = true\n"
         f"[extensions]\n\tobjectformat = {object_format}\n"
@@ -123,6 +123,26 @@ def _make_neutral(base: Path, common: Path) -> None:
 
 def neutral_dir(cwd: str | Path | None = None) -> str:
     return _neutral_for(str(common_dir(cwd)))
+
+
+def _spawn(
+    args: Sequence[str],
+    *,
+    cwd: str | Path | None = None,
+    input: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+) -> tuple[int, bytes, bytes]:
+    """Run `git ARGS` to completion: (exit status, stdout, stderr), through `spawn.run`.
+
+    `cwd` becomes `git -C` (posix_spawn has no chdir action before Python 3.13; git changes
+    directory first, before reading any GIT_* variable, as a child started in `cwd` would).
+    """
+    env = _env(None, pinned=False) if env is None else env
+    argv = ["git", *(("-C", os.fspath(cwd)) if cwd is not None else ()), *args]
+    try:
+        return spawn.run(argv, env=env, input=input)
+    except FileNotFoundError:
+        raise ProvenanceError("git is not installed or not on PATH") from None
 
 
 def resolve_revs(revs: Sequence[str], *, cwd: str | Path | None = None) -> list[str]:
@@ -141,46 +161,25 @@ def run(
     pinned: bool = False,
 ) -> bytes:
     """Run `git ARGS` and return stdout; raise ProvenanceError with git's message on failure."""
-    cmd = ["git", *args]
     if pinned:
         env = {**(env or {}), "GIT_DIR": neutral_dir(cwd)}
-    try:
-        proc = subprocess.run(
-            cmd, cwd=cwd, input=input, capture_output=True, env=_env(env, pinned=pinned)
-        )
-    except FileNotFoundError:
-        raise ProvenanceError("git is not installed or not on PATH") from None
-    if check and proc.returncode != 0:
-        msg = proc.stderr.decode(errors="replace").strip().splitlines()
-        detail = msg[-1] if msg else f"exit status {proc.returncode}"
+    returncode, stdout, stderr = _spawn(args, cwd=cwd, input=input, env=_env(env, pinned=pinned))
+    if check and returncode != 0:
+        msg = stderr.decode(errors="replace").strip().splitlines()
+        detail = msg[-1] if msg else f"exit status {returncode}"
         raise ProvenanceError(f"git {args[0] if args else ''} failed: {detail}")
-    return proc.stdout
+    return stdout
 
 
 def run_ok(args: Sequence[str], *, cwd: str | Path | None = None) -> bool:
     """True when `git ARGS` exits 0 (output discarded)."""
-    proc = subprocess.run(
-        ["git", *args], cwd=cwd, capture_output=True, env=_env(None, pinned=False)
-    )
-    return proc.returncode == 0
+    return _spawn(args, cwd=cwd)[0] == 0
 
 
 def text(args: Sequence[str], **kwargs: object) -> str:
     """`run` decoded as UTF-8 (surrogateescape keeps foreign bytes) with the final newline removed."""
     out = run(args, **kwargs)  # type: ignore[arg-type]
     return out.decode("utf-8", "surrogateescape").removesuffix("\n")
-
-
-def _widen_pipe(fd: int) -> None:
-    """Let git run up to 1 MiB ahead of its reader (Linux; 64 KiB otherwise): fewer wake-ups of
-    both processes, which on a busy machine each wait for a time slice."""
-    try:
-        import fcntl
-
-        if hasattr(fcntl, "F_SETPIPE_SZ"):
-            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20)
-    except (ImportError, OSError):  # no fcntl (Windows), or above fs.pipe-max-size
-        pass
 
 
 def stream(
@@ -196,6 +195,9 @@ def stream(
 
     stdin is written from a thread so a large input can never deadlock against a full stdout pipe.
     """
+    import subprocess  # deferred, with threading: hooks never stream (see `_spawn`)
+    import threading
+
     proc = subprocess.Popen(
         ["git", *args],
         cwd=cwd,
@@ -230,7 +232,7 @@ def stream(
         else:
             out = proc.stdout
             assert isinstance(out, io.BufferedReader)
-            _widen_pipe(out.fileno())
+            spawn.widen_pipe(out.fileno())
             yield from iter(lambda: out.read1(1 << 16), b"")
     finally:
         proc.stdout.close()
@@ -281,16 +283,15 @@ def head(cwd: str | Path | None = None) -> str | None:
     key = (os.path.abspath(cwd or os.getcwd()), os.environ.get("GIT_DIR"))
     if key in _DIRS:
         return rev_parse("HEAD", cwd=cwd)
-    proc = subprocess.run(
-        ["git", *_DIRS_ARGS, "--verify", "--quiet", "--end-of-options", "HEAD"],
-        cwd=key[0], capture_output=True, env=_env(None, pinned=False),
+    returncode, stdout, _ = _spawn(
+        [*_DIRS_ARGS, "--verify", "--quiet", "--end-of-options", "HEAD"], cwd=key[0]
     )
-    out = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
+    out = stdout.decode("utf-8", "surrogateescape").splitlines()
     if len(out) < 2:  # not a repository: git_dir says so
         _dirs_for(cwd)
         return rev_parse("HEAD", cwd=cwd)
     _remember_dirs(key, out)
-    return out[2] if proc.returncode == 0 and len(out) == 3 else None
+    return out[2] if returncode == 0 and len(out) == 3 else None
 
 
 def git_dir(cwd: str | Path | None = None) -> Path:
@@ -308,12 +309,10 @@ def hooks_dir(cwd: str | Path | None = None) -> Path:
 
 
 def config_get(key: str, *, cwd: str | Path | None = None) -> str | None:
-    proc = subprocess.run(
-        ["git", "config", "--get", key], cwd=cwd, capture_output=True, env=_env(None, pinned=False)
-    )
-    if proc.returncode != 0:
+    returncode, stdout, _ = _spawn(["config", "--get", key], cwd=cwd)
+    if returncode != 0:
         return None
-    return proc.stdout.decode("utf-8", "surrogateescape").removesuffix("\n")
+    return stdout.decode("utf-8", "surrogateescape").removesuffix("\n")
 
 
 def config_set(key: str, value: str, *, cwd: str | Path | None = None) -> None:
@@ -322,13 +321,10 @@ def config_set(key: str, value: str, *, cwd: str | Path | None = None) -> None:
 
 def rev_parse(rev: str, *, cwd: str | Path | None = None) -> str | None:
     """The full object id `rev` names, or None if it names nothing."""
-    proc = subprocess.run(
-        ["git", "rev-parse", "--verify", "--quiet", "--end-of-options", rev],
-        cwd=cwd, capture_output=True, env=_env(None, pinned=False),
-    )
-    if proc.returncode != 0:
+    returncode, stdout, _ = _spawn(["rev-parse", "--verify", "--quiet", "--end-of-options", rev], cwd=cwd)
+    if returncode != 0:
         return None
-    return proc.stdout.decode().strip()
+    return stdout.decode().strip()
 
 
 def is_shallow(cwd: str | Path | None = None) -> bool:
@@ -337,11 +333,8 @@ def is_shallow(cwd: str | Path | None = None) -> bool:
 
 def read_blob(rev: str, path: str, *, cwd: str | Path | None = None) -> bytes | None:
     """Contents of `path` in `rev`'s tree, or None when it is absent."""
-    proc = subprocess.run(
-        ["git", "cat-file", "blob", f"{rev}:{path}"],
-        cwd=cwd, capture_output=True, env=_env(None, pinned=False),
-    )
-    return proc.stdout if proc.returncode == 0 else None
+    returncode, stdout, _ = _spawn(["cat-file", "blob", f"{rev}:{path}"], cwd=cwd)
+    return stdout if returncode == 0 else None
 
 
 def write_tree(*, cwd: str | Path | None = None) -> str:
@@ -417,6 +410,8 @@ def object_lookup(cwd: str | Path | None = None) -> Iterator[Callable[[str], str
 
     Without `--buffer` git answers each request at once, so a walk can ask as it goes.
     """
+    import subprocess  # deferred: see `stream`
+
     proc = subprocess.Popen(
         ["git", "cat-file", "--batch-check=%(objectname)"], cwd=cwd, stdin=subprocess.PIPE,
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_env(None, pinned=False),

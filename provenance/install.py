@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from provenance import git
+from provenance.hookstate import COMMIT_FACTS_FORMAT, NEXT_DECLARATION, STATE_COMMIT, STATE_MESSAGE
 
 HOOK_TYPES = (
     "prepare-commit-msg",
@@ -33,20 +34,36 @@ NOTES_REWRITE_REF = "refs/notes/provenanc[e]"
 # commit-msg's file is COMMIT_EDITMSG (or MERGE_MSG) in the git dir, so its directory is the git
 # dir; post-commit runs at the top of the work tree, where `.git` is the git dir unless GIT_DIR
 # or GIT_WORK_TREE say otherwise (git exports neither to hooks by itself). Each saves a
-# `git rev-parse`; main.py's `_nothing_changed` does the same for the pre-commit route.
+# `git rev-parse`. The same text is the pre-commit route's entry (`precommit_entry`), so it has no
+# single quote; main.py's `_nothing_changed` does the same for tools that run `git-provenance hook`.
 FAST_PATHS = {
-    "commit-msg": 'cmp -s "$1" "${1%/*}/provenance-hook-message" && exit 0\n',
+    "commit-msg": f'cmp -s "$1" "${{1%/*}}/{STATE_MESSAGE}" && exit 0\n',
     "post-commit": (
         'if [ -z "${GIT_DIR:-}${GIT_WORK_TREE:-}${GIT_COMMON_DIR:-}" ] && [ -d .git ]; then gitdir=.git; '
         'else gitdir=$(git rev-parse --git-dir 2>/dev/null); fi\n'
-        '[ -n "$gitdir" ] && [ -f "$gitdir/provenance-hook-commit" ] &&\n'
+        f'[ -n "$gitdir" ] && [ -f "$gitdir/{STATE_COMMIT}" ] &&\n'
         '    [ "$(git -c log.showSignature=false log -1 --no-notes '
-        "--format='%T %P%n%(trailers:key=AI-Assisted,key=Assisted-by,key=Provenance-Signature)' "
-        'HEAD 2>/dev/null)" = "$(cat "$gitdir/provenance-hook-commit")" ] &&\n'
-        '    rm -f "$gitdir/provenance-hook-commit" "$gitdir/provenance-hook-message" '
-        '"$gitdir/provenance-next-declaration" && exit 0\n'
+        f'--format="{COMMIT_FACTS_FORMAT}" HEAD 2>/dev/null)" = "$(cat "$gitdir/{STATE_COMMIT}")" ] &&\n'
+        f'    rm -f "$gitdir/{STATE_COMMIT}" "$gitdir/{STATE_MESSAGE}" "$gitdir/{NEXT_DECLARATION}" '
+        '&& exit 0\n'
     ),
 }
+
+
+def precommit_entry(hook_type: str) -> str:
+    """The `entry` .pre-commit-hooks.yaml gives a stage (tests/test_precommit.py holds them equal).
+
+    pre-commit runs an entry in a new process for each stage; with the fast path in `sh -c`, a plain
+    commit starts Python once through pre-commit too, as it does with the native hooks. pre-commit
+    appends the message file (commit-msg) or nothing (post-commit) after `$0`, so `"$@"` is what
+    the full hook would have been given.
+    """
+    full = f"git-provenance hook {hook_type}"
+    fast = FAST_PATHS.get(hook_type)
+    if fast is None:
+        return full
+    assert "'" not in fast  # the script is single-quoted whole
+    return f"sh -c '{fast}exec {full} \"$@\"' git-provenance"
 
 
 def hook_script(hook_type: str, python: str) -> str:

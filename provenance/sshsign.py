@@ -7,7 +7,6 @@ module; this one loads only when something signs.
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -53,7 +52,8 @@ def _sign_with(private: object, algorithm: str, data: bytes) -> bytes:
 
 
 def _ssh_keygen_sign(message: bytes, path: Path, namespace: str) -> bytes:
-    import tempfile  # deferred, like every import only a rare path needs: hooks start lean
+    import subprocess  # deferred, like every import only a rare path needs: hooks start lean
+    import tempfile
 
     with tempfile.TemporaryDirectory(prefix="provenance-sign-") as tmp:
         # A file, never stdin: without a terminal ssh-keygen reads a passphrase from stdin.

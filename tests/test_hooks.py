@@ -280,3 +280,17 @@ def test_a_plain_commit_starts_python_once_and_an_edited_message_is_checked_agai
     assert log.read_text().split() == ["prepare-commit-msg", "commit-msg"]
     assert repo.message().startswith("Edited\n")
     assert_valid_declaration(repo)
+
+
+def test_a_commit_hook_ends_its_process_with_its_status_and_its_words_said(repo: Repo, people):
+    """Commit hooks skip the interpreter's clean-up (main._end_process); git must still see both."""
+    editor = repo.home / "editor.sh"  # the user deletes the subject, leaving the trailers alone
+    editor.write_text('#!/bin/sh\nsed -i 1d "$1"\n')
+    editor.chmod(0o755)
+    repo.write("a.py", "1\n")
+    repo.git("add", "a.py")
+    proc = repo.run("git", "commit", "-q", "-e", "-m", "Subject", check=False,
+                    env={**repo.as_person(people["bob"]), "GIT_EDITOR": str(editor)})
+    assert proc.returncode == 1
+    assert proc.stderr.decode().splitlines() == [
+        "git-provenance: aborting commit: the message holds only provenance trailers"]

@@ -8,8 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import PROJECT, Repo, clean_env, new_repo
 from test_hooks import assert_valid_declaration, declaration_of
+
+from provenance.install import FAST_PATHS, precommit_entry
 
 HOOK_IDS = ("provenance-prepare-commit-msg", "provenance-commit-msg", "provenance-post-commit",
             "provenance-post-rewrite")
@@ -38,18 +41,40 @@ def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("pre-commit-home")
 
 
-@pytest.fixture
-def pc_repo(tmp_path: Path, people, hook_repo, pre_commit_home) -> Repo:
+def _pc_repo(tmp_path: Path, people, hook_repo: tuple[Path, str], pre_commit_home: Path,
+             local_hooks: str = "") -> Repo:
+    """A repository whose hooks pre-commit installed from the snapshot (then `local_hooks`)."""
     repo = new_repo(tmp_path, people, hooks=False)
     root, sha = hook_repo
     hooks = "".join(f"    -   id: {h}\n" for h in HOOK_IDS)
+    local = f"-   repo: local\n    hooks:\n{local_hooks}" if local_hooks else ""
     repo.write(".pre-commit-config.yaml",
                "default_install_hook_types: [prepare-commit-msg, commit-msg, post-commit, post-rewrite]\n"
-               f"repos:\n-   repo: {root}\n    rev: {sha}\n    hooks:\n{hooks}")
+               f"repos:\n-   repo: {root}\n    rev: {sha}\n    hooks:\n{hooks}{local}")
     repo.env["PRE_COMMIT_HOME"] = str(pre_commit_home)
     repo.run(sys.executable, "-m", "pre_commit", "install")
     repo.git("add", ".pre-commit-config.yaml")
     return repo
+
+
+@pytest.fixture
+def pc_repo(tmp_path: Path, people, hook_repo, pre_commit_home) -> Repo:
+    return _pc_repo(tmp_path, people, hook_repo, pre_commit_home)
+
+
+def _log_hook_pythons(repo: Repo, tmp_path: Path) -> Path:
+    """Every Python that starts as `git-provenance hook STAGE` appends STAGE to the returned file."""
+    site = tmp_path / "site"
+    site.mkdir()
+    log = tmp_path / "python-hooks"
+    log.write_text("")
+    (site / "sitecustomize.py").write_text(
+        "import sys\n"
+        "if sys.argv[1:2] == ['hook']:\n"
+        f"    open({str(log)!r}, 'a').write(sys.argv[2] + '\\n')\n"
+    )
+    repo.env["PYTHONPATH"] = str(site)
+    return log
 
 
 def test_agent_commit_through_pre_commit_is_declared_and_signed(pc_repo: Repo, people):
@@ -70,3 +95,51 @@ def test_human_commit_and_amend_through_pre_commit_stay_single_and_valid(pc_repo
     ai, _, sigs = declaration_of(pc_repo)
     assert (ai, len(sigs)) == (["no"], 1)
     assert_valid_declaration(pc_repo)
+
+
+def test_the_shipped_entries_run_the_native_fast_paths_in_sh_first():
+    """.pre-commit-hooks.yaml is written by hand; install.py is the one source of its shell text."""
+    manifest = yaml.safe_load((PROJECT / ".pre-commit-hooks.yaml").read_text())
+    entries = {hook["stages"][0]: hook["entry"] for hook in manifest}
+    assert entries == {stage: precommit_entry(stage) for stage in entries}
+    for stage, fast in FAST_PATHS.items():
+        assert entries[stage] == f"sh -c '{fast}exec git-provenance hook {stage} \"$@\"' git-provenance"
+    assert entries["prepare-commit-msg"] == "git-provenance hook prepare-commit-msg"
+
+
+def test_a_plain_commit_starts_python_once_and_an_edited_message_falls_back_to_the_full_check(
+    pc_repo: Repo, people, tmp_path: Path
+):
+    log = _log_hook_pythons(pc_repo, tmp_path)
+    pc_repo.commit(people["bob"], "Plain", {"a.py": "1\n"})
+    assert log.read_text().split() == ["prepare-commit-msg"]
+    assert_valid_declaration(pc_repo)
+
+    log.write_text("")
+    editor = pc_repo.home / "editor.sh"  # the user declares `yes` in the editor
+    editor.write_text('#!/bin/sh\nsed -i "s/^AI-Assisted: no$/AI-Assisted: yes/" "$1"\n')
+    editor.chmod(0o755)
+    pc_repo.write("a.py", "2\n")
+    pc_repo.git("add", "a.py")
+    pc_repo.run("git", "commit", "-q", "-e", "-m", "Draft",
+                env={**pc_repo.as_person(people["bob"]), "GIT_EDITOR": str(editor)})
+    assert log.read_text().split() == ["prepare-commit-msg", "commit-msg"]
+    assert declaration_of(pc_repo)[0] == ["yes"]
+    assert_valid_declaration(pc_repo)  # commit-msg re-signed for `yes`
+
+
+def test_a_commit_that_differs_from_the_signed_one_falls_back_to_the_full_post_commit(
+    tmp_path: Path, people, hook_repo, pre_commit_home
+):
+    """A later commit-msg hook changes the declaration after ours has passed it: post-commit's
+    shell check sees HEAD's trailers differ from what prepare-commit-msg signed, runs the full
+    hook, and that re-signs."""
+    flip = ("    -   id: flip-declaration\n        name: flip the declaration\n"
+            "        entry: \"sed -i 's/^AI-Assisted: no$/AI-Assisted: yes/'\"\n"
+            "        language: system\n        stages: [commit-msg]\n")
+    repo = _pc_repo(tmp_path, people, hook_repo, pre_commit_home, local_hooks=flip)
+    log = _log_hook_pythons(repo, tmp_path)
+    repo.commit(people["bob"], "Flipped after our check", {"a.py": "1\n"})
+    assert log.read_text().split() == ["prepare-commit-msg", "post-commit"]
+    assert declaration_of(repo)[0] == ["yes"]
+    assert_valid_declaration(repo)

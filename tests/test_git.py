@@ -1,0 +1,83 @@
+"""git.py runs short git commands without subprocess: what subprocess.run did must still hold."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import clean_env
+
+from provenance import git
+from provenance.errors import ProvenanceError
+
+
+@pytest.fixture
+def plain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty repository; the test process runs elsewhere, with a clean environment."""
+    for name, value in clean_env(tmp_path / "home").items():
+        monkeypatch.setenv(name, value)
+    for name in [n for n in os.environ if n.startswith("GIT_") and n != "GIT_CONFIG_NOSYSTEM"]:
+        monkeypatch.delenv(name)
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    monkeypatch.chdir(tmp_path)
+    return repo
+
+
+def test_large_input_and_output_at_once_cannot_deadlock(plain: Path) -> None:
+    """Several pipe buffers each way: git writes while it still reads."""
+    blob = git.run(["hash-object", "-w", "--stdin"], cwd=plain, input=b"x" * 5000).decode().strip()
+    asked = (blob + "\n").encode() * 3000  # ~120 kB in, ~15 MB out
+    out = git.run(["cat-file", "--batch"], cwd=plain, input=asked)
+    assert out == (f"{blob} blob 5000\n".encode() + b"x" * 5000 + b"\n") * 3000
+    assert git.read_blobs([blob] * 3, cwd=plain) == {blob: b"x" * 5000}
+
+
+def test_cwd_is_where_git_runs_and_stdout_comes_back_whole(plain: Path) -> None:
+    (plain / "sub").mkdir()
+    assert git.text(["rev-parse", "--show-prefix"], cwd=plain / "sub") == "sub/"
+    assert git.git_dir(plain) == plain / ".git"
+    assert git.head(plain) is None  # unborn
+    assert git.run_ok(["rev-parse", "--git-dir"], cwd=plain)
+    assert not git.run_ok(["rev-parse", "--git-dir"], cwd=plain.parent)
+
+
+def test_failures_report_git_s_last_error_line(plain: Path) -> None:
+    with pytest.raises(ProvenanceError, match=r"^git cat-file failed: fatal: .*nope"):
+        git.run(["cat-file", "-p", "nope"], cwd=plain)
+    assert git.run(["cat-file", "-p", "nope"], cwd=plain, check=False) == b""
+    assert git.rev_parse("nope", cwd=plain) is None
+    assert git.config_get("no.such", cwd=plain) is None
+
+
+def test_git_is_looked_up_on_the_child_s_path(plain: Path) -> None:
+    with pytest.raises(ProvenanceError, match="git is not installed or not on PATH"):
+        git.run(["--version"], cwd=plain, env={"PATH": str(plain)})
+    assert git.text(["--version"], cwd=plain).startswith("git version")
+
+
+def test_git_runs_with_the_signals_python_ignores_restored(plain: Path) -> None:
+    """Python ignores SIGPIPE and SIGXFSZ; a git child must not inherit that (subprocess's rule)."""
+    def ignored(status: str) -> int:
+        return int(next(ln for ln in status.splitlines() if ln.startswith("SigIgn:")).split()[1], 16)
+
+    assert ignored(Path("/proc/self/status").read_text()) & (1 << (signal.SIGPIPE - 1))
+    child = git.text(["-c", "alias.status-of-shell=!cat /proc/$$/status", "status-of-shell"], cwd=plain)
+    for sig in (signal.SIGPIPE, signal.SIGXFSZ):
+        assert not ignored(child) & (1 << (sig - 1)), sig
+
+
+def test_stdin_is_inherited_when_no_input_is_given(plain: Path, tmp_path: Path) -> None:
+    source = tmp_path / "stdin"
+    source.write_bytes(b"from the parent\n")
+    code = ("import sys; from provenance import git; "
+            "sys.stdout.buffer.write(git.run(['hash-object', '--stdin']))")
+    with source.open("rb") as stdin:
+        out = subprocess.run([sys.executable, "-c", code], stdin=stdin, capture_output=True,
+                             check=True, cwd=plain).stdout
+    assert out == subprocess.run(["git", "hash-object", "--stdin"], input=b"from the parent\n",
+                                 capture_output=True, check=True).stdout
