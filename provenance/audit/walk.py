@@ -15,9 +15,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from provenance import cache, git, notes, policy, trailers
-from provenance.audit import prefetch, trust
+from provenance.audit import trust
 from provenance.audit.judge import judge
-from provenance.audit.prefetch import Prefetcher
 from provenance.audit.records import (
     CommitRecord,
     CoverApproval,
@@ -142,7 +141,7 @@ def _walk_once(
     stream: Iterable[RawCommit], root_policy: Policy, root_blob: str | None, root_ident: str,
     external: bool, revoked: frozenset[PublicKey], all_notes: Sequence[NoteAttestation],
     cwd: str | Path | None, progress: Callable[[int], None] | None,
-    verdicts: _Verdicts | None = None, light: bool = False, ahead: Prefetcher | None = None,
+    verdicts: _Verdicts | None = None, light: bool = False,
 ) -> tuple[Judgements, list[Policy]]:
     """Judge `stream`, or take cached verdicts; a `light` stream (no messages) raises _Miss when
     a verdict is not cached."""
@@ -155,9 +154,6 @@ def _walk_once(
     covered: dict[str, list[CoverApproval]] = defaultdict(list)
     blob_at: dict[str, str | None] = {}  # commit -> its policy blob, known from the patch stream
     idents = {0: _ident(root_ident)}  # policy index -> its identity in verdict keys
-    if ahead is not None:
-        stream = ahead.ahead(stream, lambda raw: by_digest.get(raw.digest, []) +
-                             by_commit.get(raw.sha, []))
     with git.object_lookup(cwd) as lookup:
 
         def blob_of(sha: str) -> str | None:
@@ -279,8 +275,7 @@ def _walk(
                        progress)
     if db is None:
         stream = scan_stream(revs, cwd, None) if external and not all_notes else log_stream(revs, cwd)
-        with prefetch.checking(None) as ahead:
-            return _walk_once(stream, *args, ahead=ahead)
+        return _walk_once(stream, *args)
     gone = _ident(json.dumps(sorted(k.openssh() for k in revoked)))
     verdicts = _Verdicts(db, db.verdict_key(db.epoch(all_notes),
                                             "\0".join([str(root), _ident(root_ident), gone])))
@@ -289,8 +284,7 @@ def _walk(
         return answered
     stream = (scan_stream(revs, cwd, db) if external and not all_notes
               else cached_stream(revs, cwd, db))
-    with prefetch.checking(db) as ahead:
-        return _walk_once(stream, *args, verdicts, ahead=ahead)
+    return _walk_once(stream, *args, verdicts)
 
 
 def _light_walk(revs: Sequence[str], args: _WalkArgs, verdicts: _Verdicts
