@@ -66,13 +66,14 @@ def generation() -> str:
 
 @functools.lru_cache(maxsize=1)
 def _rules_fingerprint() -> str:
-    """A hash of the sources that decide verdicts: a fix to the rules retires cached verdicts
-    even when the version number did not change (a development build, a patched install)."""
-    from provenance import policy, statement
-    from provenance.audit import judge
+    """A hash of the sources that decide facts and verdicts: a fix to the rules, to what the walk
+    hands the judge, or to how the stream reads a commit retires what was cached, even when the
+    version number did not change (a development build, a patched install)."""
+    from provenance import digest, policy, statement, trailers
+    from provenance.audit import judge, stream, walk
 
     h = hashlib.sha256()
-    for module in (judge, detect, statement, policy):
+    for module in (judge, walk, stream, detect, statement, policy, trailers, sshsig, digest):
         try:
             h.update(Path(module.__file__ or "").read_bytes())
         except OSError:

@@ -9,7 +9,7 @@ import factory as f
 import pytest
 
 from provenance import digest
-from provenance.audit import stream, walk
+from provenance.audit import report, stream, walk
 from provenance.errors import ProvenanceError
 from provenance.policy import POLICY_FILE
 
@@ -190,7 +190,7 @@ def test_a_cosign_note_counts_wherever_it_hangs_and_notes_match_by_digest(
 
 
 def test_a_merge_cosign_with_covers_approves_the_commits_it_brings_in(
-    tmp_path: Path, people: dict[str, f.Actor]
+    tmp_path: Path, people: dict[str, f.Actor], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo, _ = _repo(tmp_path, people, _spec(people))
     f.git(repo, "checkout", "-qb", "topic")
@@ -203,6 +203,36 @@ def test_a_merge_cosign_with_covers_approves_the_commits_it_brings_in(
     result = walk.audit(None, None, None, repo)
     assert _codes(result, a) == []
     assert _codes(result, m) == []
+    # The digests of what a merge brings in come from the walk; past its memory, from git.
+    monkeypatch.setattr(walk, "_RECENT", 0)
+    assert report.to_json(walk.audit(None, None, None, repo, use_cache=False)) == \
+        report.to_json(result)
+
+
+def test_a_note_on_an_empty_change_is_not_matched_to_other_empty_changes(
+    tmp_path: Path, people: dict[str, f.Actor], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An empty change has nothing a rebase could carry: its note stays on its own commit."""
+    repo, _ = _repo(tmp_path, people, _spec(people))
+    empty = f.commit(repo, people["bob"], {})
+    line = f.signature(people["alice"], "cosign", digest.EMPTY, people["bob"].email)
+    f.add_note(repo, empty, [f"Provenance-Signature: {line}"])
+    f.git(repo, "checkout", "-qb", "topic")
+    f.commit(repo, people["bob"], {"docs/a.md": "x\n"})
+    f.git(repo, "checkout", "-q", "main")
+    f.commit(repo, people["bob"], {"other": "o\n"})
+    f.git(repo, "merge", "-q", "--no-ff", "--no-edit", "topic", who=people["bob"])
+    merge = f.amend_trailers(repo, people["bob"])
+    assert digest.of_commit(merge, cwd=repo) == digest.EMPTY
+    merges_with_a_cosign: list[str] = []
+    monkeypatch.setattr(walk, "_covers", lambda m, recent, cwd: merges_with_a_cosign.append(m.sha)
+                        or ())
+    judged = {j.commit: j for j in walk.audit(None, None, None, repo, use_cache=False).judgements}
+    assert merges_with_a_cosign == []  # the note did not reach the merge
+    assert judged[merge].violations == () and judged[empty].violations == ()
+    f.add_note(repo, merge, [f"Provenance-Signature: {line}"])  # hung on the merge itself
+    walk.audit(None, None, None, repo, use_cache=False)
+    assert merges_with_a_cosign == [merge]
 
 
 def test_a_shallow_clone_refuses_without_a_pinned_trust_root(

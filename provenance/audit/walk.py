@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -37,6 +37,7 @@ from provenance.audit.stream import (  # noqa: F401 (re-exported: bench/ and tes
     path_of_header,
     scan_stream,
 )
+from provenance.digest import EMPTY
 from provenance.errors import ProvenanceError
 from provenance.policy import POLICY_FILE, Policy
 from provenance.sshsig import PublicKey
@@ -63,7 +64,9 @@ def _index_notes(
     by_commit: dict[str, list[NoteAttestation]] = defaultdict(list)
     for att in atts:
         parts = att.value.split()
-        if len(parts) > 3:
+        # An empty change carries nothing a rebase or cherry-pick could move: matching it by
+        # digest would hand one empty commit's note to every clean merge (4.7k of them at 100k).
+        if len(parts) > 3 and parts[3] != EMPTY:
             by_digest[parts[3]].append(att)
         by_commit[att.note_commit].append(att)
     return by_digest, by_commit
@@ -74,10 +77,22 @@ def _has_cosign(raw: RawCommit, found: Sequence[NoteAttestation]) -> bool:
     return any(v.split()[1:2] == ["cosign"] for v in values)
 
 
-def _covers(merge: RawCommit, cwd: str | Path | None) -> tuple[str, ...]:
-    """Digests of the commits a merge brings in (M^1..M, M itself excluded)."""
-    brought = log_stream([merge.sha, f"^{merge.parents[0]}"], cwd)
-    return tuple(sorted({c.digest for c in brought if c.sha != merge.sha}))
+_RECENT = 50_000  # digests of the last commits walked, for the merges that bring them in
+
+
+def _covers(merge: RawCommit, recent: Mapping[str, str], cwd: str | Path | None
+            ) -> tuple[str, ...]:
+    """Digests of the commits a merge brings in (M^1..M, M itself excluded).
+
+    They were walked before the merge: their digests come from `recent`, and only those it no
+    longer holds (or a scan did not compute) from git."""
+    brought = git.text(["rev-list", merge.sha, f"^{merge.parents[0]}"], cwd=cwd,
+                       pinned=True).split()
+    known = {recent.get(sha, UNKNOWN) for sha in brought if sha != merge.sha}
+    missing = [sha for sha in brought if sha != merge.sha and recent.get(sha, UNKNOWN) == UNKNOWN]
+    if missing:
+        known |= set(digests_of(missing, cwd).values())
+    return tuple(sorted(known - {UNKNOWN}))
 
 
 @dataclass
@@ -154,6 +169,7 @@ def _walk_once(
     covered: dict[str, list[CoverApproval]] = defaultdict(list)
     blob_at: dict[str, str | None] = {}  # commit -> its policy blob, known from the patch stream
     idents = {0: _ident(root_ident)}  # policy index -> its identity in verdict keys
+    recent: OrderedDict[str, str] = OrderedDict()  # commit -> digest, the last _RECENT walked
     with git.object_lookup(cwd) as lookup:
 
         def blob_of(sha: str) -> str | None:
@@ -196,8 +212,8 @@ def _walk_once(
                 found = list({id(a): a for a in by_digest.get(raw.digest, []) +
                               by_commit.get(raw.sha, [])}.values())
                 if hit is None:
-                    covers = (_covers(raw, cwd) if len(raw.parents) > 1 and _has_cosign(raw, found)
-                              else ())
+                    covers = (_covers(raw, recent, cwd)
+                              if len(raw.parents) > 1 and _has_cosign(raw, found) else ())
                 record = _record(raw, policy_blob, covers)
             if hit is None:
                 assert record is not None
@@ -211,6 +227,10 @@ def _walk_once(
                 elif new_blob is not None:
                     after, j = _adopt(new_blob, raw.sha, base, policies, blobs, j, cwd)
             effective[raw.sha] = after
+            if not light:
+                recent[raw.sha] = raw.digest
+                if len(recent) > _RECENT:
+                    recent.popitem(last=False)
             if any(v.code == "missing-cosign" for v in j.violations):
                 pending[raw.digest].append(
                     _Pending(len(judgements), raw.sha, record, policies[base], found, authorized,
