@@ -5,7 +5,8 @@
 
 Every figure is the whole-process wall time of a command, A and B alternated (A B A B ...) after one
 unmeasured warm-up of each; a ratio is the median of the per-pair ratios, so drift on a noisy
-machine cancels out. Peak memory is the child's ru_maxrss.
+machine cancels out. Peak memory is the command's ru_maxrss (the largest of it and the processes
+it waited for), taken by a small launcher process (see `timed`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,19 +41,32 @@ class Run:
     maxrss_kb: int
 
 
+# A child forked from this (large) process reports this process's size as its own peak: exec
+# records the old address space's high-water mark. So every measured command is started by a
+# small launcher, and its time and peak come from the launcher's wait4: what the command alone
+# used, from just before its exec to its exit.
+_LAUNCHER = """
+import os, sys, time
+devnull = os.open(os.devnull, os.O_WRONLY)
+actions = [(os.POSIX_SPAWN_DUP2, devnull, 1), (os.POSIX_SPAWN_DUP2, devnull, 2)]
+start = time.perf_counter()
+pid = os.posix_spawnp(sys.argv[1], sys.argv[1:], os.environ, file_actions=actions)
+_, status, usage = os.wait4(pid, 0)
+wall = time.perf_counter() - start
+print(wall, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+"""
+
+
 def timed(cmd: Sequence[str], cwd: Path, env: dict[str, str] | None = None,
           before: Callable[[], None] | None = None) -> Run:
     if before is not None:
         before()
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    code = os.waitstatus_to_exitcode(status)
+    out = subprocess.run([sys.executable, "-S", "-c", _LAUNCHER, *cmd], cwd=cwd, env=env,
+                         capture_output=True, text=True, check=True).stdout.split()
+    wall, maxrss, code = float(out[0]), int(out[1]), int(out[2])
     if code not in (0, 1):
         raise SystemExit(f"{' '.join(cmd)} failed with exit status {code}")
-    return Run(wall, usage.ru_maxrss)
+    return Run(wall, maxrss)
 
 
 @dataclass(frozen=True)

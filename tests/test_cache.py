@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import marshal
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -210,7 +211,14 @@ def _history_with_covers(tmp_path: Path, p: dict[str, f.Actor]) -> tuple[Path, s
 def _poison(repo: Path) -> int:
     """Rewrite every cached verdict's evidence: a poisoned verdict in a result proves it was served."""
     db = sqlite3.connect(_cache_file(repo))
-    n = db.execute("UPDATE verdicts SET value = replace(value, '\"declared ', '\"POISONED ')").rowcount
+    n = 0
+    for sha, key, value in db.execute("SELECT sha, key, value FROM verdicts").fetchall():
+        plain = marshal.loads(value)  # cache._encode_verdict: spool.to_plain + covers
+        plain[3] = [e.replace("declared ", "POISONED ", 1) for e in plain[3]]
+        if marshal.dumps(plain) != value:
+            db.execute("UPDATE verdicts SET value = ? WHERE sha = ? AND key = ?",
+                       (marshal.dumps(plain), sha, key))
+            n += 1
     db.commit()
     db.close()
     return n
@@ -340,4 +348,4 @@ def test_a_new_tool_version_reads_no_cached_verdict(
     assert _poisoned(result) == []
     assert json.loads(report.to_json(result)) == _json(repo, use_cache=False)
     rows = sqlite3.connect(_cache_file(repo)).execute("SELECT value FROM verdicts").fetchall()
-    assert rows and not any("POISONED" in r[0] for r in rows)  # the old version's are dropped
+    assert rows and not any(b"POISONED" in r[0] for r in rows)  # the old version's are dropped
