@@ -80,6 +80,11 @@ def parse_signature_value(value: str) -> SignatureLine:
     if plain is not None and not len(plain[4]) % 4:
         role, signer, change, b64 = plain.groups()
         return SignatureLine(role, signer.lower(), change, b64)
+    return _parse_fields(value)
+
+
+def _parse_fields(value: str) -> SignatureLine:
+    """The wire format's rules field by field: what the one-regex fast path must agree with."""
     parts = value.split()
     if len(parts) < 5:
         raise MalformedSignature(f"expected 5 fields, got {len(parts)}")
