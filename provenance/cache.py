@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import io
 import json
 import marshal
 import sqlite3
@@ -44,6 +45,8 @@ CREATE TABLE IF NOT EXISTS facts (
     policy TEXT, trailers TEXT NOT NULL, PRIMARY KEY (sha, gen)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS memo (
     key BLOB PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ranges (
+    kind TEXT PRIMARY KEY, key BLOB NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS verdicts (
     sha TEXT NOT NULL, key BLOB NOT NULL, epoch BLOB NOT NULL, value BLOB NOT NULL,
     PRIMARY KEY (sha, key)) WITHOUT ROWID;
@@ -212,13 +215,43 @@ class Cache:
         shallow = git.common_dir(cwd) / "shallow"
         key = self._key("revs", shallow.read_bytes() if shallow.exists() else b"",
                         *(r.encode() for r in resolved))
-        text = self._get(key)
+        text = self._range("revs", key)
         if text is None:
             text = git.text([*git.BOUNDED_MEMORY_CONFIG, "rev-list", "--topo-order", "--reverse",
-                             "--parents",
-                             "--end-of-options", *resolved, "--"], cwd=cwd, pinned=True)
-            self._put(key, text)
+                             "--parents", "--end-of-options", *resolved, "--"], cwd=cwd, pinned=True)
+            self._remember_range("revs", key, text)
         return text
+
+    # A range's rows are megabytes at 100k commits and change with every new commit: only the
+    # latest of each kind is kept (one row per kind), so the file does not grow audit by audit.
+    def _range(self, kind: str, key: bytes) -> str | None:
+        row = self._db.execute("SELECT value FROM ranges WHERE kind = ? AND key = ?",
+                               (kind, key)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _remember_range(self, kind: str, key: bytes, value: str) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self._db.execute("INSERT OR REPLACE INTO ranges VALUES (?, ?, ?)", (kind, key, value))
+
+    def light_history(self, history: str) -> str | None:
+        """Lines "SHA DIGEST POLICY-IDS|- PARENT..." for the commits of `history` (what `history`
+        returned), once `remember_light` stored them: one row instead of a query per 500 commits.
+        A function of `history` and of each commit's facts, which never change."""
+        return self._range("light", self._key("light", history.encode()))
+
+    def remember_light(self, history: str) -> None:
+        """Store `light_history` for `history` if every commit in it has facts."""
+        self.flush()  # the facts of the walk that just ended
+        out = []
+        lines = io.StringIO(history)
+        while chunk := [line.split() for _, line in zip(range(5000), lines, strict=False)]:
+            known = self.digests([c[0] for c in chunk])
+            for sha, *parents in chunk:
+                if sha not in known:
+                    return
+                change, policy_ids = known[sha]
+                out.append(" ".join([sha, change, policy_ids or "-", *parents]))
+        self._remember_range("light", self._key("light", history.encode()), "\n".join(out))
 
     def digests(self, shas: Sequence[str]) -> dict[str, tuple[str, str | None]]:
         """sha -> (change digest, policy ids) for the commits of `shas` with facts."""

@@ -104,6 +104,7 @@ def test_a_warm_audit_reads_no_patch_and_verifies_no_signature_again(
     before = (sshsig.verify, detect.commit_signals)
     monkeypatch.setattr(stream, "commit_lines", no_patches)
     monkeypatch.setattr(cache, "_VERIFY", no_crypto)
+    monkeypatch.setattr(cache.Cache, "digests", no_patches)  # one row of the range's digests
     result = walk.audit(None, None, None, repo)
     assert list(result.judgements) == list(cold.judgements)
     assert len(result.judgements) == 7
@@ -155,6 +156,7 @@ def test_a_new_tool_version_reads_nothing_the_old_one_wrote(
     # Poison every cached answer of this version: a digest that matches nothing.
     db = sqlite3.connect(_cache_file(repo))
     db.execute("UPDATE facts SET digest = ?", ("sha256:" + "0" * 64,))
+    db.execute("DELETE FROM ranges WHERE kind = 'light'")  # its copy of the digests
     db.commit()
     db.close()
     poisoned = walk.audit(None, None, None, repo)
@@ -349,3 +351,16 @@ def test_a_new_tool_version_reads_no_cached_verdict(
     assert json.loads(report.to_json(result)) == _json(repo, use_cache=False)
     rows = sqlite3.connect(_cache_file(repo)).execute("SELECT value FROM verdicts").fetchall()
     assert rows and not any(b"POISONED" in r[0] for r in rows)  # the old version's are dropped
+
+
+def test_only_the_latest_range_is_remembered(tmp_path: Path, people: dict[str, f.Actor]) -> None:
+    """A range's order and digests are megabytes at 100k commits: audits of a growing history
+    must not pile them up."""
+    repo, _ = _history_with_merges(tmp_path, people)
+    for i in range(3):
+        walk.audit(None, None, None, repo)
+        f.commit(repo, people["bob"], {f"docs/{i}.md": "d\n"})
+    walk.audit(None, None, None, repo)
+    rows = sqlite3.connect(_cache_file(repo)).execute(
+        "SELECT kind, COUNT(*) FROM ranges GROUP BY kind").fetchall()
+    assert sorted(rows) == [("light", 1), ("revs", 1)]

@@ -142,6 +142,16 @@ def _light_stream(history: str, db: cache.Cache) -> Iterator[RawCommit]:
                             None if policy_ids is None else tuple(policy_ids.split(",")))
 
 
+def _known_stream(known: str, db: cache.Cache) -> Iterator[RawCommit]:
+    """`_light_stream` from `Cache.light_history` lines (digests and policy ids included)."""
+    lines = io.StringIO(known)
+    while chunk := [line.split() for _, line in zip(range(_CHUNK), lines, strict=False)]:
+        db.load_verdicts([c[0] for c in chunk])
+        for sha, change, policy_ids, *parents in chunk:
+            yield RawCommit(sha, tuple(parents), "", "", "", "", 0, "", change, (),
+                            None if policy_ids == "-" else tuple(policy_ids.split(",")))
+
+
 def _record(raw: RawCommit, policy_blob: str | None, covers: tuple[str, ...]) -> CommitRecord:
     return CommitRecord(
         sha=raw.sha, parents=raw.parents, author_name=raw.author_name,
@@ -304,7 +314,9 @@ def _walk(
         return answered
     stream = (scan_stream(revs, cwd, db) if external and not all_notes
               else cached_stream(revs, cwd, db))
-    return _walk_once(stream, *args, verdicts)
+    walked = _walk_once(stream, *args, verdicts)
+    db.remember_light(db.history(revs, cwd))  # every commit has facts now (a scan's may not)
+    return walked
 
 
 def _light_walk(revs: Sequence[str], args: _WalkArgs, verdicts: _Verdicts
@@ -312,8 +324,11 @@ def _light_walk(revs: Sequence[str], args: _WalkArgs, verdicts: _Verdicts
     """The walk from cached verdicts alone, or None when one is missing. A function of its own
     so that the history list is freed before a full walk starts."""
     history = verdicts.db.history(revs, args[6])
+    known = verdicts.db.light_history(history)
+    stream = (_light_stream(history, verdicts.db) if known is None
+              else _known_stream(known, verdicts.db))
     try:
-        return _walk_once(_light_stream(history, verdicts.db), *args, verdicts, light=True)
+        return _walk_once(stream, *args, verdicts, light=True)
     except _Miss:
         return None
 
