@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import io
 import json
 import marshal
 import sqlite3
@@ -243,7 +242,7 @@ class Cache:
         """Store `light_history` for `history` if every commit in it has facts."""
         self.flush()  # the facts of the walk that just ended
         out = []
-        lines = io.StringIO(history)
+        lines = iter(history.splitlines())  # at the end of a cold walk, not a warm one
         while chunk := [line.split() for _, line in zip(range(5000), lines, strict=False)]:
             known = self.digests([c[0] for c in chunk])
             for sha, *parents in chunk:
