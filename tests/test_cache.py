@@ -93,7 +93,7 @@ def test_a_warm_audit_reads_no_patch_and_verifies_no_signature_again(
 ) -> None:
     repo, _ = _history_with_merges(tmp_path, people)
     cold = walk.audit(None, None, None, repo)
-    monkeypatch.setattr(walk, "_CHUNK", chunk)
+    monkeypatch.setattr(stream, "CHUNK", chunk)
 
     def no_patches(*args: object, **kwargs: object) -> object:
         raise AssertionError("the warm audit streamed commits from git")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -28,9 +28,11 @@ from provenance.audit.stream import (  # noqa: F401 (re-exported: bench/ and tes
     LOG_FORMAT,
     NULL_OID,
     UNKNOWN,
+    CacheMiss,
     RawCommit,
     cached_stream,
     digests_of,
+    light_stream,
     log_stream,
     parse_log,
     path_of_header,
@@ -105,10 +107,6 @@ class _Pending:
     key: bytes  # its verdict key (b"" without a cache)
 
 
-class _Miss(Exception):
-    """A light walk met a verdict the cache does not hold: walk again with the full stream."""
-
-
 @dataclass(frozen=True)
 class _Verdicts:
     """The verdict cache as one walk sees it; `context` is what every key of the walk shares."""
@@ -119,47 +117,6 @@ class _Verdicts:
     def key(self, *fields: str | None) -> bytes:
         """A verdict's key; a field is hex, a digest, a hash or None, so NUL separates them."""
         return self.db.verdict_key(self.context, "\0".join(map(str, fields)))
-
-
-_CHUNK = 5000  # commits whose digests and verdicts a light walk holds in memory at a time
-
-
-def _light_stream(history: str, db: cache.Cache) -> Iterator[RawCommit]:
-    """Commits as the cache knows them: ids, parents, digests and policy ids, nothing else.
-
-    `history` is `rev-list --parents` text, read a chunk at a time (memory stays flat)."""
-    lines = _lines(history)
-    while chunk := [line.split() for _, line in zip(range(_CHUNK), lines, strict=False)]:
-        shas = [c[0] for c in chunk]
-        known = db.digests(shas)
-        db.load_verdicts(shas)
-        for sha, *parents in chunk:
-            if sha not in known:
-                raise _Miss
-            change, policy_ids = known[sha]
-            yield RawCommit(sha, tuple(parents), "", "", "", "", 0, "", change, (),
-                            None if policy_ids is None else tuple(policy_ids.split(",")))
-
-
-def _lines(text: str) -> Iterator[str]:
-    """The lines of `text`, one at a time: io.StringIO would first copy it, at up to 4 bytes a
-    character (~64 MB for a 100k-commit range)."""
-    start = 0
-    while start < len(text):
-        end = text.find("\n", start)
-        end = len(text) if end < 0 else end
-        yield text[start:end]
-        start = end + 1
-
-
-def _known_stream(known: str, db: cache.Cache) -> Iterator[RawCommit]:
-    """`_light_stream` from `Cache.light_history` lines (digests and policy ids included)."""
-    lines = _lines(known)
-    while chunk := [line.split() for _, line in zip(range(_CHUNK), lines, strict=False)]:
-        db.load_verdicts([c[0] for c in chunk])
-        for sha, change, policy_ids, *parents in chunk:
-            yield RawCommit(sha, tuple(parents), "", "", "", "", 0, "", change, (),
-                            None if policy_ids == "-" else tuple(policy_ids.split(",")))
 
 
 def _record(raw: RawCommit, policy_blob: str | None, covers: tuple[str, ...]) -> CommitRecord:
@@ -178,7 +135,7 @@ def _walk_once(
     cwd: str | Path | None, progress: Callable[[int], None] | None,
     verdicts: _Verdicts | None = None, light: bool = False,
 ) -> tuple[Judgements, list[Policy]]:
-    """Judge `stream`, or take cached verdicts; a `light` stream (no messages) raises _Miss when
+    """Judge `stream`, or take cached verdicts; a `light` stream (no messages) raises CacheMiss when
     a verdict is not cached."""
     by_digest, by_commit = _index_notes(all_notes)
     policies: list[Policy] = [root_policy]
@@ -227,7 +184,7 @@ def _walk_once(
             if hit is not None:
                 j, covers = hit
             elif light:
-                raise _Miss
+                raise CacheMiss
             if not light:
                 found = list({id(a): a for a in by_digest.get(raw.digest, []) +
                               by_commit.get(raw.sha, [])}.values())
@@ -290,7 +247,7 @@ def _rejudge(p: _Pending, approvals: Sequence[CoverApproval], revoked: frozenset
         if hit is not None:
             return hit[0]
     if p.record is None:
-        raise _Miss
+        raise CacheMiss
     j = judge(p.record, p.policy, p.notes, revoked, cover_approvals=approvals,
               policy_change_authorized=p.authorized)
     if verdicts is not None:
@@ -335,11 +292,10 @@ def _light_walk(revs: Sequence[str], args: _WalkArgs, verdicts: _Verdicts
     so that the history list is freed before a full walk starts."""
     history = verdicts.db.history(revs, args[6])
     known = verdicts.db.light_history(history)
-    stream = (_light_stream(history, verdicts.db) if known is None
-              else _known_stream(known, verdicts.db))
+    stream = light_stream(history, known, verdicts.db)
     try:
         return _walk_once(stream, *args, verdicts, light=True)
-    except _Miss:
+    except CacheMiss:
         return None
 
 
