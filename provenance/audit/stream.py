@@ -179,14 +179,13 @@ def parse_log(blocks: Iterable[bytes], *, patches: bool = True
 # git.BOUNDED_MEMORY_CONFIG). The order comes from one `rev-list`. Output is byte-identical to
 # `git log -p --cc --topo-order --reverse`.
 BATCH = 5_000
-_MEMORY_CONFIG = git.BOUNDED_MEMORY_CONFIG
 
 
 def topo_order(revs: Sequence[str], cwd: str | Path | None) -> bytes:
     """The ids of `revs`, parents before children, one per line.
 
     Kept as one bytes object (41 bytes a commit), not a str per commit."""
-    return git.run([*_MEMORY_CONFIG, "rev-list", "--topo-order", "--reverse", "--end-of-options",
+    return git.run([*git.BOUNDED_MEMORY_CONFIG, "rev-list", "--topo-order", "--reverse", "--end-of-options",
                     *git.resolve_revs(revs, cwd=cwd), "--"], cwd=cwd, pinned=True)
 
 
@@ -206,7 +205,7 @@ def commit_lines(order: bytes, cwd: str | Path | None, *, body: str = "patch") -
     Pinned: runs in a neutral git dir (no attributes), so `order` holds resolved ids."""
     for batch in _batches(order):
         yield from git.stream(
-            [*git.PINNED_DIFF_CONFIG, *_MEMORY_CONFIG, "diff-tree", "--stdin", "--always",
+            [*git.PINNED_DIFF_CONFIG, *git.BOUNDED_MEMORY_CONFIG, "diff-tree", "--stdin", "--always",
              f"--format={LOG_FORMAT}", *_BODIES[body], "--root", "-r",
              *git.PINNED_DIFF_OPTIONS],
             cwd=cwd, stdin_lines=[batch], pinned=True, by_line=False)
@@ -226,7 +225,7 @@ def scan_stream(revs: Sequence[str], cwd: str | Path | None, db: cache.Cache | N
     comes from `cached_stream`: the judge checks signatures against digests. Notes match by digest
     too, so the walk uses this stream only when there are none."""
     order = topo_order(revs, cwd)
-    merges = git.run([*_MEMORY_CONFIG, "rev-list", "--merges", "--topo-order", "--reverse",
+    merges = git.run([*git.BOUNDED_MEMORY_CONFIG, "rev-list", "--merges", "--topo-order", "--reverse",
                       "--end-of-options", *git.resolve_revs(revs, cwd=cwd), "--"],
                      cwd=cwd, pinned=True)
     width = order.find(b"\n") + 1
