@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 import factory as f
 import pytest
+from conftest import AIDER_COMMITS
 
 from provenance import policy as policy_mod
-from provenance.audit.judge import judge
+from provenance import trailers
+from provenance.audit.judge import judge, trailers_read
 from provenance.audit.records import VERDICT_CODES, CommitRecord, CoverApproval, NoteAttestation
 from provenance.digest import EMPTY
 from provenance.sshsig import PublicKey
@@ -282,3 +285,33 @@ def test_judge_needs_no_repository(ppl: dict[str, f.Actor], tmp_path: Path,
                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # not a repository: judge must never run git
     assert _codes(_record(_declared(ppl)), _policy(ppl)) == []
+
+
+_JUDGED = {"ai-assisted", "assisted-by", "provenance-signature"}
+
+
+@pytest.mark.parametrize("message", [
+    "plain subject", "subject\n\nSigned-off-by: A <a@x>",
+    "subject\n\nai-ASSISTED: yes", "subject\n\nAi-Assisted : no", "s\n\nAssisted-by: aider",
+    "subject\n\nprovenance-signature v1 declare a@x sha256:00 AAAA",
+    "subject\n\nX-AI-Assisted-Note: yes",  # a longer key holding the name: parsed, judged as git does
+    "subject\n\nAI-Assisted:\n yes",  # a folded value
+])
+def test_trailers_read_are_every_trailer_or_none_the_judge_reads(message: str) -> None:
+    got = trailers_read(message)
+    every = tuple(trailers.parse(message))
+    assert got in (every, ())
+    if got == ():
+        assert not {k.lower() for k, _ in every} & (_JUDGED - {"assisted-by"})
+
+
+def test_trailers_read_skip_only_messages_without_judged_keys_in_real_commits() -> None:
+    messages = [json.loads(line)["message"] for line in AIDER_COMMITS.read_text().splitlines()]
+    skipped = 0
+    for m in messages + [m + "\n\nAI-Assisted: yes" for m in messages[:50]]:
+        got, every = trailers_read(m), tuple(trailers.parse(m))
+        if got != every:
+            assert got == () and not {k.lower() for k, _ in every} & {"ai-assisted",
+                                                                      "provenance-signature"}
+            skipped += 1
+    assert skipped > 10  # real commits carry other trailers (Co-authored-by, ...): not parsed

@@ -137,3 +137,18 @@ def test_a_scanned_commit_is_covered_by_a_merge_cosigned_over_its_digest(
     after = walk.audit(None, None, policy, repo, use_cache=False)
     assert [v.code for j in after.judgements if j.commit == brought for v in j.violations] == \
         ["undeclared-ai"]
+
+
+def test_raw_and_header_streams_carry_no_patch(tmp_path: Path) -> None:
+    """--unified and --inter-hunk-context imply --patch: a scan once read every patch anyway."""
+    repo = f.init(tmp_path / "r")
+    _plain(repo, {"a.txt": "1\n2\n"}, "root")
+    _plain(repo, {"a.txt": "1\n3\n", "b.txt": "b\n"}, "edit")
+    order = stream.topo_order(["HEAD"], repo)
+    raw = b"".join(stream.commit_lines(order, repo, body="raw"))
+    none = b"".join(stream.commit_lines(order, repo, body="none"))
+    patch = b"".join(stream.commit_lines(order, repo))
+    assert b"\n@@ " in patch and b"diff --git" in patch
+    for body in (raw, none):
+        assert b"@@ " not in body and b"diff --git" not in body
+    assert raw.count(b"\n:") == 3 and b"\n:" not in none

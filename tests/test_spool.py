@@ -43,3 +43,17 @@ def test_a_spilled_list_reads_back_as_the_list_it_replaces(limit: int) -> None:
     assert list(got)[-2:] == [_judgement(139), _judgement(40)]
     with pytest.raises(IndexError):
         got[41]
+
+
+@pytest.mark.parametrize("limit", [1000, 0])
+def test_the_summary_kept_on_arrival_counts_what_the_list_holds(limit: int) -> None:
+    expected = [_judgement(n) for n in range(30)]
+    got = spool.Judgements(in_memory=limit)
+    for j in expected:
+        got.append(j)
+    got[4] = expected[4] = _judgement(200)  # replacing takes the old entry's counts out
+    assert spool.summary(got) == spool.summary(list(expected))
+    assert spool.summary(list(expected)) == spool.Summary(
+        30, sum(j.ai_assisted for j in expected), sum(bool(j.critical_paths) for j in expected),
+        sum(len(j.violations) for j in expected))
+    assert 0 < spool.summary(got).violations and 0 < spool.summary(got).critical < 30

@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any, TextIO
 
+from provenance.audit import spool
 from provenance.audit.records import Judgement
 from provenance.audit.walk import AuditResult
 
@@ -17,13 +18,11 @@ NOTES_HINT = ("co-signs may not be fetched: "
 
 
 def _summary(result: AuditResult) -> dict[str, int]:
-    js = result.judgements
-    return {
-        "commits": len(js),
-        "ai_assisted": sum(j.ai_assisted for j in js),
-        "critical": sum(bool(j.critical_paths) for j in js),
-        "violations": sum(len(j.violations) for j in js),
-    }
+    return spool.summary(result.judgements)._asdict()
+
+
+# json.dumps builds an encoder per call; a report line per commit shares this one (same output).
+_ENCODE_LINE = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
 
 
 def _commit_doc(j: Judgement) -> dict[str, Any]:
@@ -64,7 +63,7 @@ def write_json(result: AuditResult, out: TextIO) -> None:
         return
     out.write(head + "\n")
     for n, j in enumerate(result.judgements):
-        out.write(("    " if n == 0 else ",\n    ") + json.dumps(_commit_doc(j), ensure_ascii=False))
+        out.write(("    " if n == 0 else ",\n    ") + _ENCODE_LINE(_commit_doc(j)))
     out.write("\n" + tail)
 
 

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from provenance import git
-from provenance.audit import report, walk
+from provenance.audit import report, spool, walk
 from provenance.errors import ProvenanceError
 
 
@@ -44,4 +44,4 @@ def run_audit(
         subjects = _subjects(flagged, cwd)
         render = report.to_text if fmt == "text" else report.to_markdown
         print(render(result, subjects))
-    return 1 if any(j.violations for j in result.judgements) else 0
+    return 1 if spool.summary(result.judgements).violations else 0

@@ -2,7 +2,9 @@
 
 A 100k-commit audit holds ~100 MB of judgements; 1M would not fit the memory budget. Past
 `in_memory` judgements every one is written, `marshal`led, to an unnamed temporary file (gone when
-the process ends) and only its offset stays in memory: 12 bytes a commit.
+the process ends) and only its offset stays in memory: 12 bytes a commit. The counts a report's
+summary needs are kept as judgements arrive (5 bytes a commit), so that reading them back from
+disk happens once, for the report itself.
 """
 
 from __future__ import annotations
@@ -11,13 +13,29 @@ import marshal
 import tempfile
 from array import array
 from collections.abc import Iterator, Sequence
-from typing import IO, Any, overload
+from typing import IO, Any, NamedTuple, overload
 
 from provenance import sshsig
 from provenance.audit.records import CoverApproval, Judgement, Violation
 from provenance.sshsig import PublicKey
 
 IN_MEMORY = 20_000
+_AI, _CRITICAL = 1, 2  # bits of a judgement's entry in `Judgements._flags`
+
+
+class Summary(NamedTuple):
+    commits: int
+    ai_assisted: int
+    critical: int  # commits touching a critical path under a rule that applies to them
+    violations: int
+
+
+def summary(js: Sequence[Judgement]) -> Summary:
+    """The counts of `js`: kept as they arrived for `Judgements`, one pass over anything else."""
+    if isinstance(js, Judgements):
+        return js.summary()
+    return Summary(len(js), sum(j.ai_assisted for j in js), sum(bool(j.critical_paths) for j in js),
+                   sum(len(j.violations) for j in js))
 
 
 def to_plain(j: Judgement) -> list[Any]:
@@ -55,11 +73,27 @@ class Judgements(Sequence[Judgement]):
         self._sizes = array("I")
         self._end = 0
         self._writing = True
+        self._flags = array("B")  # per judgement: _AI | _CRITICAL
+        self._violations = array("I")  # per judgement: how many
+
+    def summary(self) -> Summary:
+        flags = self._flags
+        return Summary(len(flags), sum(f & _AI for f in flags),
+                       sum(f & _CRITICAL for f in flags) // _CRITICAL, sum(self._violations))
+
+    def _count(self, index: int, j: Judgement) -> None:
+        flag = (_AI if j.ai_assisted else 0) | (_CRITICAL if j.critical_paths else 0)
+        if index == len(self._flags):
+            self._flags.append(flag)
+            self._violations.append(len(j.violations))
+        else:
+            self._flags[index], self._violations[index] = flag, len(j.violations)
 
     def __len__(self) -> int:
         return len(self._offsets) if self._file is not None else len(self._memory)
 
     def append(self, j: Judgement) -> None:
+        self._count(len(self._flags), j)
         if self._file is None and len(self._memory) < self._limit:
             self._memory.append(j)
             return
@@ -68,10 +102,11 @@ class Judgements(Sequence[Judgement]):
         self._store(len(self._offsets), j)
 
     def __setitem__(self, index: int, j: Judgement) -> None:
+        index = range(len(self))[index]  # IndexError and negative indices as a list has them
+        self._count(index, j)
         if self._file is None:
             self._memory[index] = j
             return
-        index = range(len(self))[index]  # IndexError and negative indices as a list has them
         self._store(index, j)  # the old record stays in the file, unread
 
     @overload

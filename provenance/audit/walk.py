@@ -15,7 +15,7 @@ from pathlib import Path
 
 from provenance import cache, git, notes, policy, trailers
 from provenance.audit import trust
-from provenance.audit.judge import judge
+from provenance.audit.judge import judge, trailers_read
 from provenance.audit.records import (
     CommitRecord,
     CoverApproval,
@@ -124,7 +124,7 @@ def _record(raw: RawCommit, policy_blob: str | None, covers: tuple[str, ...]) ->
         sha=raw.sha, parents=raw.parents, author_name=raw.author_name,
         author_email=raw.author_email, committer_name=raw.committer_name,
         committer_email=raw.committer_email, author_time=raw.author_time, message=raw.message,
-        trailers=raw.trailers if raw.trailers is not None else tuple(trailers.parse(raw.message)),
+        trailers=raw.trailers if raw.trailers is not None else trailers_read(raw.message),
         paths=raw.paths, digest=raw.digest, policy_blob=policy_blob, covers=covers,
     )
 
