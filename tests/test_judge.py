@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
 import factory as f
@@ -101,7 +100,7 @@ def test_an_ai_change_to_a_critical_path_needs_and_accepts_a_senior_cosign(
     v = j.violations[0]
     assert v.rule == "tier-1" and "payments/x.py (payments/**)" in v.message
     assert v.fix.startswith(f"git provenance cosign {'c' * 40}")
-    signed = replace(bare, trailers=bare.trailers + (("Provenance-Signature",
+    signed = bare._replace(trailers=bare.trailers + (("Provenance-Signature",
                                                       _sig(ppl["alice"], "cosign")),))
     j = judge(signed, pol, [], frozenset())
     assert j.violations == () and j.cosigners == ("alice@example.com",)
@@ -120,7 +119,7 @@ def test_the_authors_own_cosign_does_not_count(ppl: dict[str, f.Actor]) -> None:
                    ("Provenance-Signature", _sig(ppl["alice"], "cosign",
                                                  author="alice@example.com"))],
                   author="alice@example.com", paths=["payments/x.py"])
-    rec = replace(rec, trailers=(("AI-Assisted", "yes"), ("Provenance-Signature", _sig(
+    rec = rec._replace(trailers=(("AI-Assisted", "yes"), ("Provenance-Signature", _sig(
         ppl["alice"], "declare", ai=True, author="alice@example.com")), rec.trailers[2]))
     j = judge(rec, _policy(ppl), [], frozenset())
     assert [v.code for v in j.violations] == ["missing-cosign"]
@@ -134,7 +133,7 @@ def test_threshold_two_is_not_met_by_one_person_with_two_keys(ppl: dict[str, f.A
                                                  as_email="alice@example.com"))],
                   paths=["payments/x.py"])
     assert _codes(rec, _policy(ppl, threshold=2)) == ["missing-cosign"]
-    rec2 = replace(rec, trailers=rec.trailers + (("Provenance-Signature",
+    rec2 = rec._replace(trailers=rec.trailers + (("Provenance-Signature",
                                                   _sig(ppl["carol"], "cosign")),))
     assert _codes(rec2, _policy(ppl, threshold=2)) == []
 
@@ -197,7 +196,7 @@ def test_declarations_missing_unsigned_conflicting_or_malformed(ppl: dict[str, f
 def test_a_clean_merge_needs_no_declaration(ppl: dict[str, f.Actor]) -> None:
     merge = _record([], parents=("a" * 40, "b" * 40), change=EMPTY, paths=())
     assert _codes(merge, _policy(ppl)) == []
-    conflicted = replace(merge, digest=D1)
+    conflicted = merge._replace(digest=D1)
     assert _codes(conflicted, _policy(ppl)) == ["missing-declaration"]
 
 
@@ -212,7 +211,7 @@ def test_fingerprints_make_a_commit_ai_assisted_whatever_it_declares(
     assert sorted(v.code for v in j.violations) == ["missing-cosign", "undeclared-ai"]
     assert any(e.startswith("fingerprint: ") for e in j.evidence)
     # undeclared-ai replaces missing-declaration
-    bare = replace(rec, trailers=rec.trailers[:1])
+    bare = rec._replace(trailers=rec.trailers[:1])
     assert _codes(bare, _policy(ppl)) == ["missing-cosign", "undeclared-ai"]
 
 
@@ -249,10 +248,10 @@ def test_a_policy_change_needs_a_senior_cosign_that_is_not_the_author(
     j = judge(rec, pol, [], frozenset())
     assert [v.code for v in j.violations] == ["unauthorized-policy-change"]
     assert j.policy_change and not j.policy_authorized
-    unsigned_policy_line = replace(rec, trailers=(*decl, (
+    unsigned_policy_line = rec._replace(trailers=(*decl, (
         "Provenance-Signature", _sig(ppl["alice"], "cosign"))))
     assert "invalid-signature" in _codes(unsigned_policy_line, pol)
-    ok = replace(rec, trailers=(*decl, ("Provenance-Signature",
+    ok = rec._replace(trailers=(*decl, ("Provenance-Signature",
                                         _sig(ppl["alice"], "cosign", policy=BLOB))))
     j = judge(ok, pol, [], frozenset())
     assert j.violations == () and j.policy_authorized
@@ -267,7 +266,7 @@ def test_cover_approvals_from_a_merge_count_for_the_commits_it_brings_in(
     merge = _record([("Provenance-Signature", _sig(ppl["alice"], "cosign", covers=[D2],
                                                                change=EMPTY))],
                     parents=("a" * 40, "b" * 40), change=EMPTY, paths=())
-    merge = replace(merge, covers=(D2,))
+    merge = merge._replace(covers=(D2,))
     j = judge(merge, _policy(ppl), [], frozenset())
     assert j.violations == () and [c.signer for c in j.cover_approvals] == ["alice@example.com"]
 

@@ -178,7 +178,9 @@ def judge(
     evidence: list[str] = []
 
     by_key: dict[str, list[str]] = {}  # lower-cased trailer key -> values
-    for key, value in record.trailers:
+    parsed_trailers = record.trailers
+    for key, value in parsed_trailers if parsed_trailers is not None else trailers_read(
+            record.message):
         by_key.setdefault(key.lower(), []).append(value)
 
     # -- the trailer declaration

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from provenance.sshsig import PublicKey
@@ -23,9 +23,10 @@ VERDICT_CODES = (
 )
 
 
-@dataclass(frozen=True)
-class CommitRecord:
-    """Everything the judge needs to know about one commit, read from one streamed git process."""
+class CommitRecord(NamedTuple):
+    """One commit as the stream reads it from git, and as the judge sees it once the walk has
+    added what history decides (a NamedTuple: one is built per commit, and the walk copies it
+    only for the rare commit that changes the policy or is a co-signed merge)."""
 
     sha: str
     parents: tuple[str, ...]
@@ -35,9 +36,11 @@ class CommitRecord:
     committer_email: str
     author_time: int
     message: str  # decoded with surrogateescape
-    trailers: tuple[tuple[str, str], ...]  # provenance.trailers.parse(message)
+    digest: str  # provenance.digest of the commit; "" when a scan did not need it
     paths: tuple[str, ...]  # paths in the commit's own patch (combined diff for merges)
-    digest: str  # provenance.digest of the commit
+    policy_ids: tuple[str, ...] | None = None  # the policy file's `index` ids when the patch shows it
+    # Parsed trailers (from the cache); None: the judge parses those it reads (judge.trailers_read).
+    trailers: tuple[tuple[str, str], ...] | None = None
     policy_blob: str | None = None  # new policy blob id when the commit changes the policy file
     covers: tuple[str, ...] = ()  # merges: digests of the commits they bring in (when needed)
 
@@ -52,8 +55,7 @@ class NoteAttestation:
     assisted_by: tuple[str, ...] = ()  # `Assisted-by:` values in the same note
 
 
-@dataclass(frozen=True)
-class Violation:
+class Violation(NamedTuple):  # NamedTuples here: built per commit, ~4x faster than frozen dataclasses
     code: str
     message: str
     fix: str
@@ -70,13 +72,12 @@ class CoverApproval:
     key: PublicKey
 
 
-@dataclass(frozen=True)
-class Judgement:
+class Judgement(NamedTuple):
     commit: str
     author: str
     ai_assisted: bool
     evidence: tuple[str, ...]
-    critical_paths: dict[str, list[str]] = field(default_factory=dict)  # rule -> paths
+    critical_paths: dict[str, list[str]]  # rule -> paths (no default: a shared dict would be one)
     cosigners: tuple[str, ...] = ()  # emails of the people whose co-signs counted
     violations: tuple[Violation, ...] = ()
     policy_change: bool = False  # the commit changes the policy file

@@ -11,9 +11,9 @@ import io
 import re
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import NamedTuple
 
 from provenance import cache, digest, git, trailers
+from provenance.audit.records import CommitRecord
 from provenance.errors import ProvenanceError
 from provenance.policy import POLICY_FILE
 
@@ -24,23 +24,6 @@ LOG_FORMAT = "%x00%x00C %H%x00%P%x00%an%x00%ae%x00%cn%x00%ce%x00%at%x00%B%n%x00E
 NULL_OID = "0" * 40
 UNKNOWN = ""  # the digest of a commit streamed without its patch: nothing needed it
 SIGNATURE_MARK = "Provenance-Signature"  # a message holding it may need its digest
-
-
-class RawCommit(NamedTuple):
-    """One commit as the stream gives it (a NamedTuple: built and copied once per commit)."""
-
-    sha: str
-    parents: tuple[str, ...]
-    author_name: str
-    author_email: str
-    committer_name: str
-    committer_email: str
-    author_time: int
-    message: str
-    digest: str
-    paths: tuple[str, ...]
-    policy_ids: tuple[str, ...] | None = None  # the policy file's `index` ids when the patch shows it
-    trailers: tuple[tuple[str, str], ...] | None = None  # parsed, when they came from the cache
 
 
 def _unquote(data: bytes) -> tuple[bytes, bytes]:
@@ -147,7 +130,7 @@ def _records(blocks: Iterable[bytes]) -> Iterator[bytes]:
 
 
 def parse_log(blocks: Iterable[bytes], *, patches: bool = True
-              ) -> Generator[RawCommit, None, None]:
+              ) -> Generator[CommitRecord, None, None]:
     """Split the `LOG_FORMAT` + patch stream into commits and digest each patch.
 
     Without `patches` the stream holds `--raw` lines instead and the digest is `UNKNOWN`."""
@@ -169,7 +152,7 @@ def parse_log(blocks: Iterable[bytes], *, patches: bool = True
             change = UNKNOWN
             policy_ids = _raw_facts(body, paths)
         dec = [f.decode("utf-8", "surrogateescape") for f in fields]
-        yield RawCommit(
+        yield CommitRecord(
             sha=dec[0], parents=tuple(dec[1].split()), author_name=dec[2], author_email=dec[3],
             committer_name=dec[4], committer_email=dec[5],
             author_time=int(dec[6]) if dec[6].isdigit() else 0,
@@ -191,6 +174,19 @@ def topo_order(revs: Sequence[str], cwd: str | Path | None) -> bytes:
     Kept as one bytes object (41 bytes a commit), not a str per commit."""
     return git.run([*git.BOUNDED_MEMORY_CONFIG, "rev-list", "--topo-order", "--reverse", "--end-of-options",
                     *git.resolve_revs(revs, cwd=cwd), "--"], cwd=cwd, pinned=True)
+
+
+def _order_and_merges(revs: Sequence[str], cwd: str | Path | None) -> tuple[bytes, bytes]:
+    """`topo_order`, and the merges among it in the same order, from one `rev-list --parents`."""
+    listing = git.run([*git.BOUNDED_MEMORY_CONFIG, "rev-list", "--topo-order", "--reverse",
+                       "--parents", "--end-of-options", *git.resolve_revs(revs, cwd=cwd), "--"],
+                      cwd=cwd, pinned=True)
+    merges = b"".join(m + b"\n" for m in _MERGE_LINE.findall(listing))
+    return _PARENTS.sub(b"", listing), merges
+
+
+_PARENTS = re.compile(rb" [^\n]*")
+_MERGE_LINE = re.compile(rb"^(\S+) \S+ \S+", re.M)
 
 
 def _batches(order: bytes) -> Iterator[bytes]:
@@ -219,23 +215,20 @@ def commit_lines(order: bytes, cwd: str | Path | None, *, body: str = "patch") -
             cwd=cwd, stdin_lines=[batch], pinned=True, by_line=False)
 
 
-def log_stream(revs: Sequence[str], cwd: str | Path | None) -> Iterator[RawCommit]:
+def log_stream(revs: Sequence[str], cwd: str | Path | None) -> Iterator[CommitRecord]:
     """Every commit of `revs` with its pinned patch digested, parents before children."""
     return parse_log(commit_lines(topo_order(revs, cwd), cwd))
 
 
 def scan_stream(revs: Sequence[str], cwd: str | Path | None, db: cache.Cache | None
-                ) -> Iterator[RawCommit]:
+                ) -> Iterator[CommitRecord]:
     """`log_stream` for commits nobody signed: paths from `--raw`, no patch, no digest.
 
     Merges still come with their patches (whether a merge is clean is read from its combined
     diff). From the first commit whose message holds a `Provenance-Signature` on, every commit
     comes from `cached_stream`: the judge checks signatures against digests. Notes match by digest
     too, so the walk uses this stream only when there are none."""
-    order = topo_order(revs, cwd)
-    merges = git.run([*git.BOUNDED_MEMORY_CONFIG, "rev-list", "--merges", "--topo-order", "--reverse",
-                      "--end-of-options", *git.resolve_revs(revs, cwd=cwd), "--"],
-                     cwd=cwd, pinned=True)
+    order, merges = _order_and_merges(revs, cwd)
     width = order.find(b"\n") + 1
     rest = b""  # the commits from the first signed one on
     with contextlib.closing(parse_log(commit_lines(merges, cwd))) as merged, \
@@ -260,18 +253,18 @@ def digests_of(shas: Sequence[str], cwd: str | Path | None) -> dict[str, str]:
     return {raw.sha: raw.digest for raw in parse_log(commit_lines(order, cwd))}
 
 
-def _with_facts(raw: RawCommit, facts: cache.Facts) -> RawCommit:
+def _with_facts(raw: CommitRecord, facts: cache.Facts) -> CommitRecord:
     return raw._replace(digest=facts.digest, paths=facts.paths, policy_ids=facts.policy,
                         trailers=facts.trailers)
 
 
-def _facts(raw: RawCommit) -> cache.Facts:
+def _facts(raw: CommitRecord) -> cache.Facts:
     parsed = tuple(trailers.parse(raw.message))
     return cache.Facts(raw.digest, raw.paths, raw.policy_ids, parsed)
 
 
 def cached_stream(revs: Sequence[str], cwd: str | Path | None, db: cache.Cache | None,
-                  order: bytes | None = None) -> Iterator[RawCommit]:
+                  order: bytes | None = None) -> Iterator[CommitRecord]:
     """`log_stream`, but only the commits the cache does not know go through the patch stream.
 
     The others come from a second stream without patches (messages and identities only) and the
@@ -315,7 +308,7 @@ class CacheMiss(Exception):
     """A light walk met a commit or verdict the cache does not hold: walk again in full."""
 
 
-def light_stream(history: str, known: str | None, db: cache.Cache) -> Iterator[RawCommit]:
+def light_stream(history: str, known: str | None, db: cache.Cache) -> Iterator[CommitRecord]:
     """Ids, parents, digests and policy ids from the cache, nothing else; a chunk at a time, with
     the chunk's verdicts loaded. `known` is `Cache.light_history` ("SHA DIGEST POLICY-IDS|-
     PARENT..."); without it, `history` ("SHA PARENT...", `Cache.history`) and one facts query
@@ -330,7 +323,7 @@ def light_stream(history: str, known: str | None, db: cache.Cache) -> Iterator[R
                 raise CacheMiss
             chunk = [[sha, facts[sha][0], facts[sha][1] or "-", *parents] for sha, *parents in chunk]
         for sha, change, policy_ids, *parents in chunk:
-            yield RawCommit(sha, tuple(parents), "", "", "", "", 0, "", change, (),
+            yield CommitRecord(sha, tuple(parents), "", "", "", "", 0, "", change, (),
                             None if policy_ids == "-" else tuple(policy_ids.split(",")))
 
 

@@ -10,12 +10,12 @@ import hashlib
 import json
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from provenance import cache, git, notes, policy, trailers
 from provenance.audit import trust
-from provenance.audit.judge import judge, trailers_read
+from provenance.audit.judge import judge
 from provenance.audit.records import (
     CommitRecord,
     CoverApproval,
@@ -29,7 +29,6 @@ from provenance.audit.stream import (  # noqa: F401 (re-exported: bench/ and tes
     NULL_OID,
     UNKNOWN,
     CacheMiss,
-    RawCommit,
     cached_stream,
     digests_of,
     light_stream,
@@ -73,7 +72,7 @@ def _index_notes(
     return by_digest, by_commit
 
 
-def _has_cosign(raw: RawCommit, found: Sequence[NoteAttestation]) -> bool:
+def _has_cosign(raw: CommitRecord, found: Sequence[NoteAttestation]) -> bool:
     values = trailers.values(raw.message, KEY_SIGNATURE) + [n.value for n in found]
     return any(v.split()[1:2] == ["cosign"] for v in values)
 
@@ -81,7 +80,7 @@ def _has_cosign(raw: RawCommit, found: Sequence[NoteAttestation]) -> bool:
 _RECENT = 50_000  # digests of the last commits walked, for the merges that bring them in
 
 
-def _covers(merge: RawCommit, recent: Mapping[str, str], cwd: str | Path | None
+def _covers(merge: CommitRecord, recent: Mapping[str, str], cwd: str | Path | None
             ) -> tuple[str, ...]:
     """Digests of the commits a merge brings in (M^1..M, M itself excluded).
 
@@ -119,18 +118,8 @@ class _Verdicts:
         return self.db.verdict_key(self.context, "\0".join(map(str, fields)))
 
 
-def _record(raw: RawCommit, policy_blob: str | None, covers: tuple[str, ...]) -> CommitRecord:
-    return CommitRecord(
-        sha=raw.sha, parents=raw.parents, author_name=raw.author_name,
-        author_email=raw.author_email, committer_name=raw.committer_name,
-        committer_email=raw.committer_email, author_time=raw.author_time, message=raw.message,
-        trailers=raw.trailers if raw.trailers is not None else trailers_read(raw.message),
-        paths=raw.paths, digest=raw.digest, policy_blob=policy_blob, covers=covers,
-    )
-
-
 def _walk_once(
-    stream: Iterable[RawCommit], root_policy: Policy, root_blob: str | None, root_ident: str,
+    stream: Iterable[CommitRecord], root_policy: Policy, root_blob: str | None, root_ident: str,
     external: bool, revoked: frozenset[PublicKey], all_notes: Sequence[NoteAttestation],
     cwd: str | Path | None, progress: Callable[[int], None] | None,
     verdicts: _Verdicts | None = None, light: bool = False,
@@ -186,12 +175,15 @@ def _walk_once(
             elif light:
                 raise CacheMiss
             if not light:
-                found = list({id(a): a for a in by_digest.get(raw.digest, []) +
-                              by_commit.get(raw.sha, [])}.values())
+                if by_commit:  # a history without notes skips the look-ups
+                    found = list({id(a): a for a in by_digest.get(raw.digest, []) +
+                                  by_commit.get(raw.sha, [])}.values())
                 if hit is None:
                     covers = (_covers(raw, recent, cwd)
                               if len(raw.parents) > 1 and _has_cosign(raw, found) else ())
-                record = _record(raw, policy_blob, covers)
+                # Copied only when history adds to it: most commits go to the judge as streamed.
+                record = (raw if policy_blob is None and not covers
+                          else raw._replace(policy_blob=policy_blob, covers=covers))
             if hit is None:
                 assert record is not None
                 j = judge(record, policies[base], found, revoked, policy_change_authorized=authorized)
@@ -208,7 +200,7 @@ def _walk_once(
                 recent[raw.sha] = raw.digest
                 if len(recent) > _RECENT:
                     recent.popitem(last=False)
-            if any(v.code == "missing-cosign" for v in j.violations):
+            if j.violations and any(v.code == "missing-cosign" for v in j.violations):
                 pending[raw.digest].append(
                     _Pending(len(judgements), raw.sha, record, policies[base], found, authorized,
                              key))
@@ -313,7 +305,7 @@ def _adopt(
         bad = Violation("unauthorized-policy-change",
                         f"the co-signed policy is unusable, the previous one stays in force: {e}",
                         f"fix {POLICY_FILE} in a new commit and have it co-signed")
-        return base, replace(j, violations=(*j.violations, bad), policy_authorized=False)
+        return base, j._replace(violations=(*j.violations, bad), policy_authorized=False)
     policies.append(new)
     blobs.append(blob)
     return len(policies) - 1, j
