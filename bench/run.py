@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import generate  # noqa: E402
+import plan  # noqa: E402
 
 from provenance import cache, sshsig  # noqa: E402
 
@@ -134,7 +135,7 @@ def bench_history(h: generate.History, n: int, report: Callable[[str], None]) ->
     # notes; AI-assisted commits carry their agent's fingerprint), under an external policy.
     unadopted = generate.generate_unadopted(h.commits, log=lambda s: report(f"  {s}"))
     policy = repo.parent / "scan-policy.toml"
-    policy.write_bytes(generate.policy_text(True))
+    policy.write_bytes(plan.policy_text(True))
     scan = [*AUDIT, "--no-cache", "--policy", str(policy)]
     check = subprocess.run(scan, cwd=unadopted, capture_output=True, text=True)
     report(f"  scan check: {json.loads(check.stdout)['summary']}")
@@ -160,7 +161,7 @@ def _hook_repo(where: Path, key: Path, setup: Callable[[Path], None], env: dict[
     for k, v in (("user.name", "Bob Developer"), ("user.email", "bob@example.com"),
                  ("provenance.signingKey", str(key)), ("commit.gpgsign", "false")):
         subprocess.run(["git", "config", k, v], cwd=repo, check=True)
-    (repo / ".provenance.toml").write_bytes(generate.policy_text(False))
+    (repo / ".provenance.toml").write_bytes(plan.policy_text(False))
     setup(repo)
     subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
     subprocess.run(["git", "commit", "-q", "-m", "init"], cwd=repo, check=True,

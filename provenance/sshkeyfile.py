@@ -20,10 +20,9 @@ from provenance.sshsig import (
     _KEY_TYPES,
     PublicKey,
     _public_key_from_blob,
-    _take_str,
-    _take_u32,
     parse_public_key,
 )
+from provenance.sshwire import _take_str, _take_u32
 
 _OPENSSH_KEY_MAGIC = b"openssh-key-v1\0"
 _MAX_KEY_FILE = 1024 * 1024

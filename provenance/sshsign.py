@@ -22,14 +22,13 @@ from provenance.sshsig import (
     PublicKey,
     SshSig,
     _hash,
-    _mpint,
     _signed_data,
-    _str,
     dearmor,
     encode_blob,
     parse_public_key,
     verify,
 )
+from provenance.sshwire import _mpint, _str
 
 
 def _sign_with(private: object, algorithm: str, data: bytes) -> bytes:

@@ -1,13 +1,13 @@
-"""Specification of agent detection: environment signals, commit fingerprints, the data table."""
+"""Specification of agent detection in commits: fingerprints, false-positive guards, Assisted-by.
+
+Environment signals are specified in tests/test_detect_environment.py, the data table in
+tests/test_fingerprint_table.py.
+"""
 
 from __future__ import annotations
 
-import importlib.resources
 import json
-import re
-import tomllib
 from collections import Counter
-from typing import Any
 
 import pytest
 from conftest import AIDER_COMMITS
@@ -20,9 +20,7 @@ from provenance.detect import (
     assisted_by_value,
     commit_signals,
     environment_signals,
-    table_version,
 )
-from provenance.errors import ProvenanceError
 
 AIDER_DATA = AIDER_COMMITS
 HUMAN = ("Ada Lovelace", "ada@example.com")
@@ -34,125 +32,6 @@ def _tools(signals: list[Signal]) -> list[str]:
 
 def _msg_signals(message: str) -> list[Signal]:
     return commit_signals(*HUMAN, message, *HUMAN)
-
-
-# -- environment signals ---------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("environ", "tool"),
-    [
-        ({"CLAUDECODE": "1"}, "claude-code"),
-        ({"CLAUDE_CODE_ENTRYPOINT": "cli"}, "claude-code"),
-        ({"CLAUDE_CODE_REMOTE": "true"}, "claude-code"),
-        ({"GEMINI_CLI": "1"}, "gemini-cli"),
-        ({"CODEX_THREAD_ID": "0199-abcd"}, "codex"),
-        ({"CODEX_SANDBOX": "seatbelt"}, "codex"),
-        ({"CODEX_INTERNAL_ORIGINATOR_OVERRIDE": "codex_web_agent"}, "codex"),
-        ({"CURSOR_AGENT": "1"}, "cursor"),
-        ({"HOSTNAME": "cursor"}, "cursor"),
-        ({"COPILOT_AGENT_SESSION_ID": "s-1", "CI": "true"}, "copilot"),
-        ({"COPILOT_AGENT": "1"}, "copilot"),
-        ({"KIRO_SESSION_ID": "k-1"}, "kiro"),
-        ({"AWS_EXECUTION_ENV": "AmazonQ-For-CLI"}, "amazon-q"),
-        ({"GIT_AUTHOR_NAME": "Paul Gauthier (aider)"}, "aider"),
-        ({"HOME": "/home/jules", "USER": "swebot"}, "jules"),
-        ({"OPENCODE": "1"}, "opencode"),
-        ({"AGENT": "amp"}, "amp"),
-        ({"GOOSE_TERMINAL": "1"}, "goose"),
-        ({"OZ_RUN_ID": "r-1"}, "warp"),
-        ({"QWEN_CODE": "1"}, "qwen-code"),
-        ({"AI_AGENT": "devin"}, "devin"),
-        ({"AI_AGENT": "OpenHands"}, "openhands"),
-        ({"AI_AGENT": "v0"}, "v0"),
-    ],
-)
-def test_strong_environment_variables_name_their_tool(environ: dict[str, str], tool: str) -> None:
-    signals = environment_signals(environ)
-    assert signals and signals[0].tool == tool and signals[0].strength == "strong"
-    assert signals[0].evidence.startswith("env ")
-
-
-@pytest.mark.parametrize(
-    ("environ", "tool"),
-    [
-        ({"CURSOR_TRACE_ID": "t"}, "cursor"),
-        ({"TERM_PROGRAM": "vscode"}, "vscode"),
-        ({"TERM_PROGRAM": "kiro"}, "kiro"),
-        ({"CODEIUM_EDITOR_APP_ROOT": "/opt/windsurf"}, "windsurf"),
-        ({"REPL_ID": "abc"}, "replit"),
-        ({"COPILOT_CLI": "1"}, "copilot"),
-        ({"AGENT": "some-new-agent"}, "some-new-agent"),
-    ],
-)
-def test_hints_that_also_appear_in_human_terminals_are_weak(
-    environ: dict[str, str], tool: str
-) -> None:
-    assert [(s.tool, s.strength) for s in environment_signals(environ)] == [(tool, "weak")]
-
-
-def test_weak_hints_rank_after_strong_signals_whatever_the_table_order() -> None:
-    environ = {
-        "TERM_PROGRAM": "vscode", "CURSOR_TRACE_ID": "t", "GEMINI_CLI": "1", "CLAUDECODE": "1",
-    }
-    strengths = [s.strength for s in environment_signals(environ)]
-    assert strengths == ["strong", "strong", "weak", "weak"]
-
-
-def test_exact_variables_outrank_composite_rules() -> None:
-    environ = {"HOME": "/home/jules", "USER": "swebot", "CLAUDECODE": "1"}
-    assert _tools(environment_signals(environ)) == ["claude-code", "jules"]
-
-
-@pytest.mark.parametrize(
-    "environ",
-    [
-        {"HOME": "/home/jules"},
-        {"USER": "swebot"},
-        {"HOME": "/home/jules", "USER": "jules"},
-        {"HOME": "/home/ada", "USER": "swebot"},
-    ],
-)
-def test_composite_rules_need_every_part(environ: dict[str, str]) -> None:
-    assert environment_signals(environ) == []
-
-
-def test_an_ordinary_human_shell_yields_nothing() -> None:
-    environ = {
-        "HOME": "/home/ada", "USER": "ada", "SHELL": "/bin/bash", "TERM": "xterm-256color",
-        "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "GIT_AUTHOR_NAME": "Ada Lovelace",
-        "GIT_COMMITTER_NAME": "Ada Lovelace (aider)",  # aider committing a person's own edits
-        "CLAUDECODE": "", "CODEX_THREAD_ID": "", "AI_AGENT": "0", "AGENT": "false",
-    }
-    assert environment_signals(environ) == []
-
-
-def test_value_rules_are_exact_and_empty_means_absent() -> None:
-    assert environment_signals({"CLAUDECODE": "0"}) == []
-    assert environment_signals({"GEMINI_CLI": "10"}) == []
-    assert environment_signals({"COPILOT_AGENT_SESSION_ID": ""}) == []
-
-
-def test_evidence_records_which_variable_matched_without_leaking_opaque_ids() -> None:
-    evidence = [s.evidence for s in environment_signals(
-        {"CLAUDECODE": "1", "CODEX_THREAD_ID": "secret-thread", "HOME": "/home/jules",
-         "USER": "swebot", "GIT_AUTHOR_NAME": "Paul Gauthier (aider)"}
-    )]
-    assert "env CLAUDECODE=1" in evidence
-    assert "env CODEX_THREAD_ID (set)" in evidence
-    assert "env HOME=/home/jules + USER=swebot" in evidence
-    assert 'env GIT_AUTHOR_NAME="Paul Gauthier (aider)"' in evidence
-    assert not any("secret-thread" in e for e in evidence)
-
-
-def test_the_same_variable_matched_twice_is_reported_once() -> None:
-    signals = environment_signals({"AGENT": "amp"})  # a strong rule and the weak generic one
-    assert signals == [Signal("amp", "env AGENT=amp", "strong")]
-
-
-def test_generic_agent_variable_with_a_bare_truthy_value_is_an_unknown_agent() -> None:
-    assert _tools(environment_signals({"AI_AGENT": "1"})) == ["unknown"]
-    assert environment_signals({"AI_AGENT": "!!!"}) == []
 
 
 # -- commit fingerprints ---------------------------------------------------------------------
@@ -344,84 +223,6 @@ def test_assisted_by_values_written_by_us_are_read_back_as_the_same_tool() -> No
     (signal,) = _msg_signals("x\n\nCo-authored-by: aider (gpt-4o) <aider@aider.chat>")
     (again,) = _msg_signals(f"x\n\nAssisted-by: {assisted_by_value(signal)}")
     assert (again.tool, again.model) == ("aider", "gpt-4o")
-
-
-# -- the table is versioned data -------------------------------------------------------------
-
-_ENV_KEYS = {"tool", "tool_from", "strength", "all"}
-_COMMIT_KEYS = {"tool", "strength", "where", "name", "email", "model", "keys", "value",
-                "value_names", "line"}
-
-
-def _raw_table() -> dict[str, Any]:
-    text = importlib.resources.files("provenance").joinpath("fingerprints.toml").read_text("utf-8")
-    return tomllib.loads(text)
-
-
-def test_fingerprint_table_entries_follow_the_schema() -> None:
-    data = _raw_table()
-    assert set(data) == {"version", "names", "env", "commit"}
-    assert data["version"] == table_version() >= 1
-    for entry in data["names"]:
-        assert set(entry) <= {"tool", "pattern", "trailing"} and entry["tool"]
-        re.compile(entry["pattern"])
-    for entry in data["env"]:
-        assert set(entry) <= _ENV_KEYS, entry
-        assert entry["strength"] in ("strong", "weak")
-        assert ("tool" in entry) != ("tool_from" in entry)
-        for cond in entry["all"]:
-            ops = set(cond) - {"var"}
-            assert len(ops) == 1 and ops <= {"present", "equals", "contains", "suffix"}, cond
-    for entry in data["commit"]:
-        assert set(entry) <= _COMMIT_KEYS, entry
-        assert entry["strength"] in ("strong", "weak")
-        assert entry["where"] in ("author", "committer", "co-author", "trailer", "line")
-        for key in ("name", "email", "model", "value", "line"):
-            if key in entry:
-                re.compile(entry[key])
-
-
-def test_the_shipped_table_passes_the_loaders_full_validation() -> None:
-    text = importlib.resources.files("provenance").joinpath("fingerprints.toml").read_text("utf-8")
-    table = detect._parse_table(text)
-    assert table.version == table_version()
-    assert table.env and table.commit and table.names
-
-
-def test_committer_rules_never_match_on_a_name_suffix() -> None:
-    for entry in _raw_table()["commit"]:
-        if entry["where"] == "committer":
-            assert "name" not in entry, entry
-
-
-def test_every_tool_the_brief_names_has_a_rule() -> None:
-    data = _raw_table()
-    tools = {e.get("tool") for e in data["env"] + data["commit"]}
-    for tool in ("claude-code", "cursor", "copilot", "codex", "gemini-cli", "aider", "devin",
-                 "jules", "openhands", "amazon-q", "kiro", "windsurf", "opencode", "amp",
-                 "goose", "warp", "sweep", "replit"):
-        assert tool in tools, tool
-
-
-@pytest.mark.parametrize(
-    ("text", "complaint"),
-    [
-        ("version = 1\n[[env]]\ntool = 'x'\nstrength = 'maybe'\nall = [{var='A', present=true}]",
-         "strength"),
-        ("version = 1\n[[env]]\ntool = 'x'\nstrength = 'weak'\nall = [{var='A', like='b'}]",
-         "condition"),
-        ("version = 1\n[[commit]]\ntool = 'x'\nstrength = 'weak'\nwhere = 'author'\ncolour = 1",
-         "unknown keys"),
-        ("version = 1\n[[commit]]\ntool = 'x'\nstrength = 'weak'\nwhere = 'line'\nline = '('",
-         "bad regex"),
-        ("version = 'one'", "version"),
-        ("version = 1\nextra = 2", "top-level"),
-        ("version = [", "TOML"),
-    ],
-)
-def test_a_malformed_table_is_a_clear_error(text: str, complaint: str) -> None:
-    with pytest.raises(ProvenanceError, match=complaint):
-        detect._parse_table(text)
 
 
 # -- robustness ------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sshkeys import make_key
 from test_sshsig import KINDS, MESSAGE
 
-from provenance import sshsig
+from provenance import sshsig, sshwire
 from provenance.errors import ProvenanceError
 from provenance.sshsig import InvalidSignature
 
@@ -130,14 +130,14 @@ def reference_decode(blob: bytes) -> tuple[bytes, str, str, bytes]:
     try:
         if blob[:6] != b"SSHSIG":
             raise ValueError("not an SSH signature")
-        version, rest = sshsig._take_u32(blob[6:])
+        version, rest = sshwire._take_u32(blob[6:])
         if version != 1:
             raise ValueError(f"unsupported SSHSIG version {version}")
-        key_blob, rest = sshsig._take_str(rest)
-        namespace, rest = sshsig._take_str(rest)
-        reserved, rest = sshsig._take_str(rest)
-        hash_alg, rest = sshsig._take_str(rest)
-        signature, rest = sshsig._take_str(rest)
+        key_blob, rest = sshwire._take_str(rest)
+        namespace, rest = sshwire._take_str(rest)
+        reserved, rest = sshwire._take_str(rest)
+        hash_alg, rest = sshwire._take_str(rest)
+        signature, rest = sshwire._take_str(rest)
         if reserved or rest:
             raise ValueError("unexpected extra data")
         sshsig._public_key_from_blob(key_blob)

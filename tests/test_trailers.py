@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from provenance import trailers
+from provenance import trailer_block, trailers
 from provenance.errors import ProvenanceError
 
 SCISSORS = "# ------------------------ >8 ------------------------\n"
@@ -293,21 +293,22 @@ def test_strip_for_emptiness_agrees_with_git_stripspace(
 
 def general_parse(message: str, comment_char: str = "#") -> tuple[int, int, list[tuple[str, str]]]:
     """The block and its trailers by git's general rules alone, bypassing the common-shape path."""
-    text = trailers._visible(message)
-    end = trailers._end_of_log_message(text, comment_char)
-    start = trailers._find_trailer_start(text, end, comment_char)
-    found = [trailers._entry_trailer(entry, comment_char) for entry in trailers._entries(text[start:end])]
+    text = trailer_block._visible(message)
+    end = trailer_block._end_of_log_message(text, comment_char)
+    start = trailer_block._find_trailer_start(text, end, comment_char)
+    found = [trailer_block._entry_trailer(entry, comment_char)
+             for entry in trailer_block._entries(text[start:end])]
     return start, end, [t for t in found if t is not None]
 
 
 def test_a_block_of_key_value_lines_takes_the_fast_path() -> None:
     message = "Subject\n\nBody.\n\nAI-Assisted: yes\nProvenance-Signature: v1 declare a@x sha256:00 AA==\n"
-    assert trailers._plain_block(message, "#") is not None
+    assert trailer_block._plain_block(message, "#") is not None
     assert trailers.parse(message) == general_parse(message)[2] == [
         ("AI-Assisted", "yes"), ("Provenance-Signature", "v1 declare a@x sha256:00 AA==")]
     # A continuation line, a comment or prose in the paragraph: the general rules decide.
     for odd in ("  folded\n", "# comment\n", "prose\n", "Bad Key: v\n", "\t\n"):
-        assert trailers._plain_block(message + odd, "#") is None
+        assert trailer_block._plain_block(message + odd, "#") is None
 
 
 # Blocks that almost have the common shape: each line is one step away from `Key: value`.
@@ -336,7 +337,7 @@ def plain_messages(draw: st.DrawFn) -> str:
 def test_the_fast_path_agrees_with_the_general_rules(message: str, comment_char: str) -> None:
     start, end, expected = general_parse(message, comment_char)
     assert trailers.parse(message, comment_char=comment_char) == expected
-    assert trailers._git_block(message, comment_char) == (start, end)
+    assert trailer_block._git_block(message, comment_char) == (start, end)
 
 
 @settings(max_examples=150, deadline=None)
@@ -365,4 +366,4 @@ def reference_find_separator(line: str) -> int:
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet="Kk9-: \t\r\n#=\udcff\u00e9\u0660", max_size=12))
 def test_find_separator_is_gits_loop(line: str) -> None:
-    assert trailers._find_separator(line) == reference_find_separator(line)
+    assert trailer_block._find_separator(line) == reference_find_separator(line)

@@ -1,0 +1,100 @@
+"""The environment git.py starts git in, and `_spawn`, which runs one git command to completion.
+
+Part of the git layer: only `git` imports this module.  A pinned run drops the variables that
+change patch text or name another repository, and points GIT_DIR at a neutral git dir that shares
+the repository's objects and nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from provenance import spawn
+from provenance.errors import ProvenanceError
+
+# Environment variables that change what git diff prints; a digest must not depend on them.
+_DIFF_ENV_NOISE = ("GIT_EXTERNAL_DIFF", "GIT_DIFF_OPTS", "GIT_PAGER", "GIT_CONFIG_PARAMETERS")
+
+
+def _env(extra: Mapping[str, str] | None, *, pinned: bool) -> dict[str, str]:
+    env = dict(os.environ)
+    if pinned:
+        for name in _DIFF_ENV_NOISE + _REPO_LOCATION:
+            env.pop(name, None)
+    env["LC_ALL"] = "C"
+    if extra:
+        env.update(extra)
+    return env
+
+
+# Location variables a hook may inherit; a pinned run names its own GIT_DIR instead.
+_REPO_LOCATION = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_INDEX_FILE")
+
+
+def _neutral_for(common: str) -> str:
+    primary = Path(common) / "provenance-neutral"
+    try:
+        if os.readlink(primary / "objects") == str(Path(common) / "objects"):
+            return str(primary)  # the usual case, checked without another process
+    except OSError:
+        pass
+    import hashlib  # deferred, like tempfile: only the read-only fallback needs them
+    import tempfile
+
+    digest = hashlib.sha256(common.encode()).hexdigest()[:16]
+    candidates = [primary,
+                  Path(tempfile.gettempdir()) / f"git-provenance-neutral-{digest}"]
+    for base in candidates:
+        try:
+            _make_neutral(base, Path(common))
+            return str(base)
+        except OSError:
+            continue  # a read-only .git (CI caches): fall back to the temporary directory
+    raise ProvenanceError(f"cannot create a neutral git directory for {common}")
+
+
+def _make_neutral(base: Path, common: Path) -> None:
+    """A git dir that shares the repository's objects and nothing else.
+
+    Digest patches are produced there, so no work-tree .gitattributes, info/attributes, replace
+    refs, grafts or repository config can change what git prints.
+    """
+    objects = base / "objects"
+    if (base / "HEAD").exists() and objects.resolve() == (common / "objects").resolve():
+        return
+    (base / "refs").mkdir(parents=True, exist_ok=True)
+    _, out, _ = _spawn(["rev-parse", "--show-object-format"], cwd=common,
+                       env={**os.environ, "GIT_DIR": str(common)})
+    object_format = out.decode().strip() or "sha1"
+    (base / "config").write_text(
+        "[core]\n\trepositoryformatversion = 1\n\tbare = true\n"
+        f"[extensions]\n\tobjectformat = {object_format}\n"
+    )
+    for name in ("objects", "shallow"):  # shallow: a dangling link is simply "not shallow"
+        link = base / name
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(common / name)
+    (base / "HEAD").write_text("ref: refs/heads/none\n")
+
+
+def _spawn(
+    args: Sequence[str],
+    *,
+    cwd: str | Path | None = None,
+    input: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+) -> tuple[int, bytes, bytes]:
+    """Run `git ARGS` to completion: (exit status, stdout, stderr), through `spawn.run`.
+
+    `cwd` becomes `git -C` (posix_spawn has no chdir action before Python 3.13; git changes
+    directory first, before reading any GIT_* variable, as a child started in `cwd` would).
+    """
+    env = _env(None, pinned=False) if env is None else env
+    argv = ["git", *(("-C", os.fspath(cwd)) if cwd is not None else ()), *args]
+    try:
+        return spawn.run(argv, env=env, input=input)
+    except FileNotFoundError:
+        raise ProvenanceError("git is not installed or not on PATH") from None

@@ -1,0 +1,96 @@
+"""The SSH wire format (RFC 4251 section 5): uint32, string and mpint, and public key blobs.
+
+Shared by `sshsig` (signature blobs, key blobs), `sshsign`, `sshkeyfile` and `sshagent`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+_MAX_MPINT = 16384 // 8 + 1  # OpenSSH's SSHBUF_MAX_BIGNUM
+
+
+def _u32(n: int) -> bytes:
+    return n.to_bytes(4, "big")
+
+
+def _str(data: bytes) -> bytes:
+    return _u32(len(data)) + data
+
+
+def _take_u32(data: bytes) -> tuple[int, bytes]:
+    if len(data) < 4:
+        raise ValueError("truncated")
+    return int.from_bytes(data[:4], "big"), data[4:]
+
+
+def _take_str(data: bytes) -> tuple[bytes, bytes]:
+    n, rest = _take_u32(data)
+    if n > len(rest):
+        raise ValueError("truncated")
+    return rest[:n], rest[n:]
+
+
+def _field(data: bytes, pos: int) -> tuple[bytes, int]:
+    """The SSH string at data[pos:] and the offset after it: `_take_str` without copying the rest."""
+    start = pos + 4
+    end = start + int.from_bytes(data[pos:start], "big")
+    if end > len(data):  # also when fewer than 4 bytes were left: end >= start > len(data)
+        raise ValueError("truncated")
+    return data[start:end], end
+
+
+def _mpint(n: int) -> bytes:
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return _str(b"\0" + raw if raw and raw[0] & 0x80 else raw)
+
+
+def _take_mpint(data: bytes) -> tuple[int, bytes]:
+    raw, rest = _take_str(data)
+    # The same strictness as OpenSSH's sshbuf_get_bignum2: positive, minimal, bounded.
+    if len(raw) > _MAX_MPINT or (raw and raw[0] & 0x80):
+        raise ValueError("bad mpint")
+    if len(raw) > 1 and raw[0] == 0 and not raw[1] & 0x80:
+        raise ValueError("non-minimal mpint")
+    return int.from_bytes(raw, "big"), rest
+
+
+def _public_from_blob(algorithm: str, blob: bytes) -> object:
+    """Build the key straight from its SSH wire blob (RFC 4253, 5656, 8709).
+
+    cryptography's serialization.ssh module would do the same, but importing it costs a commit
+    hook more than the whole signature.
+    """
+    name, rest = _take_str(blob)
+    if name.decode("ascii", "replace") != algorithm:
+        raise ValueError("key type does not match its blob")
+    if algorithm == "ssh-ed25519":
+        raw, rest = _take_str(rest)
+        if len(raw) != 32:
+            raise ValueError("bad Ed25519 key length")
+        key: object = ed25519.Ed25519PublicKey.from_public_bytes(raw)
+    elif algorithm == "ssh-rsa":
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        e, rest = _take_mpint(rest)
+        n, rest = _take_mpint(rest)
+        if e < 3 or n < 3:
+            raise ValueError("bad RSA key")
+        key = rsa.RSAPublicNumbers(e, n).public_key()
+    else:
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        curves: dict[str, Callable[[], ec.EllipticCurve]] = {
+            "nistp256": ec.SECP256R1, "nistp384": ec.SECP384R1, "nistp521": ec.SECP521R1,
+        }
+        curve_name, rest = _take_str(rest)
+        point, rest = _take_str(rest)
+        curve = curves.get(curve_name.decode("ascii", "replace"))
+        if curve is None or algorithm != f"ecdsa-sha2-{curve_name.decode('ascii', 'replace')}":
+            raise ValueError("unsupported or mismatched ECDSA curve")
+        key = ec.EllipticCurvePublicKey.from_encoded_point(curve(), point)
+    if rest:
+        raise ValueError("trailing data in key")
+    return key

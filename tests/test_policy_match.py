@@ -1,0 +1,74 @@
+"""Which paths a policy makes critical: gitignore-style globs, the first glob that matches, any rule."""
+
+from __future__ import annotations
+
+import pytest
+
+from provenance.errors import ProvenanceError
+from provenance.policy import Policy, Rule
+
+
+def _rule(*paths: str, name: str = "r") -> Rule:
+    return Rule(name=name, paths=paths, cosign_roles=frozenset({"senior"}), threshold=1,
+                applies_to="all")
+
+
+def test_double_star_covers_a_directory_and_nothing_beside_it() -> None:
+    rule = _rule("payments/**")
+    assert rule.match("payments/a/b.py") == "payments/**"
+    assert rule.match("payments/x") == "payments/**"
+    assert rule.match("paymentsX/a") is None
+    assert rule.match("src/payments/a") is None  # a slash in the middle anchors at the root
+
+
+def test_globs_follow_gitignore_semantics() -> None:
+    assert _rule("**/secrets/*").match("a/b/secrets/key.pem") == "**/secrets/*"
+    assert _rule("**/secrets/*").match("secrets/key.pem") == "**/secrets/*"
+    # `*` matches the directory `deeper`, and a matched directory covers all beneath it.
+    assert _rule("**/secrets/*").match("secrets/deeper/key.pem") == "**/secrets/*"
+    assert _rule("**/secrets/*").match("secretsX/key.pem") is None
+    for path in ("x.sql", "db/migrations/001.sql"):
+        assert _rule("*.sql").match(path) == "*.sql"
+    assert _rule("*.sql").match("x.sqlite") is None
+    assert _rule("/top.py").match("top.py") == "/top.py"
+    assert _rule("/top.py").match("sub/top.py") is None
+    assert _rule("infra/").match("infra/main.tf") == "infra/"
+    assert _rule("infra/").match("infra") is None  # a file, not the directory
+
+
+def test_match_reports_the_first_matching_glob() -> None:
+    rule = _rule("docs/**", "*.md", "**/README.md")
+    assert rule.match("docs/README.md") == "docs/**"
+    assert rule.match("src/README.md") == "*.md"
+    assert rule.match("src/main.py") is None
+
+
+def test_critical_matches_uses_any_match_across_rules() -> None:
+    policy = Policy(version=1, rules=(
+        _rule("payments/**", name="tier-1"),
+        _rule("*.py", name="python"),
+        _rule("docs/**", name="docs"),
+    ))
+    paths = iter(["payments/api.py", "README.md", "tools/x.py"])  # any iterable, read once
+    assert policy.critical_matches(paths) == {
+        "tier-1": [("payments/api.py", "payments/**")],
+        "python": [("payments/api.py", "*.py"), ("tools/x.py", "*.py")],
+    }
+    assert policy.critical_matches([".provenance.toml"]) == {}
+
+
+def test_a_rule_remembers_its_answers_without_changing_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("provenance.policy._MAX_REMEMBERED", 3)  # small, so it is emptied too
+    globs = ("docs/**", "*.md", "**/README.md")
+    paths = ["docs/README.md", "src/README.md", "src/main.py", "docs", "a.md", "src/main.py",
+             "docs/README.md", "x/y/README.md", "README.md", "src/README.md"]
+    rule = _rule(*globs)
+    for _ in range(3):
+        # A new rule each time has nothing remembered: it answers from the globs alone.
+        assert [rule.match(p) for p in paths] == [_rule(*globs).match(p) for p in paths]
+        assert len(rule._matches) <= 3
+
+
+def test_rules_built_in_code_reject_bad_globs() -> None:
+    with pytest.raises(ProvenanceError, match="invalid glob"):
+        _rule("!x")
