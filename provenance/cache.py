@@ -71,18 +71,21 @@ def generation() -> str:
 
 @functools.lru_cache(maxsize=1)
 def _rules_fingerprint() -> str:
-    """A hash of the sources that decide facts and verdicts: a fix to the rules, to what the walk
-    hands the judge, or to how the stream reads a commit retires what was cached, even when the
-    version number did not change (a development build, a patched install)."""
-    from provenance import digest, policy, statement, trailers
-    from provenance.audit import judge, stream, walk
+    """A hash of the package's sources and data (the fingerprint table): a fix to the rules, to what
+    the walk hands the judge, or to how the stream reads a commit retires what was cached, even
+    when the version number did not change (a development build, a patched install).
 
+    Every file rather than a list of the modules that decide verdicts: such a list went stale when
+    modules were split (trailer_block, sshwire, policy_table) and never named fingerprints.toml."""
     h = hashlib.sha256()
-    for module in (judge, walk, stream, detect, statement, policy, trailers, sshsig, digest):
-        try:
-            h.update(Path(module.__file__ or "").read_bytes())
-        except OSError:
-            h.update(module.__name__.encode())  # e.g. a zipped install: the version still counts
+    package = Path(provenance.__file__ or "").parent
+    try:
+        files = sorted(package.rglob("*.py")) + sorted(package.rglob("*.toml"))
+        for path in files:
+            h.update(path.relative_to(package).as_posix().encode() + b"\0")
+            h.update(path.read_bytes())
+    except OSError:
+        h.update(b"unreadable")  # e.g. a zipped install: the version still counts
     return h.hexdigest()[:16]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import marshal
+import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -364,3 +365,22 @@ def test_only_the_latest_range_is_remembered(tmp_path: Path, people: dict[str, f
     rows = sqlite3.connect(_cache_file(repo)).execute(
         "SELECT kind, COUNT(*) FROM ranges GROUP BY kind").fetchall()
     assert sorted(rows) == [("light", 1), ("revs", 1)]
+
+
+@pytest.mark.parametrize("changed", ["fingerprints.toml", "trailer_block.py", "audit/records.py"])
+def test_a_change_to_any_source_or_data_file_retires_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, changed: str
+) -> None:
+    package = Path(provenance.__file__).parent
+    copy = tmp_path / "provenance"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(provenance, "__file__", str(copy / "__init__.py"))
+    cache._rules_fingerprint.cache_clear()
+    before = cache.generation()
+    with (copy / changed).open("a") as f:
+        f.write("\n# a fix\n")
+    cache._rules_fingerprint.cache_clear()
+    try:
+        assert cache.generation() != before
+    finally:
+        cache._rules_fingerprint.cache_clear()
