@@ -11,8 +11,9 @@ key holding everything `judge` reads besides the commit itself: the policy in fo
 the external file's sha256, and its source name), the trust root, every note attestation, the
 revoked key set, the policy-change override, and the versions above. A verdict re-judged with cover
 approvals is cached under that key plus the approvals. Verdicts of an older notes state or tool
-version are dropped when new ones are written. The commit order of a range (`rev-list` in the
-neutral git dir, a function of the resolved object ids and the shallow file) is memoised too.
+version are dropped when new ones are written. The last range walked in full is kept as light
+rows (each commit's id, digest, policy ids, number of children and parents, in walk order; a
+function of the resolved ids and the shallow file), so a warm audit asks git for no order.
 
 A cache that cannot be opened or written (read-only repository, corrupt file) is simply not used.
 """
@@ -44,8 +45,10 @@ CREATE TABLE IF NOT EXISTS facts (
     policy TEXT, trailers TEXT NOT NULL, PRIMARY KEY (sha, gen)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS memo (
     key BLOB PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS ranges (
-    kind TEXT PRIMARY KEY, key BLOB NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;
+DROP TABLE IF EXISTS ranges;
+CREATE TABLE IF NOT EXISTS light_rows (
+    key BLOB NOT NULL, seq INTEGER NOT NULL, value TEXT NOT NULL,
+    PRIMARY KEY (key, seq)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS verdicts (
     sha TEXT NOT NULL, key BLOB NOT NULL, epoch BLOB NOT NULL, value BLOB NOT NULL,
     PRIMARY KEY (sha, key)) WITHOUT ROWID;
@@ -208,62 +211,29 @@ class Cache:
     def remember(self, value: str, kind: str, *parts: str) -> None:
         self._put(self._key(kind, *(p.encode() for p in parts)), value)
 
-    # -- a warm walk: the commit order, digests and verdicts of a whole range, read in batches
+    # -- a warm walk: the light rows of the latest range walked in full, a chunk at a time
 
-    def history(self, revs: Sequence[str], cwd: str | Path | None) -> str:
-        """Lines "SHA PARENT..." of `revs`, parents first: `git rev-list` in the neutral git dir
-        (which sees no replace refs or grafts), memoised by the resolved ids and the shallow file."""
+    def range_key(self, revs: Sequence[str], cwd: str | Path | None) -> bytes:
+        """The key of a range's light rows: its resolved ids and the shallow file. The neutral git
+        dir sees no replace refs or grafts, so these fix the range's commits and their order."""
         resolved = git.resolve_revs(revs, cwd=cwd)
         shallow = git.common_dir(cwd) / "shallow"
-        key = self._key("revs", shallow.read_bytes() if shallow.exists() else b"",
-                        *(r.encode() for r in resolved))
-        text = self._range("revs", key)
-        if text is None:
-            text = git.text([*git.BOUNDED_MEMORY_CONFIG, "rev-list", "--topo-order", "--reverse",
-                             "--parents", "--end-of-options", *resolved, "--"], cwd=cwd, pinned=True)
-            self._remember_range("revs", key, text)
-        return text
+        return self._key("range", shallow.read_bytes() if shallow.exists() else b"",
+                         *(r.encode() for r in resolved))
 
-    # A range's rows are megabytes at 100k commits and change with every new commit: only the
-    # latest of each kind is kept (one row per kind), so the file does not grow audit by audit.
-    def _range(self, kind: str, key: bytes) -> str | None:
-        row = self._db.execute("SELECT value FROM ranges WHERE kind = ? AND key = ?",
-                               (kind, key)).fetchone()
-        return None if row is None else str(row[0])
+    def light_rows(self, key: bytes) -> tuple[int, Iterator[list[str]]] | None:
+        """How many commits the range `key` has, and its rows ("SHA DIGEST POLICY-IDS|- CHILDREN
+        PARENT...", walk order) a chunk at a time; None unless a full walk stored all of them."""
+        head = self._db.execute("SELECT value FROM light_rows WHERE key = ? AND seq = -1",
+                                (key,)).fetchone()
+        if head is None:
+            return None
+        chunks = self._db.execute(
+            "SELECT value FROM light_rows WHERE key = ? AND seq >= 0 ORDER BY seq", (key,))
+        return int(head[0]), (str(value).split("\n") for (value,) in chunks)
 
-    def _remember_range(self, kind: str, key: bytes, value: str) -> None:
-        with contextlib.suppress(sqlite3.Error):
-            self._db.execute("INSERT OR REPLACE INTO ranges VALUES (?, ?, ?)", (kind, key, value))
-
-    def light_history(self, history: str) -> str | None:
-        """Lines "SHA DIGEST POLICY-IDS|- PARENT..." for the commits of `history` (what `history`
-        returned), once `remember_light` stored them: one row instead of a query per 500 commits.
-        A function of `history` and of each commit's facts, which never change."""
-        return self._range("light", self._key("light", history.encode()))
-
-    def remember_light(self, history: str) -> None:
-        """Store `light_history` for `history` if every commit in it has facts."""
-        self.flush()  # the facts of the walk that just ended
-        out = []
-        lines = iter(history.splitlines())  # at the end of a cold walk, not a warm one
-        while chunk := [line.split() for _, line in zip(range(5000), lines, strict=False)]:
-            known = self.digests([c[0] for c in chunk])
-            for sha, *parents in chunk:
-                if sha not in known:
-                    return
-                change, policy_ids = known[sha]
-                out.append(" ".join([sha, change, policy_ids or "-", *parents]))
-        self._remember_range("light", self._key("light", history.encode()), "\n".join(out))
-
-    def digests(self, shas: Sequence[str]) -> dict[str, tuple[str, str | None]]:
-        """sha -> (change digest, policy ids) for the commits of `shas` with facts."""
-        out: dict[str, tuple[str, str | None]] = {}
-        for chunk, marks in _chunks(shas):
-            for sha, change, policy_ids in self._db.execute(
-                    f"SELECT sha, digest, policy FROM facts WHERE gen = ? AND sha IN ({marks})",
-                    (self.gen, *chunk)):
-                out[sha] = (change, policy_ids)
-        return out
+    def light_writer(self, key: bytes, chunk: int) -> LightRows:
+        return LightRows(self._db, key, chunk)
 
     def epoch(self, notes: Sequence[NoteAttestation]) -> bytes:
         """The part of every verdict key shared by one audit: tool versions and every note."""
@@ -324,6 +294,48 @@ class Cache:
     def close(self) -> None:
         self.flush()
         self._db.close()
+
+
+class LightRows:
+    """The light rows of one full walk, written a chunk at a time as the walk goes (a range's rows
+    are ~16 MB at 100k commits: never one string). Only a complete set is ever read: the head row
+    (seq -1, the number of rows) is written last, and the rows of any other range are dropped
+    then, so the file holds one range."""
+
+    def __init__(self, db: sqlite3.Connection, key: bytes, chunk: int) -> None:
+        self._db, self._key, self._size = db, key, chunk
+        self._chunk: list[str] = []
+        self._seq = self._count = 0
+        self._drop()  # rows a walk of this range left behind unfinished
+
+    def add(self, line: str) -> None:
+        self._chunk.append(line)
+        if len(self._chunk) >= self._size:
+            self._write()
+
+    def close(self, complete: bool) -> None:
+        """Keep the rows as the range's light rows when `complete`, else drop them."""
+        if not complete:
+            self._drop()
+            return
+        self._write()
+        with contextlib.suppress(sqlite3.Error):
+            self._db.execute("INSERT OR REPLACE INTO light_rows VALUES (?, -1, ?)",
+                             (self._key, str(self._count)))
+            self._db.execute("DELETE FROM light_rows WHERE key != ?", (self._key,))
+
+    def _write(self) -> None:
+        if self._chunk:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("INSERT OR REPLACE INTO light_rows VALUES (?, ?, ?)",
+                                 (self._key, self._seq, "\n".join(self._chunk)))
+            self._seq += 1
+            self._count += len(self._chunk)
+            self._chunk = []
+
+    def _drop(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self._db.execute("DELETE FROM light_rows WHERE key = ?", (self._key,))
 
 
 def _chunks(shas: Sequence[str]) -> Iterator[tuple[Sequence[str], str]]:

@@ -59,25 +59,43 @@ def _make_neutral(base: Path, common: Path) -> None:
     """A git dir that shares the repository's objects and nothing else.
 
     Digest patches are produced there, so no work-tree .gitattributes, info/attributes, replace
-    refs, grafts or repository config can change what git prints.
+    refs, grafts or repository config can change what git prints. Built aside and renamed into
+    place: git processes started meanwhile (another audit, a hook, a second thread) never see it
+    half made.
     """
-    objects = base / "objects"
-    if (base / "HEAD").exists() and objects.resolve() == (common / "objects").resolve():
+    if _is_neutral(base, common):
         return
-    (base / "refs").mkdir(parents=True, exist_ok=True)
+    import shutil  # deferred: a hook pays for it once per repository, when the dir is made
+    import tempfile
+
     _, out, _ = _spawn(["rev-parse", "--show-object-format"], cwd=common,
                        env={**os.environ, "GIT_DIR": str(common)})
     object_format = out.decode().strip() or "sha1"
-    (base / "config").write_text(
-        "[core]\n\trepositoryformatversion = 1\n\tbare = true\n"
-        f"[extensions]\n\tobjectformat = {object_format}\n"
-    )
-    for name in ("objects", "shallow"):  # shallow: a dangling link is simply "not shallow"
-        link = base / name
-        if link.is_symlink() or link.exists():
-            link.unlink()
-        link.symlink_to(common / name)
-    (base / "HEAD").write_text("ref: refs/heads/none\n")
+    staging = Path(tempfile.mkdtemp(prefix=f".{base.name}-", dir=base.parent))
+    try:
+        (staging / "refs").mkdir()
+        (staging / "config").write_text(
+            "[core]\n\trepositoryformatversion = 1\n\tbare = true\n"
+            f"[extensions]\n\tobjectformat = {object_format}\n"
+        )
+        for name in ("objects", "shallow"):  # shallow: a dangling link is simply "not shallow"
+            (staging / name).symlink_to(common / name)
+        (staging / "HEAD").write_text("ref: refs/heads/none\n")
+        try:
+            os.rename(staging, base)
+        except OSError:  # it exists: made by a concurrent process, or stale (a moved repository)
+            if _is_neutral(base, common):
+                return
+            stale = Path(tempfile.mkdtemp(prefix=f".{base.name}-stale-", dir=base.parent))
+            os.rename(base, stale / "old")
+            shutil.rmtree(stale, ignore_errors=True)
+            os.rename(staging, base)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _is_neutral(base: Path, common: Path) -> bool:
+    return (base / "HEAD").exists() and (base / "objects").resolve() == (common / "objects").resolve()
 
 
 def _spawn(

@@ -105,7 +105,7 @@ def test_a_warm_audit_reads_no_patch_and_verifies_no_signature_again(
     before = (sshsig.verify, detect.commit_signals)
     monkeypatch.setattr(stream, "commit_lines", no_patches)
     monkeypatch.setattr(cache, "_VERIFY", no_crypto)
-    monkeypatch.setattr(cache.Cache, "digests", no_patches)  # one row of the range's digests
+    monkeypatch.setattr(stream, "walk_order", no_patches)  # the range's light rows hold its order
     result = walk.audit(None, None, None, repo)
     assert list(result.judgements) == list(cold.judgements)
     assert len(result.judgements) == 7
@@ -157,7 +157,7 @@ def test_a_new_tool_version_reads_nothing_the_old_one_wrote(
     # Poison every cached answer of this version: a digest that matches nothing.
     db = sqlite3.connect(_cache_file(repo))
     db.execute("UPDATE facts SET digest = ?", ("sha256:" + "0" * 64,))
-    db.execute("DELETE FROM ranges WHERE kind = 'light'")  # its copy of the digests
+    db.execute("DELETE FROM light_rows")  # their copy of the digests
     db.commit()
     db.close()
     poisoned = walk.audit(None, None, None, repo)
@@ -362,9 +362,9 @@ def test_only_the_latest_range_is_remembered(tmp_path: Path, people: dict[str, f
         walk.audit(None, None, None, repo)
         f.commit(repo, people["bob"], {f"docs/{i}.md": "d\n"})
     walk.audit(None, None, None, repo)
-    rows = sqlite3.connect(_cache_file(repo)).execute(
-        "SELECT kind, COUNT(*) FROM ranges GROUP BY kind").fetchall()
-    assert sorted(rows) == [("light", 1), ("revs", 1)]
+    ranges = sqlite3.connect(_cache_file(repo)).execute(
+        "SELECT COUNT(DISTINCT key), COUNT(*) FROM light_rows").fetchall()
+    assert ranges == [(1, 2)]  # one range: its head row and one chunk of rows
 
 
 @pytest.mark.parametrize("changed", ["fingerprints.toml", "trailer_block.py", "audit/records.py"])

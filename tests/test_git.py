@@ -81,3 +81,34 @@ def test_stdin_is_inherited_when_no_input_is_given(plain: Path, tmp_path: Path) 
                              check=True, cwd=plain).stdout
     assert out == subprocess.run(["git", "hash-object", "--stdin"], input=b"from the parent\n",
                                  capture_output=True, check=True).stdout
+
+
+def _use_pinned(repo: Path, head: str, errors: list[Exception]) -> None:
+    try:
+        git.run(["rev-list", head], cwd=repo, pinned=True)
+        git.run(["cat-file", "-t", f"{head}^{{tree}}"], cwd=repo, pinned=True)
+    except Exception as e:  # noqa: BLE001 (collected for the assertion)
+        errors.append(e)
+
+
+def test_concurrent_first_uses_of_the_neutral_dir_never_see_it_half_made(plain: Path) -> None:
+    """Two audits, a hook and an audit, or two threads of one audit may all make it at once."""
+    import threading
+
+    for n in range(5):
+        repo = plain.parent / f"r{n}"
+        subprocess.run(["git", "init", "-q", str(repo)], check=True)
+        subprocess.run(["git", "-C", str(repo), "-c", "user.name=a", "-c", "user.email=a@x",
+                        "commit", "-q", "--allow-empty", "-m", "x"], check=True)
+        head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], check=True,
+                              capture_output=True, text=True).stdout.strip()
+        errors: list[Exception] = []
+        threads = [threading.Thread(target=_use_pinned, args=(repo, head, errors))
+                   for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert [p.name for p in (repo / ".git").iterdir() if "neutral" in p.name] == \
+            ["provenance-neutral"]

@@ -36,7 +36,11 @@ def _policy(tmp_path: Path, p: dict[str, f.Actor]) -> str:
 
 
 def _without_scan(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(walk, "scan_stream", stream.cached_stream)
+    def patches(revs: list[str], cwd: Path, db: object, order: stream.WalkOrder
+                ) -> object:
+        return stream.cached_stream(revs, cwd, db, order.ids)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(walk, "scan_stream", patches)
 
 
 def test_raw_lines_give_the_paths_and_policy_ids_the_patches_give(tmp_path: Path) -> None:

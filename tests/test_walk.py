@@ -275,3 +275,45 @@ def test_policy_file_scans_an_unadopted_history_for_fingerprints(
     assert _codes(result, agent) == ["undeclared-ai"]
     judged = {j.commit: j for j in result.judgements}
     assert judged[agent].ai_assisted and any("fingerprint" in e for e in judged[agent].evidence)
+
+
+@pytest.mark.parametrize("use_cache", [False, True, True])  # no cache, cold, warm (light rows)
+def test_a_commit_with_three_children_keeps_its_policy_until_the_last_is_judged(
+    tmp_path: Path, people: dict[str, f.Actor], monkeypatch: pytest.MonkeyPatch, use_cache: bool
+) -> None:
+    """The walk forgets a commit's policy state after its last child (`WalkOrder.branching`): a
+    count that came up short would judge later children by the root's policy."""
+    spec = _spec(people, rules=[])
+    repo = f.init(tmp_path / "repo")
+    f.commit(repo, people["alice"], {POLICY_FILE: spec.text(), "README": "hi\n"})
+    spec.rules = [TIER1]
+    fork = f.commit(repo, people["bob"], {POLICY_FILE: spec.text()}, cosigners=[people["alice"]])
+    tips = []
+    for n in range(3):
+        f.git(repo, "checkout", "-qb", f"b{n}", fork)
+        tips.append(f.commit(repo, people["bob"], {f"payments/{n}.py": "x\n"}, ai=True))
+    f.git(repo, "checkout", "-q", "b0")
+    for n in (1, 2):
+        f.merge(repo, people["bob"], f"b{n}")
+    for _ in range(2 if use_cache else 1):
+        pruned = walk.audit(None, None, None, repo, use_cache=use_cache)
+    assert [_codes(pruned, t) for t in tips] == [["missing-cosign"]] * 3
+
+    real = stream.walk_order
+    counts: list[dict[str, int]] = []
+
+    def counted(*args: object, **kwargs: object) -> stream.WalkOrder:
+        order = real(*args, **kwargs)  # type: ignore[arg-type]
+        counts.append(dict(order.branching))  # the walk empties it as it goes
+        return order
+
+    monkeypatch.setattr(walk, "walk_order", counted)
+    walk.audit(None, None, None, repo, use_cache=False)
+    assert counts == [{fork: 3}]
+
+    def short(*args: object, **kwargs: object) -> stream.WalkOrder:
+        return real(*args, **kwargs)._replace(branching={})  # type: ignore[arg-type]
+
+    monkeypatch.setattr(walk, "walk_order", short)  # every commit taken for one child
+    forgetful = walk.audit(None, None, None, repo, use_cache=False)
+    assert [_codes(forgetful, t) for t in tips] == [["missing-cosign"], [], []]

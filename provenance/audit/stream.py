@@ -9,8 +9,10 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import threading
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from provenance import cache, digest, git, trailers
 from provenance.audit.records import CommitRecord
@@ -168,25 +170,67 @@ def parse_log(blocks: Iterable[bytes], *, patches: bool = True
 BATCH = 5_000
 
 
+class WalkOrder(NamedTuple):
+    """The commits of a range, parents before children, as `rev-list --topo-order` lists them."""
+
+    ids: bytes  # "ID\n" a commit: one object, 41 bytes a commit
+    # Commits with two or more children in the range -> how many; every other commit has one
+    # (or none: a tip). The walk forgets a commit once its last child has been judged.
+    branching: dict[str, int]
+    merges: bytes = b""  # "ID\n" a merge, in the same order, when asked for
+
+
+def walk_order(revs: Sequence[str], cwd: str | Path | None, *, merges: bool = False) -> WalkOrder:
+    """The order of `revs` with each branching commit's number of children (one `rev-list
+    --children`), and, for a scan, the merges among them (`rev-list --merges`, run alongside)."""
+    listing = [*git.BOUNDED_MEMORY_CONFIG, "rev-list", "--topo-order", "--reverse"]
+    ends = ["--end-of-options", *git.resolve_revs(revs, cwd=cwd), "--"]
+    found: list[bytes | ProvenanceError] = []
+    side = threading.Thread(target=_run_into, args=(found, [*listing, "--merges", *ends], cwd))
+    if merges:
+        git.neutral_dir(cwd)  # made before two threads would both make it
+        side.start()
+    # Read as it comes, a block at a time: the listing itself is ~80 bytes a commit.
+    pieces: list[bytes] = []
+    branching: dict[str, int] = {}
+
+    def take(lines: bytes) -> None:
+        branching.update((sha.decode(), rest.count(b" ")) for sha, rest in _BRANCHING.findall(lines))
+        pieces.append(_REST_OF_LINE.sub(b"", lines))
+
+    tail = b""
+    for block in git.stream([*listing, "--children", *ends], cwd=cwd, pinned=True,
+                            by_line=False):
+        data = tail + block
+        cut = data.rfind(b"\n") + 1
+        tail = data[cut:]
+        take(data[:cut])
+    if tail:
+        take(tail + b"\n")
+    ids = b"".join(pieces)
+    pieces.clear()
+    if not merges:
+        return WalkOrder(ids, branching)
+    side.join()
+    if isinstance(found[0], ProvenanceError):
+        raise found[0]
+    return WalkOrder(ids, branching, found[0])
+
+
+def _run_into(out: list[bytes | ProvenanceError], args: list[str], cwd: str | Path | None) -> None:
+    try:
+        out.append(git.run(args, cwd=cwd, pinned=True))
+    except ProvenanceError as e:
+        out.append(e)
+
+
+_REST_OF_LINE = re.compile(rb" [^\n]*")
+_BRANCHING = re.compile(rb"^(\S+)((?: \S+){2,})$", re.M)
+
+
 def topo_order(revs: Sequence[str], cwd: str | Path | None) -> bytes:
-    """The ids of `revs`, parents before children, one per line.
-
-    Kept as one bytes object (41 bytes a commit), not a str per commit."""
-    return git.run([*git.BOUNDED_MEMORY_CONFIG, "rev-list", "--topo-order", "--reverse", "--end-of-options",
-                    *git.resolve_revs(revs, cwd=cwd), "--"], cwd=cwd, pinned=True)
-
-
-def _order_and_merges(revs: Sequence[str], cwd: str | Path | None) -> tuple[bytes, bytes]:
-    """`topo_order`, and the merges among it in the same order, from one `rev-list --parents`."""
-    listing = git.run([*git.BOUNDED_MEMORY_CONFIG, "rev-list", "--topo-order", "--reverse",
-                       "--parents", "--end-of-options", *git.resolve_revs(revs, cwd=cwd), "--"],
-                      cwd=cwd, pinned=True)
-    merges = b"".join(m + b"\n" for m in _MERGE_LINE.findall(listing))
-    return _PARENTS.sub(b"", listing), merges
-
-
-_PARENTS = re.compile(rb" [^\n]*")
-_MERGE_LINE = re.compile(rb"^(\S+) \S+ \S+", re.M)
+    """The ids of `revs`, parents before children, one per line."""
+    return walk_order(revs, cwd).ids
 
 
 def _batches(order: bytes) -> Iterator[bytes]:
@@ -215,27 +259,29 @@ def commit_lines(order: bytes, cwd: str | Path | None, *, body: str = "patch") -
             cwd=cwd, stdin_lines=[batch], pinned=True, by_line=False)
 
 
-def log_stream(revs: Sequence[str], cwd: str | Path | None) -> Iterator[CommitRecord]:
-    """Every commit of `revs` with its pinned patch digested, parents before children."""
-    return parse_log(commit_lines(topo_order(revs, cwd), cwd))
+def log_stream(revs: Sequence[str], cwd: str | Path | None, order: bytes | None = None
+               ) -> Iterator[CommitRecord]:
+    """Every commit of `revs` (or of `order`, its `walk_order` ids) with its pinned patch
+    digested, parents before children."""
+    return parse_log(commit_lines(topo_order(revs, cwd) if order is None else order, cwd))
 
 
-def scan_stream(revs: Sequence[str], cwd: str | Path | None, db: cache.Cache | None
-                ) -> Iterator[CommitRecord]:
+def scan_stream(revs: Sequence[str], cwd: str | Path | None, db: cache.Cache | None,
+                order: WalkOrder | None = None) -> Iterator[CommitRecord]:
     """`log_stream` for commits nobody signed: paths from `--raw`, no patch, no digest.
 
     Merges still come with their patches (whether a merge is clean is read from its combined
     diff). From the first commit whose message holds a `Provenance-Signature` on, every commit
     comes from `cached_stream`: the judge checks signatures against digests. Notes match by digest
-    too, so the walk uses this stream only when there are none."""
-    order, merges = _order_and_merges(revs, cwd)
-    width = order.find(b"\n") + 1
+    too, so the walk uses this stream only when there are none. `order` needs its merges."""
+    ids, _, merges = walk_order(revs, cwd, merges=True) if order is None else order
+    width = ids.find(b"\n") + 1
     rest = b""  # the commits from the first signed one on
     with contextlib.closing(parse_log(commit_lines(merges, cwd))) as merged, \
-            contextlib.closing(parse_log(commit_lines(order, cwd, body="raw"), patches=False)) as raws:
+            contextlib.closing(parse_log(commit_lines(ids, cwd, body="raw"), patches=False)) as raws:
         for n, raw in enumerate(raws):
             if SIGNATURE_MARK in raw.message:
-                rest = order[n * width:]
+                rest = ids[n * width:]
                 break
             if len(raw.parents) > 1:
                 got = next(merged, None)
@@ -268,25 +314,27 @@ def cached_stream(revs: Sequence[str], cwd: str | Path | None, db: cache.Cache |
     """`log_stream`, but only the commits the cache does not know go through the patch stream.
 
     The others come from a second stream without patches (messages and identities only) and the
-    cache. `order` (from `topo_order`) limits the stream to those commits.
-    """
+    cache. `order` (`walk_order` ids) limits the stream to those commits. A batch at a time, so
+    that what is known and missing is never held for a whole history."""
     order = topo_order(revs, cwd) if order is None else order
     if db is None:
         yield from parse_log(commit_lines(order, cwd))
         return
-    ids = order.decode().split()
+    for batch in _batches(order):
+        yield from _cached_batch(batch, cwd, db)
+
+
+def _cached_batch(batch: bytes, cwd: str | Path | None, db: cache.Cache) -> Iterator[CommitRecord]:
+    ids = batch.decode().split()
     missing = db.missing(ids)
     if len(missing) == len(ids):  # nothing known: one stream, no headers pass
-        for raw in parse_log(commit_lines(order, cwd)):
+        for raw in parse_log(commit_lines(batch, cwd)):
             facts = _facts(raw)
             db.put_facts(raw.sha, facts)
             yield raw._replace(trailers=facts.trailers)
         return
-    todo = "".join(s + "\n" for s in ids if s in missing).encode()
-    del ids
-    fresh = parse_log(commit_lines(todo, cwd))
-    headers = parse_log(commit_lines(order, cwd, body="none"))
-    for head in headers:
+    fresh = parse_log(commit_lines("".join(s + "\n" for s in ids if s in missing).encode(), cwd))
+    for head in parse_log(commit_lines(batch, cwd, body="none")):
         known = db.facts(head.sha) if head.sha not in missing else None
         if known is not None:
             yield _with_facts(head, known)
@@ -301,38 +349,35 @@ def cached_stream(revs: Sequence[str], cwd: str | Path | None, db: cache.Cache |
 
 # ---- a warm audit: commits as the cache knows them -----------------------------------------------
 
-CHUNK = 5000  # commits whose digests and verdicts a light walk holds in memory at a time
+CHUNK = 5000  # commits whose light rows and verdicts a light walk holds in memory at a time
 
 
 class CacheMiss(Exception):
     """A light walk met a commit or verdict the cache does not hold: walk again in full."""
 
 
-def light_stream(history: str, known: str | None, db: cache.Cache) -> Iterator[CommitRecord]:
-    """Ids, parents, digests and policy ids from the cache, nothing else; a chunk at a time, with
-    the chunk's verdicts loaded. `known` is `Cache.light_history` ("SHA DIGEST POLICY-IDS|-
-    PARENT..."); without it, `history` ("SHA PARENT...", `Cache.history`) and one facts query
-    a chunk."""
-    lines = _lines(history if known is None else known)
-    while chunk := [line.split() for _, line in zip(range(CHUNK), lines, strict=False)]:
-        shas = [c[0] for c in chunk]
-        db.load_verdicts(shas)
-        if known is None:
-            facts = db.digests(shas)
-            if len(facts) < len(shas):
-                raise CacheMiss
-            chunk = [[sha, facts[sha][0], facts[sha][1] or "-", *parents] for sha, *parents in chunk]
-        for sha, change, policy_ids, *parents in chunk:
+def light_stream(rows: tuple[int, Iterator[list[str]]], db: cache.Cache, branching: dict[str, int]
+                 ) -> Iterator[CommitRecord]:
+    """Ids, parents, digests and policy ids from the range's light rows (`Cache.light_rows`),
+    nothing else; a chunk at a time, with the chunk's verdicts loaded and the chunk's branching
+    commits put in `branching` (as in `WalkOrder.branching`)."""
+    expected, chunks = rows
+    seen = 0
+    for lines in chunks:
+        chunk = [line.split() for line in lines]
+        db.load_verdicts([c[0] for c in chunk])
+        for sha, _, _, children, *_ in chunk:
+            if children != "1":
+                branching[sha] = int(children)
+        for sha, change, policy_ids, _, *parents in chunk:
             yield CommitRecord(sha, tuple(parents), "", "", "", "", 0, "", change, (),
-                            None if policy_ids == "-" else tuple(policy_ids.split(",")))
+                               None if policy_ids == "-" else tuple(policy_ids.split(",")))
+        seen += len(chunk)
+    if seen != expected:  # rows a concurrent walk of the same range was replacing: walk in full
+        raise CacheMiss
 
 
-def _lines(text: str) -> Iterator[str]:
-    """The lines of `text`, one at a time: io.StringIO would first copy it, at up to 4 bytes a
-    character (~64 MB for a 100k-commit range)."""
-    start = 0
-    while start < len(text):
-        end = text.find("\n", start)
-        end = len(text) if end < 0 else end
-        yield text[start:end]
-        start = end + 1
+def light_row(raw: CommitRecord, children: int) -> str:
+    """`raw` as a light row for `Cache.light_writer`."""
+    return " ".join([raw.sha, raw.digest, ",".join(raw.policy_ids or ()) or "-", str(children),
+                     *raw.parents])

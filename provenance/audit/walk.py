@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from provenance import cache, git, notes, policy, trailers
+from provenance.audit import stream as stream_module  # CHUNK, read at run time (tests set it)
 from provenance.audit import trust
 from provenance.audit.judge import judge
 from provenance.audit.records import (
@@ -31,11 +32,13 @@ from provenance.audit.stream import (  # noqa: F401 (re-exported: bench/ and tes
     CacheMiss,
     cached_stream,
     digests_of,
+    light_row,
     light_stream,
     log_stream,
     parse_log,
     path_of_header,
     scan_stream,
+    walk_order,
 )
 from provenance.digest import EMPTY
 from provenance.errors import ProvenanceError
@@ -122,10 +125,15 @@ def _walk_once(
     stream: Iterable[CommitRecord], root_policy: Policy, root_blob: str | None, root_ident: str,
     external: bool, revoked: frozenset[PublicKey], all_notes: Sequence[NoteAttestation],
     cwd: str | Path | None, progress: Callable[[int], None] | None,
-    verdicts: _Verdicts | None = None, light: bool = False,
+    verdicts: _Verdicts | None = None, light: bool = False, *,
+    branching: dict[str, int] | None = None, rows: cache.LightRows | None = None,
 ) -> tuple[Judgements, list[Policy]]:
     """Judge `stream`, or take cached verdicts; a `light` stream (no messages) raises CacheMiss when
-    a verdict is not cached."""
+    a verdict is not cached.
+
+    With `branching` (`WalkOrder.branching`, emptied as the walk goes) a commit's policy state is
+    forgotten once its last child is judged, so the walk's memory does not grow with history.
+    `rows` receives the light rows of a walk that has every digest."""
     by_digest, by_commit = _index_notes(all_notes)
     policies: list[Policy] = [root_policy]
     blobs: list[str | None] = [root_blob]
@@ -210,6 +218,23 @@ def _walk_once(
             judgements.append(j)
             if progress is not None and not light:
                 progress(n + 1)
+            if rows is not None:
+                if raw.digest == UNKNOWN:  # a scan: nothing a warm audit could use
+                    rows.close(complete=False)
+                    rows = None
+                else:
+                    rows.add(light_row(raw, branching.get(raw.sha, 1) if branching is not None
+                                       else len(raw.parents) + 2))
+            if branching is not None:
+                for parent in raw.parents:
+                    left = branching.pop(parent, 1) - 1
+                    if left > 0:
+                        branching[parent] = left
+                    else:  # its last child: nothing will ask for it again
+                        effective.pop(parent, None)
+                        blob_at.pop(parent, None)
+    if rows is not None:
+        rows.close(complete=True)
     lazy = pending.pop(UNKNOWN, [])
     if lazy and covered:  # commits a scan judged without digests, and merges covering digests
         real = digests_of([p.record.sha for p in lazy if p.record is not None], cwd)
@@ -262,33 +287,28 @@ def _walk(
     """One walk: from cached verdicts alone when they answer every commit, else in full."""
     args: _WalkArgs = (root_policy, root_blob, root_ident, external, revoked, all_notes, cwd,
                        progress)
+    scan = external and not all_notes
     if db is None:
-        stream = scan_stream(revs, cwd, None) if external and not all_notes else log_stream(revs, cwd)
-        return _walk_once(stream, *args)
+        order = walk_order(revs, cwd, merges=scan)
+        stream = scan_stream(revs, cwd, None, order) if scan else log_stream(revs, cwd, order.ids)
+        return _walk_once(stream, *args, branching=order.branching)
     gone = _ident(json.dumps(sorted(k.openssh() for k in revoked)))
     verdicts = _Verdicts(db, db.verdict_key(db.epoch(all_notes),
                                             "\0".join([str(root), _ident(root_ident), gone])))
-    answered = _light_walk(revs, args, verdicts)
-    if answered is not None:
-        return answered
-    stream = (scan_stream(revs, cwd, db) if external and not all_notes
-              else cached_stream(revs, cwd, db))
-    walked = _walk_once(stream, *args, verdicts)
-    db.remember_light(db.history(revs, cwd))  # every commit has facts now (a scan's may not)
-    return walked
-
-
-def _light_walk(revs: Sequence[str], args: _WalkArgs, verdicts: _Verdicts
-                ) -> tuple[Judgements, list[Policy]] | None:
-    """The walk from cached verdicts alone, or None when one is missing. A function of its own
-    so that the history list is freed before a full walk starts."""
-    history = verdicts.db.history(revs, args[6])
-    known = verdicts.db.light_history(history)
-    stream = light_stream(history, known, verdicts.db)
-    try:
-        return _walk_once(stream, *args, verdicts, light=True)
-    except CacheMiss:
-        return None
+    key = db.range_key(revs, cwd)
+    rows = db.light_rows(key)
+    if rows is not None:
+        branching: dict[str, int] = {}
+        try:
+            return _walk_once(light_stream(rows, db, branching), *args, verdicts, light=True,
+                              branching=branching)
+        except CacheMiss:
+            pass
+    order = walk_order(revs, cwd, merges=scan)
+    stream = (scan_stream(revs, cwd, db, order) if scan
+              else cached_stream(revs, cwd, db, order.ids))
+    return _walk_once(stream, *args, verdicts, branching=order.branching,
+                      rows=db.light_writer(key, stream_module.CHUNK))
 
 
 def _adopt(
