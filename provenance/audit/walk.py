@@ -12,6 +12,7 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from provenance import cache, git, notes, policy, trailers
 from provenance.audit import stream as stream_module  # CHUNK, read at run time (tests set it)
@@ -98,11 +99,16 @@ def _covers(merge: CommitRecord, recent: Mapping[str, str], cwd: str | Path | No
     return tuple(sorted(known - {UNKNOWN}))
 
 
-@dataclass
-class _Pending:
-    index: int
+class _Pending(NamedTuple):
+    """A missing-cosign verdict that a later merge's cover co-sign may lift. Not the commit
+    itself: those that need judging again are read from git once more, so that a history with
+    many violations does not hold every such commit's message until the walk ends."""
+
+    position: int  # in the walk (its judgement's index)
     sha: str
-    record: CommitRecord | None  # None in a light walk
+    walked: bool  # False in a light walk: its verdict again comes from the cache or not at all
+    policy_blob: str | None
+    covers: tuple[str, ...]
     policy: Policy
     notes: list[NoteAttestation]
     authorized: bool | None
@@ -210,8 +216,8 @@ def _walk_once(
                     recent.popitem(last=False)
             if j.violations and any(v.code == "missing-cosign" for v in j.violations):
                 pending[raw.digest].append(
-                    _Pending(len(judgements), raw.sha, record, policies[base], found, authorized,
-                             key))
+                    _Pending(len(judgements), raw.sha, not light, policy_blob, covers,
+                             policies[base], found, authorized, key))
             for approval in j.cover_approvals:
                 for d in covers:
                     covered[d].append(approval)
@@ -236,14 +242,16 @@ def _walk_once(
     if rows is not None:
         rows.close(complete=True)
     lazy = pending.pop(UNKNOWN, [])
+    due = [p for d, waiting in pending.items() if d in covered for p in waiting]
     if lazy and covered:  # commits a scan judged without digests, and merges covering digests
-        real = digests_of([p.record.sha for p in lazy if p.record is not None], cwd)
-        for p in lazy:
-            if p.record is not None:
-                pending[real[p.record.sha]].append(p)
+        due += lazy
+    again = _reread([p.sha for p in due if p.walked], cwd)
+    for p in lazy if covered else ():
+        if p.walked:
+            pending[again[p.sha].digest].append(p)
     for d, waiting in pending.items():
         for p in waiting if d in covered else ():
-            judgements[p.index] = _rejudge(p, covered[d], revoked, verdicts)
+            judgements[p.position] = _rejudge(p, again.get(p.sha), covered[d], revoked, verdicts)
     if progress is not None and light:
         progress(len(judgements))
     return judgements, policies
@@ -253,8 +261,14 @@ def _ident(policy_identity: str) -> str:
     return hashlib.sha256(policy_identity.encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def _rejudge(p: _Pending, approvals: Sequence[CoverApproval], revoked: frozenset[PublicKey],
-             verdicts: _Verdicts | None) -> Judgement:
+def _reread(shas: Sequence[str], cwd: str | Path | None) -> dict[str, CommitRecord]:
+    """The commits `shas` streamed again, with their digests."""
+    order = "".join(s + "\n" for s in dict.fromkeys(shas)).encode()
+    return {raw.sha: raw for raw in log_stream((), cwd, order)} if order else {}
+
+
+def _rejudge(p: _Pending, raw: CommitRecord | None, approvals: Sequence[CoverApproval],
+             revoked: frozenset[PublicKey], verdicts: _Verdicts | None) -> Judgement:
     """A missing-cosign verdict again, with the cover co-signs of the merges that bring it in."""
     key = b""
     if verdicts is not None:
@@ -263,12 +277,13 @@ def _rejudge(p: _Pending, approvals: Sequence[CoverApproval], revoked: frozenset
         hit = verdicts.db.verdict(p.sha, key)
         if hit is not None:
             return hit[0]
-    if p.record is None:
+    if raw is None:
         raise CacheMiss
-    j = judge(p.record, p.policy, p.notes, revoked, cover_approvals=approvals,
+    record = raw._replace(policy_blob=p.policy_blob, covers=p.covers)
+    j = judge(record, p.policy, p.notes, revoked, cover_approvals=approvals,
               policy_change_authorized=p.authorized)
     if verdicts is not None:
-        verdicts.db.put_verdict(p.record.sha, key, j, ())
+        verdicts.db.put_verdict(p.sha, key, j, ())
     return j
 
 
