@@ -106,6 +106,55 @@ def root_of(repo: Path) -> str:
                           capture_output=True, text=True).stdout.split()[0]
 
 
+# The audit's own peak, without the git processes it runs (git's walk holds ~400 bytes a commit
+# itself): the audit runs in this wrapper, started by the launcher, and writes its ru_maxrss.
+_OWN_PEAK = """
+import os, resource, sys
+from provenance.cli import cli
+try:
+    cli(sys.argv[1:])
+except SystemExit:
+    pass
+with open(os.environ["OWN_PEAK_FILE"], "w") as f:
+    f.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+"""
+
+
+def own_peak_mb(args: Sequence[str], cwd: Path) -> float:
+    with tempfile.TemporaryDirectory() as d:
+        out = Path(d) / "peak"
+        timed([sys.executable, "-c", _OWN_PEAK, *args], cwd, env={**os.environ,
+                                                                   "OWN_PEAK_FILE": str(out)})
+        return int(out.read_text()) / 1024
+
+
+def memory_slope(h: generate.History, report: Callable[[str], None]) -> dict[str, float]:
+    """Bytes a commit the audit's own peak grows by between the older half of the history and the
+    whole: both past the walk's bounded buffers (50k recent digests, 20k judgements in memory)."""
+    repo, unadopted = h.path, generate.generate_unadopted(h.commits)
+    out: dict[str, float] = {}
+    for name, args, where in (
+        ("signed", ["audit", "--format", "json", "--no-cache"], repo),
+        ("warm", ["audit", "--format", "json"], repo),
+        ("scan", ["audit", "--format", "json", "--no-cache", "--policy",
+                  str(repo.parent / "scan-policy.toml")], unadopted),
+    ):
+        first_parents = subprocess.run(["git", "rev-list", "--first-parent", "main"], cwd=where,
+                                       check=True, capture_output=True, text=True).stdout.split()
+        peaks = {}
+        for tip in (first_parents[len(first_parents) // 2], "main"):
+            count = int(subprocess.run(["git", "rev-list", "--count", tip], cwd=where, check=True,
+                                       capture_output=True, text=True).stdout)
+            if name == "warm":
+                subprocess.run([*AUDIT, tip], cwd=where, capture_output=True)  # fills the cache
+            peaks[count] = own_peak_mb([*args, tip], where)
+        (small, a), (large, b) = sorted(peaks.items())
+        out[f"{name}_own_bytes_per_commit"] = (b - a) * 2**20 / (large - small)
+        report(f"  {name}: own peak {a:.1f} MB at {small} commits, {b:.1f} MB at {large}: "
+               f"{out[f'{name}_own_bytes_per_commit']:.0f} bytes a commit")
+    return out
+
+
 def bench_history(h: generate.History, n: int, report: Callable[[str], None]) -> dict[str, float]:
     repo = h.path
     out: dict[str, float] = {}
@@ -297,6 +346,11 @@ def main() -> None:
         print(f"history: {h.commits} commits, {h.merges} merges, {h.ai} AI-assisted, "
               f"{h.cosigned_trailer} trailer + {h.cosigned_note} note co-signs", flush=True)
         results[str(size)] = bench_history(h, n, lambda s: print(s, flush=True))
+    if sizes:
+        largest = max(sizes)
+        print(f"memory slope of the audit process alone, {largest // 2}-ish vs {largest} commits",
+              flush=True)
+        results["slope"] = memory_slope(generate.generate(largest), lambda s: print(s, flush=True))
     if len(sizes) > 1:  # flat memory: the peak may not grow with the history
         small, large = str(min(sizes)), str(max(sizes))
         for key in ("signed_peak_mb", "warm_peak_mb", "scan_peak_mb"):
