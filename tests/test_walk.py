@@ -204,7 +204,7 @@ def test_a_merge_cosign_with_covers_approves_the_commits_it_brings_in(
     assert _codes(result, a) == []
     assert _codes(result, m) == []
     # The digests of what a merge brings in come from the walk; past its memory, from git.
-    monkeypatch.setattr(walk, "_RECENT", 0)
+    monkeypatch.setattr(walk, "RECENT", 0)
     assert report.to_json(walk.audit(None, None, None, repo, use_cache=False)) == \
         report.to_json(result)
 
@@ -317,3 +317,17 @@ def test_a_commit_with_three_children_keeps_its_policy_until_the_last_is_judged(
     monkeypatch.setattr(walk, "walk_order", short)  # every commit taken for one child
     forgetful = walk.audit(None, None, None, repo, use_cache=False)
     assert [_codes(forgetful, t) for t in tips] == [["missing-cosign"], [], []]
+
+
+def test_the_walk_remembers_the_digests_of_at_least_its_latest_generation_of_commits() -> None:
+    recent = walk._Recent(2)
+    shas = [f"{n:040x}" for n in range(6)]
+    for n, sha in enumerate(shas[:3]):
+        recent.add(sha, f"d{n}")
+    assert [recent.get(s) for s in shas[:3]] == ["d0", "d1", "d2"]  # two generations: up to 4
+    for n, sha in enumerate(shas[3:], 3):
+        recent.add(sha, f"d{n}")
+    assert [recent.get(s) for s in shas] == ["", "", "d2", "d3", "d4", "d5"]  # the older went whole
+    nothing = walk._Recent(0)
+    nothing.add(shas[0], "d0")
+    assert nothing.get(shas[0]) == walk.UNKNOWN
