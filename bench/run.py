@@ -33,7 +33,7 @@ import plan  # noqa: E402
 from provenance import cache, sshsig  # noqa: E402
 
 BIN = Path(sys.executable).parent
-AUDIT = [sys.executable, "-m", "provenance", "audit", "--format", "json"]
+AUDIT = [sys.executable, "-m", "provenance", "audit", "--format", "json"]  # main(): the release's
 
 
 @dataclass(frozen=True)
@@ -123,8 +123,8 @@ with open(os.environ["OWN_PEAK_FILE"], "w") as f:
 def own_peak_mb(args: Sequence[str], cwd: Path) -> float:
     with tempfile.TemporaryDirectory() as d:
         out = Path(d) / "peak"
-        timed([sys.executable, "-c", _OWN_PEAK, *args], cwd, env={**os.environ,
-                                                                   "OWN_PEAK_FILE": str(out)})
+        timed([AUDIT[0], "-c", _OWN_PEAK, *args], cwd, env={**os.environ,
+                                                             "OWN_PEAK_FILE": str(out)})
         return int(out.read_text()) / 1024
 
 
@@ -340,6 +340,9 @@ def main() -> None:
     if shutil.which("git") is None:
         raise SystemExit("git is needed")
     print(machine(), flush=True)
+    # Audits run from a regular, byte-compiled install, as users get it (see release_install):
+    # where PYTHONDONTWRITEBYTECODE is set, the editable one recompiles every module each run.
+    AUDIT[0] = str(release_install() / "python")
     results: dict[str, dict[str, float]] = {}
     for size in sizes:
         h = generate.generate(size, log=lambda s: print(f"  {s}", flush=True))
