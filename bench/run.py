@@ -232,6 +232,7 @@ def release_install() -> Path:
     if (venv / "stamp").exists() and (venv / "stamp").read_text() == stamp:
         return venv / "bin"
     shutil.rmtree(venv, ignore_errors=True)
+    shutil.rmtree(root / "build", ignore_errors=True)  # setuptools would ship deleted modules
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     subprocess.run([str(venv / "bin" / "pip"), "install", "-q", str(root)], check=True)
     subprocess.run([str(venv / "bin" / "python"), "-m", "compileall", "-q",

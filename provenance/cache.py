@@ -111,25 +111,17 @@ class Cache:
 
     # -- per-commit facts
 
-    def facts(self, sha: str) -> Facts | None:
-        row = self._db.execute(
-            "SELECT digest, paths, policy, trailers FROM facts WHERE sha = ? AND gen = ?",
-            (sha, self.gen)).fetchone()
-        if row is None:
-            return None
-        return Facts(row[0], tuple(json.loads(row[1])),
-                     None if row[2] is None else tuple(row[2].split(",")),
-                     tuple((k, v) for k, v in json.loads(row[3])))
-
-    def missing(self, shas: list[str]) -> set[str]:
-        """The commits of `shas` with no facts yet."""
-        found: set[str] = set()
-        for i in range(0, len(shas), 500):
-            chunk = shas[i:i + 500]
-            marks = ",".join("?" * len(chunk))
-            found.update(r[0] for r in self._db.execute(
-                f"SELECT sha FROM facts WHERE gen = ? AND sha IN ({marks})", (self.gen, *chunk)))
-        return {s for s in shas if s not in found}
+    def facts(self, shas: Sequence[str]) -> dict[str, Facts]:
+        """The facts of those of `shas` that have them: one query per 500 commits."""
+        found: dict[str, Facts] = {}
+        for chunk, marks in _chunks(shas):
+            for sha, change, paths, policy, trailers in self._db.execute(
+                    "SELECT sha, digest, paths, policy, trailers FROM facts WHERE gen = ? AND "
+                    f"sha IN ({marks})", (self.gen, *chunk)):
+                found[sha] = Facts(change, tuple(json.loads(paths)),
+                                   None if policy is None else tuple(policy.split(",")),
+                                   tuple((k, v) for k, v in json.loads(trailers)))
+        return found
 
     def put_facts(self, sha: str, facts: Facts) -> None:
         self._facts.append((

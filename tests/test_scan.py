@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import factory as f
@@ -148,6 +149,7 @@ def test_raw_and_header_streams_carry_no_patch(tmp_path: Path) -> None:
     repo = f.init(tmp_path / "r")
     _plain(repo, {"a.txt": "1\n2\n"}, "root")
     _plain(repo, {"a.txt": "1\n3\n", "b.txt": "b\n"}, "edit")
+    _plain(repo, {}, "odd\r\n\n  body with trailing space  \n\n\nKey: v\n\tfolded\n\u00e9")
     order = stream.topo_order(["HEAD"], repo)
     raw = b"".join(stream.commit_lines(order, repo, body="raw"))
     none = b"".join(stream.commit_lines(order, repo, body="none"))
@@ -156,3 +158,8 @@ def test_raw_and_header_streams_carry_no_patch(tmp_path: Path) -> None:
     for body in (raw, none):
         assert b"@@ " not in body and b"diff --git" not in body
     assert raw.count(b"\n:") == 3 and b"\n:" not in none
+    # `log --no-walk` prints exactly the headers `diff-tree -s` does, without diffing the trees.
+    diff_tree = subprocess.run(
+        ["git", "diff-tree", "--stdin", "-s", "--always", "--root", "-r",
+         f"--format={stream.LOG_FORMAT}"], cwd=repo, input=order, capture_output=True, check=True)
+    assert none == diff_tree.stdout
