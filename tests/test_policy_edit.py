@@ -1,23 +1,14 @@
 """Editing a policy as text: the starter file, and registering a key while keeping comments."""
+# ruff: noqa: F811 (a fixture imported from test_policy is named again by each test using it)
 
 from __future__ import annotations
 
 import pytest
-from test_policy import example_with, make_keys
+from test_policy import example, keys  # noqa: F401 (test_policy's fixtures, used here too)
 
 from provenance.errors import ProvenanceError
 from provenance.policy import add_person_key, load_text, starter_policy
 from provenance.sshsig import parse_public_key
-
-
-@pytest.fixture(scope="module")
-def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    return make_keys(tmp_path_factory.mktemp("keys"))
-
-
-@pytest.fixture(scope="module")
-def example(keys: dict[str, str]) -> str:
-    return example_with(keys)
 
 
 def test_starter_policy_loads_with_and_without_a_key(keys: dict[str, str]) -> None:

@@ -250,8 +250,9 @@ def _walk_once(
                     rows.close(complete=False)
                     rows = None
                 else:
-                    rows.add(light_row(raw, branching.get(raw.sha, 1) if branching is not None
-                                       else len(raw.parents) + 2))
+                    # Without counts, one child: a light walk that forgets a commit too early
+                    # misses its verdict keys and walks in full; it never judges by the wrong policy.
+                    rows.add(light_row(raw, 1 if branching is None else branching.get(raw.sha, 1)))
             if branching is not None:
                 for parent in raw.parents:
                     left = branching.pop(parent, 1) - 1
