@@ -205,10 +205,14 @@ class Cache:
 
     # -- a warm walk: the light rows of the latest range walked in full, a chunk at a time
 
-    def range_key(self, revs: Sequence[str], cwd: str | Path | None) -> bytes:
-        """The key of a range's light rows: its resolved ids and the shallow file. The neutral git
-        dir sees no replace refs or grafts, so these fix the range's commits and their order."""
+    def range_key(self, revs: Sequence[str], cwd: str | Path | None) -> tuple[bytes, list[str]]:
+        """The key of a range's light rows, and the range's resolved ids ("TIP ^EXCLUDED..."). The
+        key holds those ids and the shallow file: the neutral git dir sees no replace refs or
+        grafts, so these fix the range's commits and their order."""
         resolved = git.resolve_revs(revs, cwd=cwd)
+        return self._range_key(resolved, cwd), resolved
+
+    def _range_key(self, resolved: Sequence[str], cwd: str | Path | None) -> bytes:
         shallow = git.common_dir(cwd) / "shallow"
         return self._key("range", shallow.read_bytes() if shallow.exists() else b"",
                          *(r.encode() for r in resolved))
@@ -222,10 +226,22 @@ class Cache:
             return None
         chunks = self._db.execute(
             "SELECT value FROM light_rows WHERE key = ? AND seq >= 0 ORDER BY seq", (key,))
-        return int(head[0]), (str(value).split("\n") for (value,) in chunks)
+        return int(str(head[0]).split()[0]), (str(value).split("\n") for (value,) in chunks)
 
-    def light_writer(self, key: bytes, chunk: int) -> LightRows:
-        return LightRows(self._db, key, chunk)
+    def previous_range(self, cwd: str | Path | None
+                       ) -> tuple[list[str], tuple[int, Iterator[list[str]]]] | None:
+        """The resolved ids and light rows of the range stored last, if its key still holds for
+        them here (the same shallow file)."""
+        for key, value in self._db.execute(
+                "SELECT key, value FROM light_rows WHERE seq = -1").fetchall():
+            resolved = str(value).split()[1:]
+            rows = self.light_rows(bytes(key))
+            if resolved and rows is not None and self._range_key(resolved, cwd) == bytes(key):
+                return resolved, rows
+        return None
+
+    def light_writer(self, key: bytes, resolved: Sequence[str], chunk: int) -> LightRows:
+        return LightRows(self._db, key, resolved, chunk)
 
     def epoch(self, notes: Sequence[NoteAttestation]) -> bytes:
         """The part of every verdict key shared by one audit: tool versions and every note."""
@@ -291,11 +307,12 @@ class Cache:
 class LightRows:
     """The light rows of one full walk, written a chunk at a time as the walk goes (a range's rows
     are ~16 MB at 100k commits: never one string). Only a complete set is ever read: the head row
-    (seq -1, the number of rows) is written last, and the rows of any other range are dropped
-    then, so the file holds one range."""
+    (seq -1: the number of rows and the range's resolved ids) is written last, and the rows of any
+    other range are dropped then, so the file holds one range."""
 
-    def __init__(self, db: sqlite3.Connection, key: bytes, chunk: int) -> None:
-        self._db, self._key, self._size = db, key, chunk
+    def __init__(self, db: sqlite3.Connection, key: bytes, resolved: Sequence[str],
+                 chunk: int) -> None:
+        self._db, self._key, self._resolved, self._size = db, key, " ".join(resolved), chunk
         self._chunk: list[str] = []
         self._seq = self._count = 0
         self._drop()  # rows a walk of this range left behind unfinished
@@ -313,7 +330,7 @@ class LightRows:
         self._write()
         with contextlib.suppress(sqlite3.Error):
             self._db.execute("INSERT OR REPLACE INTO light_rows VALUES (?, -1, ?)",
-                             (self._key, str(self._count)))
+                             (self._key, f"{self._count} {self._resolved}"))
             self._db.execute("DELETE FROM light_rows WHERE key != ?", (self._key,))
 
     def _write(self) -> None:

@@ -9,7 +9,7 @@ import factory as f
 import pytest
 
 from provenance import digest
-from provenance.audit import report, stream, walk
+from provenance.audit import covers, report, stream, walk
 from provenance.errors import ProvenanceError
 from provenance.policy import POLICY_FILE
 
@@ -198,13 +198,13 @@ def test_a_merge_cosign_with_covers_approves_the_commits_it_brings_in(
     f.git(repo, "checkout", "-q", "main")
     f.commit(repo, people["bob"], {"other": "o\n"})
     f.git(repo, "merge", "-q", "--no-ff", "--no-edit", "topic", who=people["bob"])
-    covers = [digest.of_commit(a, cwd=repo)]
-    m = f.amend_trailers(repo, people["bob"], cosigners=[people["alice"]], covers=covers)
+    digests = [digest.of_commit(a, cwd=repo)]
+    m = f.amend_trailers(repo, people["bob"], cosigners=[people["alice"]], covers=digests)
     result = walk.audit(None, None, None, repo)
     assert _codes(result, a) == []
     assert _codes(result, m) == []
     # The digests of what a merge brings in come from the walk; past its memory, from git.
-    monkeypatch.setattr(walk, "RECENT", 0)
+    monkeypatch.setattr(covers, "RECENT", 0)
     assert report.to_json(walk.audit(None, None, None, repo, use_cache=False)) == \
         report.to_json(result)
 
@@ -225,7 +225,7 @@ def test_a_note_on_an_empty_change_is_not_matched_to_other_empty_changes(
     merge = f.amend_trailers(repo, people["bob"])
     assert digest.of_commit(merge, cwd=repo) == digest.EMPTY
     merges_with_a_cosign: list[str] = []
-    monkeypatch.setattr(walk, "_covers", lambda m, recent, cwd: merges_with_a_cosign.append(m.sha)
+    monkeypatch.setattr(covers, "brought_in", lambda m, recent, cwd: merges_with_a_cosign.append(m.sha)
                         or ())
     judged = {j.commit: j for j in walk.audit(None, None, None, repo, use_cache=False).judgements}
     assert merges_with_a_cosign == []  # the note did not reach the merge
@@ -317,17 +317,3 @@ def test_a_commit_with_three_children_keeps_its_policy_until_the_last_is_judged(
     monkeypatch.setattr(walk, "walk_order", short)  # every commit taken for one child
     forgetful = walk.audit(None, None, None, repo, use_cache=False)
     assert [_codes(forgetful, t) for t in tips] == [["missing-cosign"], [], []]
-
-
-def test_the_walk_remembers_the_digests_of_at_least_its_latest_generation_of_commits() -> None:
-    recent = walk._Recent(2)
-    shas = [f"{n:040x}" for n in range(6)]
-    for n, sha in enumerate(shas[:3]):
-        recent.add(sha, f"d{n}")
-    assert [recent.get(s) for s in shas[:3]] == ["d0", "d1", "d2"]  # two generations: up to 4
-    for n, sha in enumerate(shas[3:], 3):
-        recent.add(sha, f"d{n}")
-    assert [recent.get(s) for s in shas] == ["", "", "d2", "d3", "d4", "d5"]  # the older went whole
-    nothing = walk._Recent(0)
-    nothing.add(shas[0], "d0")
-    assert nothing.get(shas[0]) == walk.UNKNOWN

@@ -43,6 +43,9 @@ class CommitRecord(NamedTuple):
     trailers: tuple[tuple[str, str], ...] | None = None
     policy_blob: str | None = None  # new policy blob id when the commit changes the policy file
     covers: tuple[str, ...] = ()  # merges: digests of the commits they bring in (when needed)
+    # From the cache's light rows: no message, identities or paths, so only a cached verdict
+    # can judge it (a miss sends the audit to a full walk).
+    light: bool = False
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import contextlib
 import io
 import re
 import threading
-from collections.abc import Generator, Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -363,22 +363,26 @@ class CacheMiss(Exception):
     """A light walk met a commit or verdict the cache does not hold: walk again in full."""
 
 
-def light_stream(rows: tuple[int, Iterator[list[str]]], db: cache.Cache, branching: dict[str, int]
-                 ) -> Iterator[CommitRecord]:
+def light_stream(rows: tuple[int, Iterator[list[str]]], db: cache.Cache, branching: dict[str, int],
+                 more_children: Mapping[str, int] | None = None) -> Iterator[CommitRecord]:
     """Ids, parents, digests and policy ids from the range's light rows (`Cache.light_rows`),
     nothing else; a chunk at a time, with the chunk's verdicts loaded and the chunk's branching
-    commits put in `branching` (as in `WalkOrder.branching`)."""
+    commits put in `branching` (as in `WalkOrder.branching`), counting `more_children` too (the
+    children a grown range adds)."""
     expected, chunks = rows
+    more = more_children or {}
     seen = 0
     for lines in chunks:
         chunk = [line.split() for line in lines]
         db.load_verdicts([c[0] for c in chunk])
         for sha, _, _, children, *_ in chunk:
-            if children != "1":
-                branching[sha] = int(children)
+            total = int(children) + more.get(sha, 0)
+            if total != 1:
+                branching[sha] = total
         for sha, change, policy_ids, _, *parents in chunk:
             yield CommitRecord(sha, tuple(parents), "", "", "", "", 0, "", change, (),
-                               None if policy_ids == "-" else tuple(policy_ids.split(",")))
+                               None if policy_ids == "-" else tuple(policy_ids.split(",")),
+                               light=True)
         seen += len(chunk)
     if seen != expected:  # rows a concurrent walk of the same range was replacing: walk in full
         raise CacheMiss

@@ -7,14 +7,16 @@ notes and merge co-signs reach it, and which keys are revoked across the whole w
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from provenance import cache, git, notes, policy, trailers
+from provenance import cache, git, notes, policy
+from provenance.audit import covers as covers_module  # RECENT, read at run time (tests set it)
 from provenance.audit import stream as stream_module  # CHUNK, read at run time (tests set it)
 from provenance.audit import trust
 from provenance.audit.judge import judge
@@ -45,7 +47,6 @@ from provenance.digest import EMPTY
 from provenance.errors import ProvenanceError
 from provenance.policy import POLICY_FILE, Policy
 from provenance.sshsig import PublicKey
-from provenance.statement import KEY_SIGNATURE
 
 
 @dataclass(frozen=True)
@@ -74,52 +75,6 @@ def _index_notes(
             by_digest[parts[3]].append(att)
         by_commit[att.note_commit].append(att)
     return by_digest, by_commit
-
-
-def _has_cosign(raw: CommitRecord, found: Sequence[NoteAttestation]) -> bool:
-    values = trailers.values(raw.message, KEY_SIGNATURE) + [n.value for n in found]
-    return any(v.split()[1:2] == ["cosign"] for v in values)
-
-
-class _Recent:
-    """Digests of the commits walked last, for the merges that bring them in: at least the latest
-    `generation`, at most twice that. Two dicts, the older dropped whole when the younger fills:
-    an OrderedDict evicting an entry a commit kept resizing its table, and each resize stayed in
-    the process (its resident size grew in 3 MB steps at 100k commits)."""
-
-    def __init__(self, generation: int) -> None:
-        self._generation = generation
-        self._young: dict[bytes, str] = {}
-        self._old: dict[bytes, str] = {}
-
-    def add(self, sha: str, change: str) -> None:
-        if not self._generation:
-            return
-        if len(self._young) >= self._generation:
-            self._old, self._young = self._young, {}
-        self._young[bytes.fromhex(sha)] = change  # 53 bytes, not the 89 of a str
-
-    def get(self, sha: str) -> str:
-        key = bytes.fromhex(sha)
-        return self._young.get(key) or self._old.get(key, UNKNOWN)
-
-
-RECENT = 25_000
-
-
-def _covers(merge: CommitRecord, recent: _Recent, cwd: str | Path | None) -> tuple[str, ...]:
-    """Digests of the commits a merge brings in (M^1..M, M itself excluded).
-
-    They were walked before the merge: their digests come from `recent`, and only those it no
-    longer holds (or a scan did not compute) from git."""
-    brought = git.text(["rev-list", merge.sha, f"^{merge.parents[0]}"], cwd=cwd,
-                       pinned=True).split()
-    known = {sha: recent.get(sha) for sha in brought if sha != merge.sha}
-    missing = [sha for sha, change in known.items() if change == UNKNOWN]
-    found = set(known.values())
-    if missing:
-        found |= set(digests_of(missing, cwd).values())
-    return tuple(sorted(found - {UNKNOWN}))
 
 
 class _Pending(NamedTuple):
@@ -154,11 +109,11 @@ def _walk_once(
     stream: Iterable[CommitRecord], root_policy: Policy, root_blob: str | None, root_ident: str,
     external: bool, revoked: frozenset[PublicKey], all_notes: Sequence[NoteAttestation],
     cwd: str | Path | None, progress: Callable[[int], None] | None,
-    verdicts: _Verdicts | None = None, light: bool = False, *,
+    verdicts: _Verdicts | None = None, *,
     branching: dict[str, int] | None = None, rows: cache.LightRows | None = None,
 ) -> tuple[Judgements, list[Policy]]:
-    """Judge `stream`, or take cached verdicts; a `light` stream (no messages) raises CacheMiss when
-    a verdict is not cached.
+    """Judge `stream`, or take cached verdicts; a light record (`CommitRecord.light`: from the
+    cache, no message) raises CacheMiss when its verdict is not cached.
 
     With `branching` (`WalkOrder.branching`, emptied as the walk goes) a commit's policy state is
     forgotten once its last child is judged, so the walk's memory does not grow with history.
@@ -172,7 +127,7 @@ def _walk_once(
     covered: dict[str, list[CoverApproval]] = defaultdict(list)
     blob_at: dict[str, str | None] = {}  # commit -> its policy blob, known from the patch stream
     idents = {0: _ident(root_ident)}  # policy index -> its identity in verdict keys
-    recent = _Recent(RECENT)
+    recent = covers_module.Recent(covers_module.RECENT)
     with git.object_lookup(cwd) as lookup:
 
         def blob_of(sha: str) -> str | None:
@@ -209,15 +164,15 @@ def _walk_once(
             found: list[NoteAttestation] = []
             if hit is not None:
                 j, covers = hit
-            elif light:
+            elif raw.light:
                 raise CacheMiss
-            if not light:
+            if not raw.light:
                 if by_commit:  # a history without notes skips the look-ups
                     found = list({id(a): a for a in by_digest.get(raw.digest, []) +
                                   by_commit.get(raw.sha, [])}.values())
                 if hit is None:
-                    covers = (_covers(raw, recent, cwd)
-                              if len(raw.parents) > 1 and _has_cosign(raw, found) else ())
+                    covers = (covers_module.brought_in(raw, recent, cwd)
+                              if len(raw.parents) > 1 and covers_module.has_cosign(raw, found) else ())
                 # Copied only when history adds to it: most commits go to the judge as streamed.
                 record = (raw if policy_blob is None and not covers
                           else raw._replace(policy_blob=policy_blob, covers=covers))
@@ -233,17 +188,17 @@ def _walk_once(
                 elif new_blob is not None:
                     after, j = _adopt(new_blob, raw.sha, base, policies, blobs, j, cwd)
             effective[raw.sha] = after
-            if not light:
+            if not raw.light:
                 recent.add(raw.sha, raw.digest)
             if j.violations and any(v.code == "missing-cosign" for v in j.violations):
                 pending[raw.digest].append(
-                    _Pending(len(judgements), raw.sha, not light, policy_blob, covers,
+                    _Pending(len(judgements), raw.sha, not raw.light, policy_blob, covers,
                              policies[base], found, authorized, key))
             for approval in j.cover_approvals:
                 for d in covers:
                     covered[d].append(approval)
             judgements.append(j)
-            if progress is not None and not light:
+            if progress is not None and not raw.light:
                 progress(n + 1)
             if rows is not None:
                 if raw.digest == UNKNOWN:  # a scan: nothing a warm audit could use
@@ -274,7 +229,7 @@ def _walk_once(
     for d, waiting in pending.items():
         for p in waiting if d in covered else ():
             judgements[p.position] = _rejudge(p, again.get(p.sha), covered[d], revoked, verdicts)
-    if progress is not None and light:
+    if progress is not None:
         progress(len(judgements))
     return judgements, policies
 
@@ -332,20 +287,62 @@ def _walk(
     gone = _ident(json.dumps(sorted(k.openssh() for k in revoked)))
     verdicts = _Verdicts(db, db.verdict_key(db.epoch(all_notes),
                                             "\0".join([str(root), _ident(root_ident), gone])))
-    key = db.range_key(revs, cwd)
+    key, resolved = db.range_key(revs, cwd)
     rows = db.light_rows(key)
     if rows is not None:
         branching: dict[str, int] = {}
         try:
-            return _walk_once(light_stream(rows, db, branching), *args, verdicts, light=True,
+            return _walk_once(light_stream(rows, db, branching), *args, verdicts,
                               branching=branching)
         except CacheMiss:
             pass
+    elif not scan:
+        grown = _grown_walk(resolved, key, args, verdicts)
+        if grown is not None:
+            return grown
     order = walk_order(revs, cwd, merges=scan)
     stream = (scan_stream(revs, cwd, db, order) if scan
               else cached_stream(revs, cwd, db, order.ids))
     return _walk_once(stream, *args, verdicts, branching=order.branching,
-                      rows=db.light_writer(key, stream_module.CHUNK))
+                      rows=db.light_writer(key, resolved, stream_module.CHUNK))
+
+
+def _grown_walk(resolved: Sequence[str], key: bytes, args: _WalkArgs, verdicts: _Verdicts
+                ) -> tuple[Judgements, list[Policy]] | None:
+    """The range stored last, from its light rows, then the commits added since, in full.
+
+    For a range that grew from the one walked last (the same exclusions, the old tip an ancestor
+    of the new): a re-audit after new commits, as before every push. Parents come before
+    children: no old commit descends from a new one. The children a new commit gives an old one
+    are added to the old one's count, so its policy state is still there when the new child comes.
+    None when the stored range does not fit, or a cached verdict is missing."""
+    cwd, db = args[6], verdicts.db
+    previous = db.previous_range(cwd)
+    if previous is None or len(resolved) < 1 or resolved[0].startswith("^"):
+        return None
+    (old_tip, *old_excluded), rows = previous
+    tip, *excluded = resolved
+    if sorted(old_excluded) != sorted(excluded):
+        return None
+    try:  # nothing of the old tip outside the new range: it is an ancestor (gone: not a fit)
+        if git.text(["rev-list", "--count", old_tip, f"^{tip}", "--"], cwd=cwd, pinned=True) != "0":
+            return None
+        listing = git.text([*git.BOUNDED_MEMORY_CONFIG, "rev-list", "--topo-order", "--reverse",
+                            "--parents", "--end-of-options", tip, f"^{old_tip}", *excluded, "--"],
+                           cwd=cwd, pinned=True).split("\n")
+    except ProvenanceError:
+        return None
+    added = [line.split() for line in listing if line]
+    children = Counter(p for _, *parents in added for p in parents)
+    branching = {sha: n for sha, n in children.items() if n != 1}  # old ones are re-counted
+    ids = "".join(sha + "\n" for sha, *_ in added).encode()
+    stream = itertools.chain(light_stream(rows, db, branching, children),
+                             cached_stream((), cwd, db, ids))
+    try:
+        return _walk_once(stream, *args, verdicts, branching=branching,
+                          rows=db.light_writer(key, resolved, stream_module.CHUNK))
+    except CacheMiss:
+        return None
 
 
 def _adopt(
