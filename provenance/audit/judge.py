@@ -195,7 +195,7 @@ def judge(
     atts = [
         _check(record, policy, revoked, "trailer", v, declared_options, assisted_by)
         for v in by_key.get(_SIGNATURE, ())
-    ]
+    ] if by_key else []
     for note in notes:
         att = _check(record, policy, revoked, "note", note.value, (True, False), note.assisted_by)
         if att.status != VALID and note.note_commit != record.sha:
@@ -204,14 +204,18 @@ def judge(
             # does not, it is not about this commit and is no violation of it.
             continue
         atts.append(att)
-    valid = [a for a in atts if a.status == VALID]
-    valid_keys = {(a.role, a.signer) for a in valid}
-    failed = [
-        a for a in atts
-        if a.status != VALID
-        and not (a.status in _SUPERSEDABLE and (a.role, a.signer) in valid_keys)
-    ]
-    author_declares = [a for a in valid if a.role == "declare"]
+    valid: list[Attestation] = []
+    failed: list[Attestation] = []
+    author_declares: list[Attestation] = []
+    if atts:  # most commits of an unadopted history have none
+        valid = [a for a in atts if a.status == VALID]
+        valid_keys = {(a.role, a.signer) for a in valid}
+        failed = [
+            a for a in atts
+            if a.status != VALID
+            and not (a.status in _SUPERSEDABLE and (a.role, a.signer) in valid_keys)
+        ]
+        author_declares = [a for a in valid if a.role == "declare"]
 
     # -- declarations: nothing ever downgrades yes
     for v, present in ((True, trailer_yes), (False, trailer_no)):
@@ -245,7 +249,8 @@ def judge(
                               record.committer_name, record.committer_email)
         if policy.detect_undeclared else []
     )
-    evidence += [f"fingerprint: {s.evidence}" for s in signals]
+    if signals:
+        evidence += [f"fingerprint: {s.evidence}" for s in signals]
     ai = declared_yes or bool(signals)
     clean_merge = len(record.parents) > 1 and record.digest == EMPTY
 
@@ -280,7 +285,7 @@ def judge(
             "   # run by the author"))
 
     # -- co-signs: distinct people, never the author
-    cosigns = [a for a in valid if a.role == "cosign"]
+    cosigns = [a for a in valid if a.role == "cosign"] if valid else []
     approvals: list[tuple[PublicKey, str, str]] = [
         (a.key, a.signer, a.source) for a in cosigns if a.key is not None]
     for c in cover_approvals:
