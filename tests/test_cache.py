@@ -15,8 +15,8 @@ import pytest
 
 import provenance
 from provenance import cache, detect, digest, sshsig
+from provenance.audit import covers, report, stream, walk
 from provenance.audit import judge as judge_module
-from provenance.audit import report, stream, walk
 from provenance.audit.records import CommitRecord, Judgement
 from provenance.policy import POLICY_FILE
 
@@ -240,6 +240,7 @@ def _counting_judge(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         return real(record, *args, **kwargs)
 
     monkeypatch.setattr(walk, "judge", counted)
+    monkeypatch.setattr(covers, "judge", counted)  # a covered commit judged again
     return calls
 
 

@@ -1,17 +1,26 @@
-"""What a co-signed merge brings in: the digests its `covers` lines may name.
+"""What a co-signed merge brings in, and the verdicts its cover co-sign lifts.
 
 A merge's cover co-sign approves the commits it brings in (M^1..M) by their change digests; the
 walk keeps the digests of the commits it walked last, so that most merges find them without git.
+A missing-cosign verdict waits to the end of the walk: a later merge may cover it.
 """
 
 from __future__ import annotations
 
+import json
+from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from provenance import git, trailers
-from provenance.audit.records import CommitRecord, NoteAttestation
-from provenance.audit.stream import UNKNOWN, digests_of
+from provenance.audit.judge import judge
+from provenance.audit.records import CommitRecord, CoverApproval, Judgement, NoteAttestation
+from provenance.audit.spool import Judgements
+from provenance.audit.stream import UNKNOWN, CacheMiss, digests_of, log_stream
+from provenance.audit.verdicts import Verdicts, ident
+from provenance.policy import Policy
+from provenance.sshsig import PublicKey
 from provenance.statement import KEY_SIGNATURE
 
 
@@ -59,3 +68,62 @@ def brought_in(merge: CommitRecord, recent: Recent, cwd: str | Path | None) -> t
     if missing:
         found |= set(digests_of(missing, cwd).values())
     return tuple(sorted(found - {UNKNOWN}))
+
+
+class Pending(NamedTuple):
+    """A missing-cosign verdict that a later merge's cover co-sign may lift. Not the commit
+    itself: those that need judging again are read from git once more, so that a history with
+    many violations does not hold every such commit's message until the walk ends."""
+
+    position: int  # in the walk (its judgement's index)
+    sha: str
+    walked: bool  # False in a light walk: its verdict again comes from the cache or not at all
+    policy_blob: str | None
+    covers: tuple[str, ...]
+    policy: Policy
+    notes: list[NoteAttestation]
+    authorized: bool | None
+    key: bytes  # its verdict key (b"" without a cache)
+
+
+def lift(judgements: Judgements, pending: defaultdict[str, list[Pending]],
+         covered: dict[str, list[CoverApproval]], revoked: frozenset[PublicKey],
+         verdicts: Verdicts | None, cwd: str | Path | None) -> None:
+    """Judge again, with their cover co-signs, the missing-cosign verdicts that merges cover."""
+    lazy = pending.pop(UNKNOWN, [])
+    due = [p for d, waiting in pending.items() if d in covered for p in waiting]
+    if lazy and covered:  # commits a scan judged without digests, and merges covering digests
+        due += lazy
+    again = reread([p.sha for p in due if p.walked], cwd)
+    for p in lazy if covered else ():
+        if p.walked:
+            pending[again[p.sha].digest].append(p)
+    for d, waiting in pending.items():
+        for p in waiting if d in covered else ():
+            judgements[p.position] = rejudge(p, again.get(p.sha), covered[d], revoked, verdicts)
+
+
+def reread(shas: Sequence[str], cwd: str | Path | None) -> dict[str, CommitRecord]:
+    """The commits `shas` streamed again, with their digests."""
+    order = "".join(s + "\n" for s in dict.fromkeys(shas)).encode()
+    return {raw.sha: raw for raw in log_stream((), cwd, order)} if order else {}
+
+
+def rejudge(p: Pending, raw: CommitRecord | None, approvals: Sequence[CoverApproval],
+            revoked: frozenset[PublicKey], verdicts: Verdicts | None) -> Judgement:
+    """A missing-cosign verdict again, with the cover co-signs of the merges that bring it in."""
+    key = b""
+    if verdicts is not None:
+        key = verdicts.key(p.key.hex(), ident(json.dumps(
+            [[a.merge, a.signer, a.key.openssh()] for a in approvals])))
+        hit = verdicts.db.verdict(p.sha, key)
+        if hit is not None:
+            return hit[0]
+    if raw is None:
+        raise CacheMiss
+    record = raw._replace(policy_blob=p.policy_blob, covers=p.covers)
+    j = judge(record, p.policy, p.notes, revoked, cover_approvals=approvals,
+              policy_change_authorized=p.authorized)
+    if verdicts is not None:
+        verdicts.db.put_verdict(p.sha, key, j, ())
+    return j

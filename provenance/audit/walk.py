@@ -6,14 +6,12 @@ notes and merge co-signs reach it, and which keys are revoked across the whole w
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
 from provenance import cache, git, notes, policy
 from provenance.audit import covers as covers_module  # RECENT, read at run time (tests set it)
@@ -43,6 +41,7 @@ from provenance.audit.stream import (  # noqa: F401 (re-exported: bench/ and tes
     scan_stream,
     walk_order,
 )
+from provenance.audit.verdicts import Verdicts, ident
 from provenance.digest import EMPTY
 from provenance.errors import ProvenanceError
 from provenance.policy import POLICY_FILE, Policy
@@ -77,39 +76,11 @@ def _index_notes(
     return by_digest, by_commit
 
 
-class _Pending(NamedTuple):
-    """A missing-cosign verdict that a later merge's cover co-sign may lift. Not the commit
-    itself: those that need judging again are read from git once more, so that a history with
-    many violations does not hold every such commit's message until the walk ends."""
-
-    position: int  # in the walk (its judgement's index)
-    sha: str
-    walked: bool  # False in a light walk: its verdict again comes from the cache or not at all
-    policy_blob: str | None
-    covers: tuple[str, ...]
-    policy: Policy
-    notes: list[NoteAttestation]
-    authorized: bool | None
-    key: bytes  # its verdict key (b"" without a cache)
-
-
-@dataclass(frozen=True)
-class _Verdicts:
-    """The verdict cache as one walk sees it; `context` is what every key of the walk shares."""
-
-    db: cache.Cache
-    context: bytes
-
-    def key(self, *fields: str | None) -> bytes:
-        """A verdict's key; a field is hex, a digest, a hash or None, so NUL separates them."""
-        return self.db.verdict_key(self.context, "\0".join(map(str, fields)))
-
-
 def _walk_once(
     stream: Iterable[CommitRecord], root_policy: Policy, root_blob: str | None, root_ident: str,
     external: bool, revoked: frozenset[PublicKey], all_notes: Sequence[NoteAttestation],
     cwd: str | Path | None, progress: Callable[[int], None] | None,
-    verdicts: _Verdicts | None = None, *,
+    verdicts: Verdicts | None = None, *,
     branching: dict[str, int] | None = None, rows: cache.LightRows | None = None,
 ) -> tuple[Judgements, list[Policy]]:
     """Judge `stream`, or take cached verdicts; a light record (`CommitRecord.light`: from the
@@ -123,10 +94,10 @@ def _walk_once(
     blobs: list[str | None] = [root_blob]
     effective: dict[str, int] = {}  # commit -> index of the policy in force after it
     judgements = Judgements()
-    pending: dict[str, list[_Pending]] = defaultdict(list)  # digest -> missing-cosign commits
+    pending: defaultdict[str, list[covers_module.Pending]] = defaultdict(list)  # digest -> waiting
     covered: dict[str, list[CoverApproval]] = defaultdict(list)
     blob_at: dict[str, str | None] = {}  # commit -> its policy blob, known from the patch stream
-    idents = {0: _ident(root_ident)}  # policy index -> its identity in verdict keys
+    idents = {0: ident(root_ident)}  # policy index -> its identity in verdict keys
     recent = covers_module.Recent(covers_module.RECENT)
     with git.object_lookup(cwd) as lookup:
 
@@ -157,7 +128,7 @@ def _walk_once(
             hit = None
             if verdicts is not None:
                 if base not in idents:
-                    idents[base] = _ident(f"{blobs[base]}\0{policies[base].source}")
+                    idents[base] = ident(f"{blobs[base]}\0{policies[base].source}")
                 key = verdicts.key(raw.sha, raw.digest, idents[base], policy_blob, str(authorized))
                 hit = verdicts.db.verdict(raw.sha, key)
             record: CommitRecord | None = None
@@ -192,7 +163,7 @@ def _walk_once(
                 recent.add(raw.sha, raw.digest)
             if j.violations and any(v.code == "missing-cosign" for v in j.violations):
                 pending[raw.digest].append(
-                    _Pending(len(judgements), raw.sha, not raw.light, policy_blob, covers,
+                    covers_module.Pending(len(judgements), raw.sha, not raw.light, policy_blob, covers,
                              policies[base], found, authorized, key))
             for approval in j.cover_approvals:
                 for d in covers:
@@ -218,50 +189,10 @@ def _walk_once(
                         blob_at.pop(parent, None)
     if rows is not None:
         rows.close(complete=True)
-    lazy = pending.pop(UNKNOWN, [])
-    due = [p for d, waiting in pending.items() if d in covered for p in waiting]
-    if lazy and covered:  # commits a scan judged without digests, and merges covering digests
-        due += lazy
-    again = _reread([p.sha for p in due if p.walked], cwd)
-    for p in lazy if covered else ():
-        if p.walked:
-            pending[again[p.sha].digest].append(p)
-    for d, waiting in pending.items():
-        for p in waiting if d in covered else ():
-            judgements[p.position] = _rejudge(p, again.get(p.sha), covered[d], revoked, verdicts)
+    covers_module.lift(judgements, pending, covered, revoked, verdicts, cwd)
     if progress is not None:
         progress(len(judgements))
     return judgements, policies
-
-
-def _ident(policy_identity: str) -> str:
-    return hashlib.sha256(policy_identity.encode("utf-8", "surrogateescape")).hexdigest()
-
-
-def _reread(shas: Sequence[str], cwd: str | Path | None) -> dict[str, CommitRecord]:
-    """The commits `shas` streamed again, with their digests."""
-    order = "".join(s + "\n" for s in dict.fromkeys(shas)).encode()
-    return {raw.sha: raw for raw in log_stream((), cwd, order)} if order else {}
-
-
-def _rejudge(p: _Pending, raw: CommitRecord | None, approvals: Sequence[CoverApproval],
-             revoked: frozenset[PublicKey], verdicts: _Verdicts | None) -> Judgement:
-    """A missing-cosign verdict again, with the cover co-signs of the merges that bring it in."""
-    key = b""
-    if verdicts is not None:
-        key = verdicts.key(p.key.hex(), _ident(json.dumps(
-            [[a.merge, a.signer, a.key.openssh()] for a in approvals])))
-        hit = verdicts.db.verdict(p.sha, key)
-        if hit is not None:
-            return hit[0]
-    if raw is None:
-        raise CacheMiss
-    record = raw._replace(policy_blob=p.policy_blob, covers=p.covers)
-    j = judge(record, p.policy, p.notes, revoked, cover_approvals=approvals,
-              policy_change_authorized=p.authorized)
-    if verdicts is not None:
-        verdicts.db.put_verdict(p.sha, key, j, ())
-    return j
 
 
 # What every walk of one audit shares: root policy, its blob and identity, external, revoked, notes,
@@ -284,9 +215,9 @@ def _walk(
         order = walk_order(revs, cwd, merges=scan)
         stream = scan_stream(revs, cwd, None, order) if scan else log_stream(revs, cwd, order.ids)
         return _walk_once(stream, *args, branching=order.branching)
-    gone = _ident(json.dumps(sorted(k.openssh() for k in revoked)))
-    verdicts = _Verdicts(db, db.verdict_key(db.epoch(all_notes),
-                                            "\0".join([str(root), _ident(root_ident), gone])))
+    gone = ident(json.dumps(sorted(k.openssh() for k in revoked)))
+    verdicts = Verdicts(db, db.verdict_key(db.epoch(all_notes),
+                                            "\0".join([str(root), ident(root_ident), gone])))
     key, resolved = db.range_key(revs, cwd)
     rows = db.light_rows(key)
     if rows is not None:
@@ -307,7 +238,7 @@ def _walk(
                       rows=db.light_writer(key, resolved, stream_module.CHUNK))
 
 
-def _grown_walk(resolved: Sequence[str], key: bytes, args: _WalkArgs, verdicts: _Verdicts
+def _grown_walk(resolved: Sequence[str], key: bytes, args: _WalkArgs, verdicts: Verdicts
                 ) -> tuple[Judgements, list[Policy]] | None:
     """The range stored last, from its light rows, then the commits added since, in full.
 
