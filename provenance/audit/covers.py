@@ -17,7 +17,7 @@ from provenance import git, trailers
 from provenance.audit.judge import judge
 from provenance.audit.records import CommitRecord, CoverApproval, Judgement, NoteAttestation
 from provenance.audit.spool import Judgements
-from provenance.audit.stream import UNKNOWN, CacheMiss, digests_of, log_stream
+from provenance.audit.stream import UNKNOWN, CacheMiss, digests_of, records_of
 from provenance.audit.verdicts import Verdicts, ident
 from provenance.policy import Policy
 from provenance.sshsig import PublicKey
@@ -94,19 +94,13 @@ def lift(judgements: Judgements, pending: defaultdict[str, list[Pending]],
     due = [p for d, waiting in pending.items() if d in covered for p in waiting]
     if lazy and covered:  # commits a scan judged without digests, and merges covering digests
         due += lazy
-    again = reread([p.sha for p in due if p.walked], cwd)
+    again = {raw.sha: raw for raw in records_of([p.sha for p in due if p.walked], cwd)}
     for p in lazy if covered else ():
         if p.walked:
             pending[again[p.sha].digest].append(p)
     for d, waiting in pending.items():
         for p in waiting if d in covered else ():
             judgements[p.position] = rejudge(p, again.get(p.sha), covered[d], revoked, verdicts)
-
-
-def reread(shas: Sequence[str], cwd: str | Path | None) -> dict[str, CommitRecord]:
-    """The commits `shas` streamed again, with their digests."""
-    order = "".join(s + "\n" for s in dict.fromkeys(shas)).encode()
-    return {raw.sha: raw for raw in log_stream((), cwd, order)} if order else {}
 
 
 def rejudge(p: Pending, raw: CommitRecord | None, approvals: Sequence[CoverApproval],

@@ -300,10 +300,16 @@ def scan_stream(revs: Sequence[str], cwd: str | Path | None, db: cache.Cache | N
         yield from cached_stream(revs, cwd, db, rest)
 
 
+def records_of(shas: Sequence[str], cwd: str | Path | None) -> Iterator[CommitRecord]:
+    """The commits `shas` (each once), streamed with their patches digested."""
+    if not shas:  # most walks have nothing to read again
+        return iter(())
+    return parse_log(commit_lines("".join(s + "\n" for s in dict.fromkeys(shas)).encode(), cwd))
+
+
 def digests_of(shas: Sequence[str], cwd: str | Path | None) -> dict[str, str]:
     """The change digests of `shas` (commits a scan streamed without their patches)."""
-    order = "".join(s + "\n" for s in shas).encode()
-    return {raw.sha: raw.digest for raw in parse_log(commit_lines(order, cwd))}
+    return {raw.sha: raw.digest for raw in records_of(shas, cwd)}
 
 
 def _with_facts(raw: CommitRecord, facts: cache.Facts) -> CommitRecord:
