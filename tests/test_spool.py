@@ -57,3 +57,15 @@ def test_the_summary_kept_on_arrival_counts_what_the_list_holds(limit: int) -> N
         30, sum(j.ai_assisted for j in expected), sum(bool(j.critical_paths) for j in expected),
         sum(len(j.violations) for j in expected))
     assert 0 < spool.summary(got).violations and 0 < spool.summary(got).critical < 30
+
+
+@pytest.mark.parametrize("limit", [1000, 0])
+def test_flagged_gives_the_judgements_with_violations_in_order(limit: int) -> None:
+    expected = [_judgement(n) for n in range(30)]
+    got = spool.Judgements(in_memory=limit)
+    for j in expected:
+        got.append(j)
+    got[8] = expected[8] = _judgement(200)  # now with a violation (200 % 4 == 0)
+    flagged = [j for j in expected if j.violations]
+    assert list(spool.flagged(got)) == flagged == list(spool.flagged(expected))
+    assert 0 < len(flagged) < 30

@@ -74,7 +74,7 @@ def to_json(result: AuditResult) -> str:
 
 
 def _subjects(result: AuditResult, subjects: dict[str, str]) -> dict[str, str]:
-    return {j.commit: subjects.get(j.commit, "") for j in result.judgements if j.violations}
+    return {j.commit: subjects.get(j.commit, "") for j in spool.flagged(result.judgements)}
 
 
 def to_text(result: AuditResult, subjects: dict[str, str] | None = None) -> str:
@@ -87,7 +87,7 @@ def to_text(result: AuditResult, subjects: dict[str, str] | None = None) -> str:
         f"range: {result.range}",
         "",
     ]
-    for j in result.judgements:
+    for j in spool.flagged(result.judgements):
         for v in j.violations:
             out += [
                 f"{j.commit[:12]} {j.author} {subj[j.commit]!r}",
@@ -124,7 +124,7 @@ def to_markdown(result: AuditResult, subjects: dict[str, str] | None = None) -> 
         f"policy: {_cell(result.policy)}",
         "",
     ]
-    rows = [(j, v) for j in result.judgements for v in j.violations]
+    rows = [(j, v) for j in spool.flagged(result.judgements) for v in j.violations]
     if rows:
         out += ["| commit | author | subject | code | message | fix |",
                 "|---|---|---|---|---|---|"]

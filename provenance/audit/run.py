@@ -40,7 +40,7 @@ def run_audit(
         report.write_json(result, sys.stdout)
         sys.stdout.write("\n")
     else:
-        flagged = [j.commit for j in result.judgements if j.violations]
+        flagged = [j.commit for j in spool.flagged(result.judgements)]
         subjects = _subjects(flagged, cwd)
         render = report.to_text if fmt == "text" else report.to_markdown
         print(render(result, subjects))

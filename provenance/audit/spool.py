@@ -38,6 +38,14 @@ def summary(js: Sequence[Judgement]) -> Summary:
                    sum(len(j.violations) for j in js))
 
 
+def flagged(js: Sequence[Judgement]) -> Iterator[Judgement]:
+    """The judgements of `js` with violations, in order; a spilled list reads only those back."""
+    if isinstance(js, Judgements):
+        yield from js.flagged()
+    else:
+        yield from (j for j in js if j.violations)
+
+
 def to_plain(j: Judgement) -> list[Any]:
     """A judgement as lists, strings, bools and None (what JSON and marshal both hold)."""
     return [
@@ -80,6 +88,11 @@ class Judgements(Sequence[Judgement]):
         flags = self._flags
         return Summary(len(flags), sum(f & _AI for f in flags),
                        sum(f & _CRITICAL for f in flags) // _CRITICAL, sum(self._violations))
+
+    def flagged(self) -> Iterator[Judgement]:
+        for index, count in enumerate(self._violations):
+            if count:
+                yield self[index]
 
     def _count(self, index: int, j: Judgement) -> None:
         flag = (_AI if j.ai_assisted else 0) | (_CRITICAL if j.critical_paths else 0)
