@@ -23,6 +23,15 @@ def _judgement(n: int) -> Judgement:
     )
 
 
+def _filled(count: int, limit: int) -> tuple[spool.Judgements, list[Judgement]]:
+    """A spool of `count` judgements (on disk past `limit`), and the same as a list."""
+    expected = [_judgement(n) for n in range(count)]
+    got = spool.Judgements(in_memory=limit)
+    for j in expected:
+        got.append(j)
+    return got, expected
+
+
 def test_every_field_survives_the_round_trip() -> None:
     for n in range(13):
         assert spool.from_plain(spool.to_plain(_judgement(n))) == _judgement(n)
@@ -30,10 +39,7 @@ def test_every_field_survives_the_round_trip() -> None:
 
 @pytest.mark.parametrize("limit", [1000, 5, 0])
 def test_a_spilled_list_reads_back_as_the_list_it_replaces(limit: int) -> None:
-    expected = [_judgement(n) for n in range(40)]
-    got = spool.Judgements(in_memory=limit)
-    for j in expected:
-        got.append(j)
+    got, expected = _filled(40, limit)
     got[3] = expected[3] = _judgement(103)  # a re-judged commit, replaced in place
     got[-1] = expected[-1] = _judgement(139)
     assert len(got) == 40
@@ -47,10 +53,7 @@ def test_a_spilled_list_reads_back_as_the_list_it_replaces(limit: int) -> None:
 
 @pytest.mark.parametrize("limit", [1000, 0])
 def test_the_summary_kept_on_arrival_counts_what_the_list_holds(limit: int) -> None:
-    expected = [_judgement(n) for n in range(30)]
-    got = spool.Judgements(in_memory=limit)
-    for j in expected:
-        got.append(j)
+    got, expected = _filled(30, limit)
     got[4] = expected[4] = _judgement(200)  # replacing takes the old entry's counts out
     assert spool.summary(got) == spool.summary(list(expected))
     assert spool.summary(list(expected)) == spool.Summary(
@@ -61,10 +64,7 @@ def test_the_summary_kept_on_arrival_counts_what_the_list_holds(limit: int) -> N
 
 @pytest.mark.parametrize("limit", [1000, 0])
 def test_flagged_gives_the_judgements_with_violations_in_order(limit: int) -> None:
-    expected = [_judgement(n) for n in range(30)]
-    got = spool.Judgements(in_memory=limit)
-    for j in expected:
-        got.append(j)
+    got, expected = _filled(30, limit)
     got[8] = expected[8] = _judgement(200)  # now with a violation (200 % 4 == 0)
     flagged = [j for j in expected if j.violations]
     assert list(spool.flagged(got)) == flagged == list(spool.flagged(expected))
