@@ -326,6 +326,14 @@ def object_lookup(cwd: str | Path | None = None) -> Iterator[Callable[[str], str
 
     Without `--buffer` git answers each request at once, so a walk can ask as it goes.
     """
+    with object_lookups(cwd) as lookup_all:
+        yield lambda name: lookup_all([name])[0]
+
+
+@contextlib.contextmanager
+def object_lookups(cwd: str | Path | None = None
+                   ) -> Iterator[Callable[[Sequence[str]], list[str | None]]]:
+    """`object_lookup` for a few hundred names at once: one round trip to git, not one a name."""
     import subprocess  # deferred: see `stream`
 
     proc = subprocess.Popen(
@@ -335,18 +343,22 @@ def object_lookup(cwd: str | Path | None = None) -> Iterator[Callable[[str], str
     assert proc.stdin is not None and proc.stdout is not None
     stdin, stdout = proc.stdin, proc.stdout
 
-    def lookup(name: str) -> str | None:
-        if "\n" in name:
-            return None
-        stdin.write(name.encode("utf-8", "surrogateescape") + b"\n")
+    def lookup_all(names: Sequence[str]) -> list[str | None]:
+        asked = [name for name in names if "\n" not in name]
+        # The answers wait in git's stdout pipe until all are asked: ~41 bytes each, so a few
+        # hundred names stay far below the 64 KiB that would block git.
+        stdin.write(b"".join(name.encode("utf-8", "surrogateescape") + b"\n" for name in asked))
         stdin.flush()
-        answer = stdout.readline().decode().strip()
-        if not answer:
-            raise ProvenanceError("git cat-file --batch-check stopped answering")
-        return None if answer.endswith(" missing") or " " in answer else answer
+        answers: dict[str, str | None] = {}
+        for name in asked:
+            answer = stdout.readline().decode().strip()
+            if not answer:
+                raise ProvenanceError("git cat-file --batch-check stopped answering")
+            answers[name] = None if answer.endswith(" missing") or " " in answer else answer
+        return [answers.get(name) for name in names]
 
     try:
-        yield lookup
+        yield lookup_all
     finally:
         stdin.close()
         stdout.close()

@@ -1,7 +1,9 @@
-"""A scan (`--policy`, no notes) reads `--raw` paths instead of patches: the same verdicts, no digests."""
+"""A scan (`--policy`, no notes) reads `--raw` paths in git's own order instead of patches in
+topological order: the same verdicts, no digests."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -10,7 +12,7 @@ import factory as f
 import pytest
 
 from provenance import digest
-from provenance.audit import report, stream, walk
+from provenance.audit import report, scan, stream, walk
 from provenance.policy import POLICY_FILE
 
 TIER1 = {"name": "tier-1", "paths": ["payments/**"]}
@@ -37,11 +39,23 @@ def _policy(tmp_path: Path, p: dict[str, f.Actor]) -> str:
 
 
 def _without_scan(monkeypatch: pytest.MonkeyPatch) -> None:
-    def patches(revs: list[str], cwd: Path, db: object, order: stream.WalkOrder
-                ) -> object:
-        return stream.cached_stream(revs, cwd, db, order.ids)  # type: ignore[arg-type]
+    def patches(revs: list[str], cwd: Path, db: object) -> object:
+        return stream.cached_stream(revs, cwd, db)  # type: ignore[arg-type]
 
     monkeypatch.setattr(walk, "scan_stream", patches)
+
+
+def _policy_blob(repo: Path, rev: str) -> str:
+    found = subprocess.run(["git", "rev-parse", "-q", "--verify", f"{rev}:{POLICY_FILE}"],
+                           cwd=repo, capture_output=True, text=True)
+    return found.stdout.strip() or stream.NULL_OID
+
+
+def _by_commit(result: walk.AuditResult) -> dict[str, object]:
+    """The JSON report with its commits keyed by id: a scan lists them in git's order."""
+    doc = json.loads(report.to_json(result))
+    doc["commits"] = {c["commit"]: c for c in doc["commits"]}
+    return doc  # type: ignore[no-any-return]
 
 
 def test_raw_lines_give_the_paths_and_policy_ids_the_patches_give(tmp_path: Path) -> None:
@@ -65,12 +79,17 @@ def test_raw_lines_give_the_paths_and_policy_ids_the_patches_give(tmp_path: Path
     f.git(repo, "merge", "-q", "--no-edit", "c2", check=False)
     _plain(repo, {"a b/é.txt": "8\n2\n3\n4\n"}, "conflicted merge")
     full = list(walk.log_stream(["HEAD"], repo))
-    scanned = list(stream.scan_stream(["HEAD"], repo, None))
+    scanned = {r.sha: r for r in scan.scan_stream(["HEAD"], repo, None)}
     assert len(full) == len(scanned) == 7
-    for a, b in zip(full, scanned, strict=True):
-        assert (a.sha, a.parents, a.message, a.paths, a.policy_ids) == \
-               (b.sha, b.parents, b.message, b.paths, b.policy_ids), a.message
-        assert b.digest == (a.digest if len(a.parents) > 1 else stream.UNKNOWN)
+    for a in full:
+        b = scanned[a.sha]
+        assert (a.sha, a.parents, a.message, a.paths) == (b.sha, b.parents, b.message, b.paths)
+        if len(a.parents) > 1:  # a scan looks up every merge's policy blobs, and its first parent's
+            assert b.policy_ids == (_policy_blob(repo, a.parents[0]), _policy_blob(repo, a.sha))
+            assert b.digest == a.digest
+        else:
+            assert b.policy_ids == a.policy_ids, a.message
+            assert b.digest == stream.UNKNOWN
     assert any(r.paths.count("link") == 2 for r in full)
 
 
@@ -86,11 +105,19 @@ def test_a_scan_judges_an_unadopted_history_as_the_full_walk_does(
     _plain(repo, {"payments/side.py": "s\n"}, f"side\n\n{AGENT}")
     f.git(repo, "checkout", "-q", "main")
     f.git(repo, "merge", "-q", "--no-edit", "side")
+    # A clean merge that takes the other side's policy file: its combined patch does not show it.
+    f.git(repo, "checkout", "-qb", "policy", "HEAD~1")
+    changed = _plain(repo, {POLICY_FILE: "version = 1\n"}, "policy on a side branch")
+    f.git(repo, "checkout", "-q", "main")
+    f.git(repo, "merge", "-q", "--no-edit", "policy")
+    merge = f.git(repo, "rev-parse", "HEAD")
     policy = _policy(tmp_path, people)
     scanned = walk.audit(None, None, policy, repo, use_cache=False)
     _without_scan(monkeypatch)
     full = walk.audit(None, None, policy, repo, use_cache=False)
-    assert report.to_json(scanned) == report.to_json(full)
+    assert _by_commit(scanned) == _by_commit(full)
+    assert [j.commit for j in scanned.judgements][-1] == merge  # oldest first
+    assert {j.commit for j in scanned.judgements if j.policy_change} == {changed, merge}
     codes = {v.code for j in full.judgements for v in j.violations}
     assert {"undeclared-ai", "missing-cosign", "missing-declaration"} <= codes
 
@@ -109,7 +136,7 @@ def test_from_the_first_signed_commit_on_a_scan_reads_patches(
     f.git(repo, "add", "-A")
     f.git(repo, "commit", "-q", "--amend", "--no-verify", "--no-edit")
     forged = f.git(repo, "rev-parse", "HEAD")
-    raws = {r.sha: r for r in stream.scan_stream(["HEAD"], repo, None)}
+    raws = {r.sha: r for r in scan.scan_stream(["HEAD"], repo, None)}
     assert raws[unsigned].digest == stream.UNKNOWN
     assert raws[signed].digest == digest.of_commit(signed, cwd=repo)
     policy = _policy(tmp_path, people)
@@ -120,8 +147,8 @@ def test_from_the_first_signed_commit_on_a_scan_reads_patches(
         assert "stale-signature" in codes[forged]
         assert codes[unsigned] == ["undeclared-ai", "missing-cosign"]
     _without_scan(monkeypatch)
-    assert report.to_json(walk.audit(None, None, policy, repo, use_cache=False)) == \
-        report.to_json(scanned)
+    assert _by_commit(walk.audit(None, None, policy, repo, use_cache=False)) == \
+        _by_commit(scanned)
 
 
 def test_a_scanned_commit_is_covered_by_a_merge_cosigned_over_its_digest(

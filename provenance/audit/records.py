@@ -38,7 +38,9 @@ class CommitRecord(NamedTuple):
     message: str  # decoded with surrogateescape
     digest: str  # provenance.digest of the commit; "" when a scan did not need it
     paths: tuple[str, ...]  # paths in the commit's own patch (combined diff for merges)
-    policy_ids: tuple[str, ...] | None = None  # the policy file's `index` ids when the patch shows it
+    # The policy file's ids when the diff shows it: the first parent's, (other parents',) the new.
+    # A scan gives every merge (first parent's, the merge's), looked up (scan.scan_stream).
+    policy_ids: tuple[str, ...] | None = None
     # Parsed trailers (from the cache); None: the judge parses those it reads (judge.trailers_read).
     trailers: tuple[tuple[str, str], ...] | None = None
     policy_blob: str | None = None  # new policy blob id when the commit changes the policy file

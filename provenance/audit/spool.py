@@ -102,6 +102,11 @@ class Judgements(Sequence[Judgement]):
         else:
             self._flags[index], self._violations[index] = flag, len(j.violations)
 
+    def reverse(self) -> None:
+        """Reverse the order in place (only the offsets move when on disk)."""
+        for entries in (self._memory, self._offsets, self._sizes, self._flags, self._violations):
+            entries.reverse()
+
     def __len__(self) -> int:
         return len(self._offsets) if self._file is not None else len(self._memory)
 

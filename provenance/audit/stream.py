@@ -6,10 +6,8 @@ and the policy file's blob ids are read from the same patch, so nothing is buffe
 
 from __future__ import annotations
 
-import contextlib
 import io
 import re
-import threading
 from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -177,19 +175,11 @@ class WalkOrder(NamedTuple):
     # Commits with two or more children in the range -> how many; every other commit has one
     # (or none: a tip). The walk forgets a commit once its last child has been judged.
     branching: dict[str, int]
-    merges: bytes = b""  # "ID\n" a merge, in the same order, when asked for
 
 
-def walk_order(revs: Sequence[str], cwd: str | Path | None, *, merges: bool = False) -> WalkOrder:
+def walk_order(revs: Sequence[str], cwd: str | Path | None) -> WalkOrder:
     """The order of `revs` with each branching commit's number of children (one `rev-list
-    --children`), and, for a scan, the merges among them (`rev-list --merges`, run alongside)."""
-    listing = [*git.BOUNDED_MEMORY_CONFIG, "rev-list", "--topo-order", "--reverse"]
-    ends = ["--end-of-options", *git.resolve_revs(revs, cwd=cwd), "--"]
-    found: list[bytes | ProvenanceError] = []
-    side = threading.Thread(target=_run_into, args=(found, [*listing, "--merges", *ends], cwd))
-    if merges:
-        git.neutral_dir(cwd)  # made before two threads would both make it
-        side.start()
+    --children`)."""
     # Read as it comes, a block at a time: the listing itself is ~80 bytes a commit.
     pieces: list[bytes] = []
     branching: dict[str, int] = {}
@@ -199,8 +189,9 @@ def walk_order(revs: Sequence[str], cwd: str | Path | None, *, merges: bool = Fa
         pieces.append(_REST_OF_LINE.sub(b"", lines))
 
     tail = b""
-    for block in git.stream([*listing, "--children", *ends], cwd=cwd, pinned=True,
-                            by_line=False):
+    for block in git.stream([*git.BOUNDED_MEMORY_CONFIG, "rev-list", "--topo-order", "--reverse",
+                             "--children", "--end-of-options", *git.resolve_revs(revs, cwd=cwd),
+                             "--"], cwd=cwd, pinned=True, by_line=False):
         data = tail + block
         cut = data.rfind(b"\n") + 1
         tail = data[cut:]
@@ -209,19 +200,7 @@ def walk_order(revs: Sequence[str], cwd: str | Path | None, *, merges: bool = Fa
         take(tail + b"\n")
     ids = b"".join(pieces)
     pieces.clear()
-    if not merges:
-        return WalkOrder(ids, branching)
-    side.join()
-    if isinstance(found[0], ProvenanceError):
-        raise found[0]
-    return WalkOrder(ids, branching, found[0])
-
-
-def _run_into(out: list[bytes | ProvenanceError], args: list[str], cwd: str | Path | None) -> None:
-    try:
-        out.append(git.run(args, cwd=cwd, pinned=True))
-    except ProvenanceError as e:
-        out.append(e)
+    return WalkOrder(ids, branching)
 
 
 _REST_OF_LINE = re.compile(rb" [^\n]*")
@@ -242,12 +221,13 @@ def _batches(order: bytes) -> Iterator[bytes]:
 
 # --unified and --inter-hunk-context imply --patch: with them, `--raw` and `-s` came with every
 # patch too (5x the bytes, 3.5x git's time for a scan).
-_RAW_OPTIONS = tuple(o for o in git.PINNED_DIFF_OPTIONS
-                     if not o.startswith(("--unified", "--inter-hunk-context")))
+# `log --raw` abbreviates object ids unless told not to.
+RAW_OPTIONS = (*(o for o in git.PINNED_DIFF_OPTIONS
+                 if not o.startswith(("--unified", "--inter-hunk-context"))), "--no-abbrev")
 _COMMANDS = {  # after the format: what each body needs
     "patch": ("diff-tree", "--stdin", "--always", "--root", "-r", "-p", "--cc",
               *git.PINNED_DIFF_OPTIONS),
-    "raw": ("diff-tree", "--stdin", "--always", "--root", "-r", "--raw", *_RAW_OPTIONS),
+    "raw": ("diff-tree", "--stdin", "--always", "--root", "-r", "--raw", *RAW_OPTIONS),
     # Headers alone: `diff-tree -s` still diffs every tree (3.3 s for 100k commits), `log
     # --no-walk` prints the same bytes without (1.0 s).
     "none": ("log", "--no-walk=unsorted", "--stdin"),
@@ -271,33 +251,6 @@ def log_stream(revs: Sequence[str], cwd: str | Path | None, order: bytes | None 
     """Every commit of `revs` (or of `order`, its `walk_order` ids) with its pinned patch
     digested, parents before children."""
     return parse_log(commit_lines(topo_order(revs, cwd) if order is None else order, cwd))
-
-
-def scan_stream(revs: Sequence[str], cwd: str | Path | None, db: cache.Cache | None,
-                order: WalkOrder | None = None) -> Iterator[CommitRecord]:
-    """`log_stream` for commits nobody signed: paths from `--raw`, no patch, no digest.
-
-    Merges still come with their patches (whether a merge is clean is read from its combined
-    diff). From the first commit whose message holds a `Provenance-Signature` on, every commit
-    comes from `cached_stream`: the judge checks signatures against digests. Notes match by digest
-    too, so the walk uses this stream only when there are none. `order` needs its merges."""
-    ids, _, merges = walk_order(revs, cwd, merges=True) if order is None else order
-    width = ids.find(b"\n") + 1
-    rest = b""  # the commits from the first signed one on
-    with contextlib.closing(parse_log(commit_lines(merges, cwd))) as merged, \
-            contextlib.closing(parse_log(commit_lines(ids, cwd, body="raw"), patches=False)) as raws:
-        for n, raw in enumerate(raws):
-            if SIGNATURE_MARK in raw.message:
-                rest = ids[n * width:]
-                break
-            if len(raw.parents) > 1:
-                got = next(merged, None)
-                if got is None or got.sha != raw.sha:
-                    raise ProvenanceError("two git streams disagree on the order of commits")
-                raw = got
-            yield raw
-    if rest:
-        yield from cached_stream(revs, cwd, db, rest)
 
 
 def records_of(shas: Sequence[str], cwd: str | Path | None) -> Iterator[CommitRecord]:
@@ -334,10 +287,10 @@ def cached_stream(revs: Sequence[str], cwd: str | Path | None, db: cache.Cache |
         yield from parse_log(commit_lines(order, cwd))
         return
     for batch in _batches(order):
-        yield from _cached_batch(batch, cwd, db)
+        yield from cached_batch(batch, cwd, db)
 
 
-def _cached_batch(batch: bytes, cwd: str | Path | None, db: cache.Cache) -> Iterator[CommitRecord]:
+def cached_batch(batch: bytes, cwd: str | Path | None, db: cache.Cache) -> Iterator[CommitRecord]:
     ids = batch.decode().split()
     known = db.facts(ids)
     db.load_verdicts(ids)  # the walk asks for each commit's verdict as the batch goes by

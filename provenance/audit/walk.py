@@ -25,6 +25,7 @@ from provenance.audit.records import (
     NoteAttestation,
     Violation,
 )
+from provenance.audit.scan import scan_stream
 from provenance.audit.spool import Judgements
 from provenance.audit.stream import (  # noqa: F401 (re-exported: bench/ and tests use walk.*)
     LOG_FORMAT,
@@ -38,7 +39,6 @@ from provenance.audit.stream import (  # noqa: F401 (re-exported: bench/ and tes
     log_stream,
     parse_log,
     path_of_header,
-    scan_stream,
     walk_order,
 )
 from provenance.audit.verdicts import Verdicts, ident
@@ -82,13 +82,15 @@ def _walk_once(
     cwd: str | Path | None, progress: Callable[[int], None] | None,
     verdicts: Verdicts | None = None, *,
     branching: dict[str, int] | None = None, rows: cache.LightRows | None = None,
+    in_order: bool = True,
 ) -> tuple[Judgements, list[Policy]]:
     """Judge `stream`, or take cached verdicts; a light record (`CommitRecord.light`: from the
     cache, no message) raises CacheMiss when its verdict is not cached.
 
     With `branching` (`WalkOrder.branching`, emptied as the walk goes) a commit's policy state is
     forgotten once its last child is judged, so the walk's memory does not grow with history.
-    `rows` receives the light rows of a walk that has every digest."""
+    `rows` receives the light rows of a walk that has every digest. A walk under an `external`
+    policy has no policy chain: its stream may come in any order (not `in_order`)."""
     by_digest, by_commit = _index_notes(all_notes)
     policies: list[Policy] = [root_policy]
     blobs: list[str | None] = [root_blob]
@@ -102,20 +104,27 @@ def _walk_once(
     with git.object_lookup(cwd) as lookup:
 
         def blob_of(sha: str) -> str | None:
+            if not in_order:  # only merges ask: their parents come later, if at all
+                return lookup(f"{sha}:{POLICY_FILE}")
             if sha not in blob_at:
                 blob_at[sha] = lookup(f"{sha}:{POLICY_FILE}")
             return blob_at[sha]
 
         for n, raw in enumerate(stream):
-            base = effective.get(raw.parents[0], 0) if raw.parents else 0
-            old_blob = blob_of(raw.parents[0]) if raw.parents else None
-            if raw.policy_ids is not None:  # the patch shows the policy file: its new id
-                new_blob = None if raw.policy_ids[-1].strip("0") == "" else raw.policy_ids[-1]
-            elif len(raw.parents) <= 1 or len({blob_of(p) for p in raw.parents}) == 1:
-                new_blob = old_blob  # a patch shows every changed file; --cc every change to
-            else:  # a file all parents agree on; a merge of differing policies: ask git
-                new_blob = lookup(f"{raw.sha}:{POLICY_FILE}")
-            blob_at[raw.sha] = new_blob
+            ids = raw.policy_ids  # when the diff names the policy file: first parent's id, new id
+            if ids is not None:
+                old_blob, new_blob = _blob(ids[0]), _blob(ids[-1])
+            elif len(raw.parents) > 1:
+                old_blob = blob_of(raw.parents[0])
+                if len({blob_of(p) for p in raw.parents}) == 1:
+                    new_blob = old_blob  # --cc shows every change to a file all parents agree on
+                else:  # a merge of differing policies: ask git
+                    new_blob = lookup(f"{raw.sha}:{POLICY_FILE}")
+            else:  # unchanged; out of order its parent is not known yet, and nothing needs it
+                old_blob = new_blob = blob_of(raw.parents[0]) if raw.parents and in_order else None
+            base = effective.get(raw.parents[0], 0) if raw.parents and in_order else 0
+            if in_order:
+                blob_at[raw.sha] = new_blob
             policy_blob = None if new_blob == old_blob else (new_blob or NULL_OID)
             authorized: bool | None = True if external and policy_blob is not None else None
             inherited = None
@@ -158,8 +167,9 @@ def _walk_once(
                     after = inherited
                 elif new_blob is not None:
                     after, j = _adopt(new_blob, raw.sha, base, policies, blobs, j, cwd)
-            effective[raw.sha] = after
-            if not raw.light:
+            if in_order:
+                effective[raw.sha] = after
+            if not raw.light and raw.digest != UNKNOWN:
                 recent.add(raw.sha, raw.digest)
             if j.violations and any(v.code == "missing-cosign" for v in j.violations):
                 pending[raw.digest].append(
@@ -195,6 +205,10 @@ def _walk_once(
     return judgements, policies
 
 
+def _blob(oid: str) -> str | None:
+    return None if oid.strip("0") == "" else oid
+
+
 # What every walk of one audit shares: root policy, its blob and identity, external, revoked, notes,
 # cwd, progress.
 _WalkArgs = tuple[Policy, "str | None", str, bool, frozenset[PublicKey], Sequence[NoteAttestation],
@@ -210,14 +224,17 @@ def _walk(
     """One walk: from cached verdicts alone when they answer every commit, else in full."""
     args: _WalkArgs = (root_policy, root_blob, root_ident, external, revoked, all_notes, cwd,
                        progress)
-    scan = external and not all_notes
+    if external and not all_notes:  # a scan: no policy chain, no digests, git's own order
+        judgements, policies = _walk_once(
+            scan_stream(revs, cwd, db), *args,
+            None if db is None else _verdicts(db, all_notes, root, root_ident, revoked),
+            in_order=False)
+        judgements.reverse()  # oldest first, as `git log --reverse` lists them
+        return judgements, policies
     if db is None:
-        order = walk_order(revs, cwd, merges=scan)
-        stream = scan_stream(revs, cwd, None, order) if scan else log_stream(revs, cwd, order.ids)
-        return _walk_once(stream, *args, branching=order.branching)
-    gone = ident(json.dumps(sorted(k.openssh() for k in revoked)))
-    verdicts = Verdicts(db, db.verdict_key(db.epoch(all_notes),
-                                            "\0".join([str(root), ident(root_ident), gone])))
+        order = walk_order(revs, cwd)
+        return _walk_once(log_stream(revs, cwd, order.ids), *args, branching=order.branching)
+    verdicts = _verdicts(db, all_notes, root, root_ident, revoked)
     key, resolved = db.range_key(revs, cwd)
     rows = db.light_rows(key)
     if rows is not None:
@@ -227,15 +244,22 @@ def _walk(
                               branching=branching)
         except CacheMiss:
             pass
-    elif not scan:
+    else:
         grown = _grown_walk(resolved, key, args, verdicts)
         if grown is not None:
             return grown
-    order = walk_order(revs, cwd, merges=scan)
-    stream = (scan_stream(revs, cwd, db, order) if scan
-              else cached_stream(revs, cwd, db, order.ids))
-    return _walk_once(stream, *args, verdicts, branching=order.branching,
+    order = walk_order(revs, cwd)
+    return _walk_once(cached_stream(revs, cwd, db, order.ids), *args, verdicts,
+                      branching=order.branching,
                       rows=db.light_writer(key, resolved, stream_module.CHUNK))
+
+
+def _verdicts(db: cache.Cache, all_notes: Sequence[NoteAttestation], root: str | None,
+              root_ident: str, revoked: frozenset[PublicKey]) -> Verdicts:
+    """The walk's verdict cache, keyed by the notes, the trust root and policy, and revocations."""
+    gone = ident(json.dumps(sorted(k.openssh() for k in revoked)))
+    return Verdicts(db, db.verdict_key(db.epoch(all_notes),
+                                       "\0".join([str(root), ident(root_ident), gone])))
 
 
 def _grown_walk(resolved: Sequence[str], key: bytes, args: _WalkArgs, verdicts: Verdicts
