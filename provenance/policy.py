@@ -10,7 +10,7 @@ import functools
 import json
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,28 @@ def _compile_glob(glob: str) -> pathspec.Pattern:
     if problem is not None:
         raise ProvenanceError(f"invalid glob {json.dumps(glob)}: {problem}")
     return pathspec.GitIgnoreSpec.from_lines([glob]).patterns[0]
+
+
+def _screen(patterns: Sequence[pathspec.Pattern]) -> re.Pattern[str] | None:
+    """One regex that finds a path iff one of `patterns` matches it (pathspec's `match_file` is
+    its regex's `search`); None when they cannot be joined (nothing to join, differing flags, or
+    a back-reference that the join would break)."""
+    regexes = [getattr(p, "regex", None) for p in patterns]
+    if not regexes or any(not isinstance(r, re.Pattern) or not isinstance(r.pattern, str)
+                          or "(?P=" in r.pattern for r in regexes):
+        return None
+    found = [r for r in regexes if isinstance(r, re.Pattern)]
+    if len({r.flags for r in found}) != 1:
+        return None
+    # Group names repeat from glob to glob: the joined regex keeps the groups, unnamed.
+    joined = "|".join(f"(?:{_NAMED_GROUP.sub('(?:', r.pattern)})" for r in found)
+    try:
+        return re.compile(joined, found[0].flags)
+    except re.error:
+        return None
+
+
+_NAMED_GROUP = re.compile(r"\(\?P<[^>]*>")
 
 
 def _glob_problem(glob: str) -> str | None:
@@ -123,6 +145,10 @@ class Policy:
     source: str = POLICY_FILE
     _by_email: dict[str, Person] = field(init=False, repr=False, compare=False)
     _by_key: dict[PublicKey, Person] = field(init=False, repr=False, compare=False)
+    # path -> (rule name, glob) of every rule it matches: one look-up a path, not one a rule.
+    _hits: dict[str, tuple[tuple[str, str], ...]] = field(init=False, repr=False, compare=False)
+    # Every rule's globs as one regex: most paths match none, and one search beats one a glob.
+    _screen: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         by_email: dict[str, Person] = {}
@@ -134,6 +160,8 @@ class Policy:
                 by_key.setdefault(key, person)
         object.__setattr__(self, "_by_email", by_email)
         object.__setattr__(self, "_by_key", by_key)
+        object.__setattr__(self, "_hits", {})
+        object.__setattr__(self, "_screen", _screen([p for r in self.rules for p in r._patterns]))
 
     def person_by_email(self, email: str) -> Person | None:
         return self._by_email.get(email.lower())
@@ -146,12 +174,23 @@ class Policy:
 
     def critical_matches(self, paths: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
         """Rule name -> [(path, glob)] for each rule matching at least one path (ANY-match)."""
-        paths = list(paths)
         result: dict[str, list[tuple[str, str]]] = {}
-        for rule in self.rules:
-            hits = [(p, g) for p in paths if (g := rule.match(p)) is not None]
-            if hits:
-                result[rule.name] = hits
+        known = self._hits
+        screen = self._screen
+        for path in paths:
+            if screen is not None and screen.search(path) is None:
+                continue
+            hits = known.get(path)
+            if hits is None:
+                hits = tuple((rule.name, g) for rule in self.rules
+                             if (g := rule.match(path)) is not None)
+                if len(known) >= _MAX_REMEMBERED:
+                    known.clear()
+                known[path] = hits
+            for name, glob in hits:
+                result.setdefault(name, []).append((path, glob))
+        if len(result) > 1:  # in the policy's order of rules
+            return {rule.name: result[rule.name] for rule in self.rules if rule.name in result}
         return result
 
 

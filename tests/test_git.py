@@ -112,3 +112,20 @@ def test_concurrent_first_uses_of_the_neutral_dir_never_see_it_half_made(plain: 
         assert errors == []
         assert [p.name for p in (repo / ".git").iterdir() if "neutral" in p.name] == \
             ["provenance-neutral"]
+
+
+def test_object_lookups_answer_many_names_in_one_round_trip_in_order(plain: Path) -> None:
+    (plain / "a.txt").write_text("a\n")
+    subprocess.run(["git", "add", "a.txt"], cwd=plain, check=True)
+    subprocess.run(["git", "-c", "user.name=A", "-c", "user.email=a@example.com", "commit", "-q",
+                    "-m", "one"], cwd=plain, check=True)
+    blob = subprocess.run(["git", "rev-parse", "HEAD:a.txt"], cwd=plain, check=True,
+                          capture_output=True, text=True).stdout.strip()
+    names = ["HEAD:a.txt", "HEAD:missing.txt", "HEAD:a.txt", "no\nsuch", "HEAD~5:a.txt"]
+    with git.object_lookups(plain) as lookup_all:
+        assert lookup_all(names) == [blob, None, blob, None, None]
+        assert lookup_all([]) == []
+        # Many at once: the answers wait in git's pipe until every name is written.
+        assert lookup_all(["HEAD:a.txt"] * 512) == [blob] * 512
+    with git.object_lookup(plain) as lookup:
+        assert (lookup("HEAD:a.txt"), lookup("HEAD:nothing")) == (blob, None)

@@ -69,6 +69,26 @@ def test_a_rule_remembers_its_answers_without_changing_them(monkeypatch: pytest.
         assert len(rule._matches) <= 3
 
 
+def test_one_joined_regex_screens_paths_without_changing_any_answer() -> None:
+    """The policy joins every glob into one regex and asks the rules only about paths it finds;
+    the answers, and their order (rules in policy order, paths in commit order), are the same as
+    asking every rule about every path."""
+    globs = ["**/secrets/*", "*.sql", "/top.py", "infra/", "x[ab]c", "a/**/b", "\\#lit",
+             "docs/**/*.md", "**/README.md", "payments/**", "é/**"]
+    rules = tuple(_rule(g, name=f"r{i}") for i, g in enumerate(globs))
+    policy = Policy(version=1, rules=tuple(reversed(rules)))
+    assert policy._screen is not None  # pathspec's named groups did not stop the join
+    paths = ["secrets/k", "a/b/secrets/k", "x.sql", "db/x.sqlite", "top.py", "sub/top.py",
+             "infra/main.tf", "infra", "xac", "xcc", "a/b", "a/q/r/b", "#lit", "docs/a/b.md",
+             "docs/README.md", "README.md", "payments/p.py", "paymentsX/p", "é/x", "plain.txt",
+             "main.py"]
+    for commit in (paths, list(reversed(paths)), ["plain.txt"], paths[::3]):
+        expected = {r.name: [(p, g) for p in commit if (g := r.match(p)) is not None]
+                    for r in policy.rules}
+        assert policy.critical_matches(commit) == {n: h for n, h in expected.items() if h}
+    assert list(policy.critical_matches(["infra/x", "x.sql"])) == ["r3", "r1"]  # policy order
+
+
 def test_rules_built_in_code_reject_bad_globs() -> None:
     with pytest.raises(ProvenanceError, match="invalid glob"):
         _rule("!x")

@@ -239,10 +239,10 @@ def judge(
         evidence.append(f"declared {'yes' if a.ai_assisted else 'no'} (note, signed by "
                         f"{a.signer}{'' if a.status == VALID else ', stale'})")
     trailer_declared = trailer_yes or trailer_no
-    declared = trailer_declared or bool(note_values) or any(
-        a.source == "trailer" for a in author_declares)
-    declared_yes = trailer_yes or True in note_values or any(
-        a.ai_assisted is True for a in author_declares)
+    declared = trailer_declared or bool(note_values) or (bool(author_declares) and any(
+        a.source == "trailer" for a in author_declares))
+    declared_yes = trailer_yes or True in note_values or (bool(author_declares) and any(
+        a.ai_assisted is True for a in author_declares))
 
     signals = (
         detect.commit_signals(record.author_name, author, record.message,
@@ -287,7 +287,7 @@ def judge(
     # -- co-signs: distinct people, never the author
     cosigns = [a for a in valid if a.role == "cosign"] if valid else []
     approvals: list[tuple[PublicKey, str, str]] = [
-        (a.key, a.signer, a.source) for a in cosigns if a.key is not None]
+        (a.key, a.signer, a.source) for a in cosigns if a.key is not None] if cosigns else []
     for c in cover_approvals:
         approvals.append((c.key, c.signer, f"co-sign of merge {_short(c.merge)}"))
     counted: set[str] = set()
@@ -328,7 +328,7 @@ def judge(
         policy_change=policy_change, policy_authorized=policy_change and authorized,
         cover_approvals=tuple(
             CoverApproval(sha, a.signer, a.key) for a in cosigns
-            if a.with_covers and a.key is not None),
+            if a.with_covers and a.key is not None) if cosigns else (),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import sys
+from collections.abc import Sequence
 from typing import Any, TextIO
 
 from provenance.audit import spool
@@ -26,19 +27,23 @@ _ENCODE_LINE = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
 
 
 def _commit_doc(j: Judgement) -> dict[str, Any]:
+    return _plain_doc(spool.to_plain(j))
+
+
+def _plain_doc(plain: Sequence[Any]) -> dict[str, Any]:
+    """A commit's JSON object from its plain form (`spool.to_plain`): what a spilled judgement
+    is read back as, so a long report never builds the judgement itself again."""
+    commit, author, ai, evidence, critical, cosigners, violations, change = plain[:8]
     return {
-        "commit": j.commit,
-        "author": j.author,
-        "ai_assisted": j.ai_assisted,
-        "evidence": list(j.evidence),
-        "critical_paths": {rule: list(paths) for rule, paths in j.critical_paths.items()},
-        "cosigners": list(j.cosigners),
-        "policy_change": j.policy_change,
-        "violations": [
-            {"code": v.code, "message": v.message, "fix": v.fix, "rule": v.rule,
-             "paths": list(v.paths)}
-            for v in j.violations
-        ],
+        "commit": commit,
+        "author": author,
+        "ai_assisted": ai,
+        "evidence": evidence,
+        "critical_paths": critical,
+        "cosigners": cosigners,
+        "policy_change": change,
+        "violations": [{"code": c, "message": m, "fix": f, "rule": r, "paths": p}
+                       for c, m, f, r, p in violations],
     }
 
 
@@ -62,8 +67,8 @@ def write_json(result: AuditResult, out: TextIO) -> None:
         out.write(head.removesuffix("[") + "[]" + tail.removeprefix("  ]"))
         return
     out.write(head + "\n")
-    for n, j in enumerate(result.judgements):
-        out.write(("    " if n == 0 else ",\n    ") + _ENCODE_LINE(_commit_doc(j)))
+    for n, plain in enumerate(spool.plain(result.judgements)):
+        out.write(("    " if n == 0 else ",\n    ") + _ENCODE_LINE(_plain_doc(plain)))
     out.write("\n" + tail)
 
 

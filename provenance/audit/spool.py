@@ -46,6 +46,14 @@ def flagged(js: Sequence[Judgement]) -> Iterator[Judgement]:
         yield from (j for j in js if j.violations)
 
 
+def plain(js: Sequence[Judgement]) -> Iterator[list[Any]]:
+    """`to_plain` of each of `js`, in order; a spilled list is read back without building them."""
+    if isinstance(js, Judgements):
+        yield from js.plain()
+    else:
+        yield from map(to_plain, js)
+
+
 def to_plain(j: Judgement) -> list[Any]:
     """A judgement as lists, strings, bools and None (what JSON and marshal both hold)."""
     return [
@@ -141,6 +149,13 @@ class Judgements(Sequence[Judgement]):
         index = range(len(self))[index]
         return self._read(self._offsets[index], self._sizes[index])
 
+    def plain(self) -> Iterator[list[Any]]:
+        if self._file is None:
+            yield from map(to_plain, self._memory)
+            return
+        for offset, size in zip(self._offsets, self._sizes, strict=True):
+            yield self._read_plain(offset, size)
+
     def __iter__(self) -> Iterator[Judgement]:
         if self._file is None:
             yield from self._memory
@@ -170,7 +185,11 @@ class Judgements(Sequence[Judgement]):
         self._end += len(data)
 
     def _read(self, offset: int, size: int) -> Judgement:
+        return from_plain(self._read_plain(offset, size))
+
+    def _read_plain(self, offset: int, size: int) -> list[Any]:
         assert self._file is not None
         self._file.seek(offset)
         self._writing = False
-        return from_plain(marshal.loads(self._file.read(size)))
+        loaded: list[Any] = marshal.loads(self._file.read(size))
+        return loaded

@@ -115,15 +115,18 @@ def _raw_facts(raw: bytes, paths: list[str]) -> tuple[str, ...] | None:
 def _records(blocks: Iterable[bytes]) -> Iterator[bytes]:
     """The stream cut into commits, each starting with `_START`, whatever the blocks' sizes.
 
-    Per block rather than per line: a commit costs a few `find`s, not a Python step per line."""
+    Per block rather than per line: a commit costs a few `find`s, not a Python step per line,
+    and the commits a block completes leave the buffer together (one move, not one each)."""
     buf = bytearray()
     search_from = 1
     for block in blocks:
         buf += block
-        while (at := buf.find(_START, search_from)) >= 0:
-            yield bytes(buf[:at])
-            del buf[:at]
-            search_from = 1
+        start = 0
+        with memoryview(buf) as view:  # one copy a commit (bytearray slices copy twice)
+            while (at := buf.find(_START, search_from)) >= 0:
+                yield bytes(view[start:at])
+                start, search_from = at, at + 1
+        del buf[:start]
         search_from = max(1, len(buf) - len(_START) + 1)
     if buf:
         yield bytes(buf)
@@ -133,12 +136,15 @@ def parse_log(blocks: Iterable[bytes], *, patches: bool = True
               ) -> Generator[CommitRecord, None, None]:
     """Split the `LOG_FORMAT` + patch stream into commits and digest each patch.
 
-    Without `patches` the stream holds `--raw` lines instead and the digest is `UNKNOWN`."""
+    Without `patches` the stream holds `--raw` lines instead and the digest is `UNKNOWN`; a
+    merge's paths are left empty."""
     for record in _records(blocks):
         if not record.startswith(_START):
             continue
         end = record.find(b"\n" + _END)
-        fields = record[len(_START):end + 1].split(b"\x00", 7)
+        # One decode for the header: NUL never occurs inside a UTF-8 sequence, and
+        # surrogateescape maps any other byte on its own, so decoding then splitting is the same.
+        fields = record[len(_START):end + 1].decode("utf-8", "surrogateescape").split("\x00", 7)
         if end < 0 or len(fields) != 8:
             raise ProvenanceError("unexpected output from git (commit header)")
         body = record[end + 1 + len(_END):]
@@ -148,16 +154,19 @@ def parse_log(blocks: Iterable[bytes], *, patches: bool = True
         if patches:
             change = digest.digest_of_patch(io.BytesIO(body))
             policy_ids = _patch_facts(body, paths)
+        elif " " in fields[1]:  # a merge: `--cc --raw` lists the files that differ from every
+            # parent, more than its patch names (a file both sides changed, merged cleanly). None:
+            # its patch is empty too; else it is read (scan.scan_stream).
+            change, policy_ids = (UNKNOWN if body.strip() else digest.EMPTY), None
         else:
             change = UNKNOWN
             policy_ids = _raw_facts(body, paths)
-        dec = [f.decode("utf-8", "surrogateescape") for f in fields]
+        sha, parents, author_name, author_email, committer_name, committer_email, stamp, \
+            message = fields
         yield CommitRecord(
-            sha=dec[0], parents=tuple(dec[1].split()), author_name=dec[2], author_email=dec[3],
-            committer_name=dec[4], committer_email=dec[5],
-            author_time=int(dec[6]) if dec[6].isdigit() else 0,
-            message=dec[7].removesuffix("\n"), digest=change, paths=tuple(paths),
-            policy_ids=policy_ids,
+            sha, tuple(parents.split()), author_name, author_email, committer_name,
+            committer_email, int(stamp) if stamp.isdigit() else 0, message.removesuffix("\n"),
+            change, tuple(paths), policy_ids,
         )
 
 

@@ -171,10 +171,12 @@ def _walk_once(
                 effective[raw.sha] = after
             if not raw.light and raw.digest != UNKNOWN:
                 recent.add(raw.sha, raw.digest)
-            if j.violations and any(v.code == "missing-cosign" for v in j.violations):
-                pending[raw.digest].append(
-                    covers_module.Pending(len(judgements), raw.sha, not raw.light, policy_blob, covers,
-                             policies[base], found, authorized, key))
+            for v in j.violations:  # a loop, not any(): every commit of a scan has violations
+                if v.code == "missing-cosign":
+                    pending[raw.digest].append(covers_module.Pending(
+                        len(judgements), raw.sha, not raw.light, policy_blob, covers,
+                        policies[base], found, authorized, key))
+                    break
             for approval in j.cover_approvals:
                 for d in covers:
                     covered[d].append(approval)
