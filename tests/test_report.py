@@ -40,9 +40,12 @@ def test_json_has_the_documented_keys(repo: tuple[Path, str, str],
     assert doc["summary"] == {"commits": 2, "ai_assisted": 1, "critical": 1, "violations": 1}
     commits = {c["commit"]: c for c in doc["commits"]}
     assert set(commits) == {ok, bad}
+    documented = (Path(__file__).parent.parent / "docs" / "audit-json.md").read_text()
     for c in commits.values():
         assert {"commit", "author", "ai_assisted", "evidence", "critical_paths", "cosigners",
                 "violations"} <= c.keys()
+        for key in c:  # and nothing undocumented
+            assert f"`commits[].{key}" in documented, key
     assert commits[bad]["critical_paths"] == {"tier-1": ["payments/pay.py"]}
     [v] = commits[bad]["violations"]
     assert v["code"] == "missing-cosign" and v["fix"].startswith(f"git provenance cosign {bad}")

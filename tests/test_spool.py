@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from provenance.audit import spool
@@ -32,9 +34,11 @@ def _filled(count: int, limit: int) -> tuple[spool.Judgements, list[Judgement]]:
     return got, expected
 
 
-def test_every_field_survives_the_round_trip() -> None:
+def test_every_field_survives_the_round_trips() -> None:
     for n in range(13):
-        assert spool.from_plain(spool.to_plain(_judgement(n))) == _judgement(n)
+        assert spool.from_plain(spool.to_plain(_judgement(n))) == _judgement(n)  # the cache's
+        line = spool.encode_line(spool.to_doc(_judgement(n)))  # what a spilled one is stored as
+        assert spool.from_doc(json.loads(line)) == _judgement(n)
 
 
 @pytest.mark.parametrize("limit", [1000, 5, 0])
@@ -69,3 +73,13 @@ def test_flagged_gives_the_judgements_with_violations_in_order(limit: int) -> No
     flagged = [j for j in expected if j.violations]
     assert list(spool.flagged(got)) == flagged == list(spool.flagged(expected))
     assert 0 < len(flagged) < 30
+
+
+def test_a_spilled_judgement_keeps_bytes_that_are_not_utf8() -> None:
+    """Paths and messages are decoded with surrogateescape: a lone surrogate survives the disk."""
+    odd = _judgement(0)._replace(critical_paths={"tier-1": ["payments/\udcff.py"]},
+                                 evidence=("fingerprint: \udce9",))
+    got = spool.Judgements(in_memory=0)
+    got.append(odd)
+    assert got[0] == odd
+    assert list(spool.lines(got)) == [spool.encode_line(spool.to_doc(odd))]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import sys
-from collections.abc import Sequence
 from typing import Any, TextIO
 
 from provenance.audit import spool
@@ -22,29 +21,8 @@ def _summary(result: AuditResult) -> dict[str, int]:
     return spool.summary(result.judgements)._asdict()
 
 
-# json.dumps builds an encoder per call; a report line per commit shares this one (same output).
-_ENCODE_LINE = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
-
-
 def _commit_doc(j: Judgement) -> dict[str, Any]:
-    return _plain_doc(spool.to_plain(j))
-
-
-def _plain_doc(plain: Sequence[Any]) -> dict[str, Any]:
-    """A commit's JSON object from its plain form (`spool.to_plain`): what a spilled judgement
-    is read back as, so a long report never builds the judgement itself again."""
-    commit, author, ai, evidence, critical, cosigners, violations, change = plain[:8]
-    return {
-        "commit": commit,
-        "author": author,
-        "ai_assisted": ai,
-        "evidence": evidence,
-        "critical_paths": critical,
-        "cosigners": cosigners,
-        "policy_change": change,
-        "violations": [{"code": c, "message": m, "fix": f, "rule": r, "paths": p}
-                       for c, m, f, r, p in violations],
-    }
+    return spool.to_doc(j)
 
 
 def write_json(result: AuditResult, out: TextIO) -> None:
@@ -67,8 +45,8 @@ def write_json(result: AuditResult, out: TextIO) -> None:
         out.write(head.removesuffix("[") + "[]" + tail.removeprefix("  ]"))
         return
     out.write(head + "\n")
-    for n, plain in enumerate(spool.plain(result.judgements)):
-        out.write(("    " if n == 0 else ",\n    ") + _ENCODE_LINE(_plain_doc(plain)))
+    for n, line in enumerate(spool.lines(result.judgements)):
+        out.write(("    " if n == 0 else ",\n    ") + line)
     out.write("\n" + tail)
 
 

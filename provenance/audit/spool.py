@@ -1,15 +1,16 @@
 """The judgements of one walk, in walk order, held in memory up to a limit and on disk past it.
 
 A 100k-commit audit holds ~100 MB of judgements; 1M would not fit the memory budget. Past
-`in_memory` judgements every one is written, `marshal`led, to an unnamed temporary file (gone when
-the process ends) and only its offset stays in memory: 12 bytes a commit. The counts a report's
-summary needs are kept as judgements arrive (5 bytes a commit), so that reading them back from
-disk happens once, for the report itself.
+`in_memory` judgements every one is written to an unnamed temporary file (gone when the process
+ends) and only its offset stays in memory: 12 bytes a commit. It is written as the line the JSON
+report prints for it: encoded as the walk goes, while git is still producing, so that the report
+only copies lines. The counts a report's summary needs are kept as judgements arrive (5 bytes a
+commit), so that reading them back from disk happens once, for the report itself.
 """
 
 from __future__ import annotations
 
-import marshal
+import json
 import tempfile
 from array import array
 from collections.abc import Iterator, Sequence
@@ -46,12 +47,52 @@ def flagged(js: Sequence[Judgement]) -> Iterator[Judgement]:
         yield from (j for j in js if j.violations)
 
 
-def plain(js: Sequence[Judgement]) -> Iterator[list[Any]]:
-    """`to_plain` of each of `js`, in order; a spilled list is read back without building them."""
+def lines(js: Sequence[Judgement]) -> Iterator[str]:
+    """The JSON line of each of `js` (`to_doc`, encoded), in order; a spilled one as stored."""
     if isinstance(js, Judgements):
-        yield from js.plain()
+        yield from js.lines()
     else:
-        yield from map(to_plain, js)
+        for j in js:
+            yield encode_line(to_doc(j))
+
+
+# json.dumps builds an encoder per call; a line per commit shares this one (the same output).
+encode_line = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+
+
+def to_doc(j: Judgement) -> dict[str, Any]:
+    """A judgement as the JSON report's object for its commit (docs/audit-json.md)."""
+    return {
+        "commit": j.commit,
+        "author": j.author,
+        "ai_assisted": j.ai_assisted,
+        "evidence": list(j.evidence),
+        "critical_paths": {rule: list(paths) for rule, paths in j.critical_paths.items()},
+        "cosigners": list(j.cosigners),
+        "policy_change": j.policy_change,
+        "violations": [{"code": v.code, "message": v.message, "fix": v.fix, "rule": v.rule,
+                        "paths": list(v.paths)} for v in j.violations],
+        "policy_authorized": j.policy_authorized,
+        "cover_approvals": [{"merge": c.merge, "signer": c.signer, "key": c.key.openssh()}
+                            for c in j.cover_approvals],
+    }
+
+
+def from_doc(doc: dict[str, Any]) -> Judgement:
+    return Judgement(
+        doc["commit"], doc["author"], doc["ai_assisted"], tuple(doc["evidence"]),
+        doc["critical_paths"], tuple(doc["cosigners"]),
+        tuple(Violation(v["code"], v["message"], v["fix"], v["rule"], tuple(v["paths"]))
+              for v in doc["violations"]),
+        doc["policy_change"], doc["policy_authorized"],
+        tuple(CoverApproval(c["merge"], c["signer"], _key(c["key"])) for c in doc["cover_approvals"]),
+    )
+
+
+def _key(openssh: str) -> PublicKey:
+    """`PublicKey.openssh()` read back: a key that verified once, not parsed again."""
+    algorithm, b64 = openssh.split(" ", 2)[:2]
+    return PublicKey(algorithm, sshsig.unb64(b64))
 
 
 def to_plain(j: Judgement) -> list[Any]:
@@ -149,12 +190,13 @@ class Judgements(Sequence[Judgement]):
         index = range(len(self))[index]
         return self._read(self._offsets[index], self._sizes[index])
 
-    def plain(self) -> Iterator[list[Any]]:
+    def lines(self) -> Iterator[str]:
         if self._file is None:
-            yield from map(to_plain, self._memory)
+            for j in self._memory:
+                yield encode_line(to_doc(j))
             return
         for offset, size in zip(self._offsets, self._sizes, strict=True):
-            yield self._read_plain(offset, size)
+            yield self._read_line(offset, size)
 
     def __iter__(self) -> Iterator[Judgement]:
         if self._file is None:
@@ -172,7 +214,7 @@ class Judgements(Sequence[Judgement]):
     def _store(self, index: int, j: Judgement) -> None:
         """Write `j` at the end of the file as entry `index` (a new last entry or a replacement)."""
         assert self._file is not None
-        data = marshal.dumps(to_plain(j))
+        data = encode_line(to_doc(j)).encode("utf-8", "surrogatepass")
         if not self._writing:  # reads moved the position; writes always go to the end
             self._file.seek(self._end)
             self._writing = True
@@ -185,11 +227,10 @@ class Judgements(Sequence[Judgement]):
         self._end += len(data)
 
     def _read(self, offset: int, size: int) -> Judgement:
-        return from_plain(self._read_plain(offset, size))
+        return from_doc(json.loads(self._read_line(offset, size)))
 
-    def _read_plain(self, offset: int, size: int) -> list[Any]:
+    def _read_line(self, offset: int, size: int) -> str:
         assert self._file is not None
         self._file.seek(offset)
         self._writing = False
-        loaded: list[Any] = marshal.loads(self._file.read(size))
-        return loaded
+        return self._file.read(size).decode("utf-8", "surrogatepass")
