@@ -7,6 +7,7 @@ commit and which keys are revoked; this module only applies the rules of docs/ve
 from __future__ import annotations
 
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from typing import NamedTuple
 
 from provenance import detect, sshsig, trailers
@@ -160,28 +161,36 @@ def trailers_read(message: str) -> tuple[tuple[str, str], ...]:
     return tuple(trailers.parse(message))
 
 
-def judge(
-    record: CommitRecord,
-    policy: Policy,
-    notes: Sequence[NoteAttestation],
-    revoked: frozenset[PublicKey],
-    *,
-    cover_approvals: Sequence[CoverApproval] = (),
-    policy_change_authorized: bool | None = None,
-) -> Judgement:
-    """Judge one commit. `notes` are the attestations matched to it (by digest or by the commit they
-    hang on); `cover_approvals` are valid co-signs of merges whose `covers` list this change;
-    `policy_change_authorized` overrides the policy-change check (inherited by a merge, or an
-    external policy file)."""
-    sha, author = record.sha, record.author_email
-    violations: list[Violation] = []
-    evidence: list[str] = []
+class _Declared(NamedTuple):
+    """What a commit's trailers and notes declare, and what became of their signatures."""
 
+    evidence: tuple[str, ...]
+    bad: Sequence[str]  # AI-Assisted values that are neither yes nor no
+    trailer_yes: bool
+    trailer_no: bool
+    note_values: AbstractSet[bool]  # what valid notes (or the author's stale "yes") declare
+    valid: Sequence[Attestation]
+    failed: Sequence[Attestation]  # not valid, and not superseded by a valid one
+    author_declares: Sequence[Attestation]
+    declared: bool
+    declared_yes: bool
+
+
+# Most commits of an unadopted history: no trailer `judge` reads, no note. Shared: immutable.
+_NOTHING_DECLARED = _Declared((), (), False, False, frozenset(), (), (), (), False, False)
+
+
+def _declarations(record: CommitRecord, policy: Policy, notes: Sequence[NoteAttestation],
+                  revoked: frozenset[PublicKey]) -> _Declared:
+    """Read the declarations of `record`'s trailers and `notes`, checking every signature."""
     by_key: dict[str, list[str]] = {}  # lower-cased trailer key -> values
     parsed_trailers = record.trailers
     for key, value in parsed_trailers if parsed_trailers is not None else trailers_read(
             record.message):
         by_key.setdefault(key.lower(), []).append(value)
+    if not by_key and not notes:
+        return _NOTHING_DECLARED
+    evidence: list[str] = []
 
     # -- the trailer declaration
     trailer_values = by_key.get(_AI_ASSISTED, [])
@@ -232,7 +241,7 @@ def judge(
             note_values.add(a.ai_assisted)
         # A stale "yes" by the author still counts: the content was AI-assisted when signed.
         elif (a.status == "stale-signature" and a.ai_assisted and a.person is not None
-              and a.key not in revoked and _is_author(a.person, author)):
+              and a.key not in revoked and _is_author(a.person, record.author_email)):
             note_values.add(True)
         else:
             continue
@@ -243,6 +252,28 @@ def judge(
         a.source == "trailer" for a in author_declares))
     declared_yes = trailer_yes or True in note_values or (bool(author_declares) and any(
         a.ai_assisted is True for a in author_declares))
+    return _Declared(tuple(evidence), bad, trailer_yes, trailer_no, note_values, valid, failed,
+                     author_declares, declared, declared_yes)
+
+
+def judge(
+    record: CommitRecord,
+    policy: Policy,
+    notes: Sequence[NoteAttestation],
+    revoked: frozenset[PublicKey],
+    *,
+    cover_approvals: Sequence[CoverApproval] = (),
+    policy_change_authorized: bool | None = None,
+) -> Judgement:
+    """Judge one commit. `notes` are the attestations matched to it (by digest or by the commit they
+    hang on); `cover_approvals` are valid co-signs of merges whose `covers` list this change;
+    `policy_change_authorized` overrides the policy-change check (inherited by a merge, or an
+    external policy file)."""
+    sha, author = record.sha, record.author_email
+    violations: list[Violation] = []
+    declared_by, bad, trailer_yes, trailer_no, note_values, valid, failed, author_declares, \
+        declared, declared_yes = _declarations(record, policy, notes, revoked)
+    evidence = list(declared_by)
 
     signals = (
         detect.commit_signals(record.author_name, author, record.message,
