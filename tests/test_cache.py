@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import marshal
 import shutil
@@ -14,7 +13,7 @@ import factory as f
 import pytest
 
 import provenance
-from provenance import cache, detect, digest, sshsig
+from provenance import cache, digest, sshsig
 from provenance.audit import covers, report, stream, walk
 from provenance.audit import judge as judge_module
 from provenance.audit.records import CommitRecord, Judgement
@@ -102,14 +101,14 @@ def test_a_warm_audit_reads_no_patch_and_verifies_no_signature_again(
     def no_crypto(*args: object) -> object:
         raise AssertionError("the warm audit verified a signature again")
 
-    before = (sshsig.verify, detect.commit_signals)
+    before = sshsig.verify
     monkeypatch.setattr(stream, "commit_lines", no_patches)
     monkeypatch.setattr(cache, "_VERIFY", no_crypto)
     monkeypatch.setattr(stream, "walk_order", no_patches)  # the range's light rows hold its order
     result = walk.audit(None, None, None, repo)
     assert list(result.judgements) == list(cold.judgements)
     assert len(result.judgements) == 7
-    assert (sshsig.verify, detect.commit_signals) == before  # restored after the walk
+    assert sshsig.verify == before  # restored after the walk
 
 
 def test_a_new_commit_on_a_warm_cache_is_read_from_the_patch_stream(
@@ -181,11 +180,6 @@ def test_signature_validity_is_keyed_by_the_exact_bytes(
         db.verify(blob, message + b"x")
     with pytest.raises(sshsig.InvalidSignature):
         db.verify(blob, message + b"x")  # a cached "invalid" stays invalid
-    signals = db.commit_signals("Bob (aider)", "bob@example.com", "m", "", "")
-    db.flush()
-    again = db.commit_signals("Bob (aider)", "bob@example.com", "m", "", "")
-    assert [dataclasses.asdict(s) for s in again] == [dataclasses.asdict(s) for s in signals]
-    assert signals and signals[0].tool == "aider"
 
 
 def test_an_unusable_cache_file_is_ignored(tmp_path: Path, people: dict[str, f.Actor]) -> None:
@@ -311,6 +305,11 @@ def test_another_policy_file_or_new_bytes_in_the_same_file_invalidate_cached_ver
     tmp_path: Path, people: dict[str, f.Actor]
 ) -> None:
     repo, uncosigned = _history_with_merges(tmp_path, people)
+    # With a note the walk under --policy caches verdicts (without, a scan caches none).
+    root = f.git(repo, "rev-list", "--max-parents=0", "HEAD")
+    line = f.signature(people["carol"], "cosign", digest.of_commit(root, cwd=repo),
+                       people["alice"].email)
+    f.add_note(repo, root, [f"Provenance-Signature: {line}"])
     path = tmp_path / "scan.toml"
     path.write_text(_spec(people, [TIER1]).text())
     walk.audit(None, None, str(path), repo)

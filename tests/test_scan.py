@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 from pathlib import Path
 
 import factory as f
 import pytest
 
-from provenance import digest
+from provenance import cache, digest
 from provenance.audit import report, scan, stream, walk
 from provenance.policy import POLICY_FILE
 
@@ -149,6 +150,26 @@ def test_from_the_first_signed_commit_on_a_scan_reads_patches(
     _without_scan(monkeypatch)
     assert _by_commit(walk.audit(None, None, policy, repo, use_cache=False)) == \
         _by_commit(scanned)
+
+
+def test_a_scan_caches_facts_and_signature_checks_but_no_verdict(
+    tmp_path: Path, people: dict[str, f.Actor]
+) -> None:
+    """Judging an unsigned commit is cheaper than looking its verdict up: a scan judges afresh."""
+    repo = f.init(tmp_path / "r")
+    _plain(repo, {"README": "r\n"}, "root")
+    signed = f.commit(repo, people["bob"], {"payments/b.py": "b\n"}, ai=True,
+                      cosigners=[people["alice"]])
+    _plain(repo, {"payments/a.py": "a\n"}, f"agent change\n\n{AGENT}")
+    policy = _policy(tmp_path, people)
+    first = walk.audit(None, None, policy, repo)
+    with sqlite3.connect(repo / ".git" / cache.FILE_NAME) as db:
+        counts = [db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                  for t in ("verdicts", "facts", "memo")]
+        cached = {sha for (sha,) in db.execute("SELECT sha FROM facts")}
+    assert counts[0] == 0 and counts[1] == 1 and counts[2] >= 2  # two signatures checked
+    assert cached == {signed}
+    assert _by_commit(walk.audit(None, None, policy, repo)) == _by_commit(first)
 
 
 def test_a_scanned_commit_is_covered_by_a_merge_cosigned_over_its_digest(

@@ -227,10 +227,10 @@ def _walk(
     args: _WalkArgs = (root_policy, root_blob, root_ident, external, revoked, all_notes, cwd,
                        progress)
     if external and not all_notes:  # a scan: no policy chain, no digests, git's own order
-        judgements, policies = _walk_once(
-            scan_stream(revs, cwd, db), *args,
-            None if db is None else _verdicts(db, all_notes, root, root_ident, revoked),
-            in_order=False)
+        # No verdict cache: judging an unsigned commit (~6 us) is cheaper than looking up its
+        # verdict, and storing them made a first scan of 100k commits 2.7 s -> 7.9 s (66 MB).
+        # The cache still gives signed commits their facts and signatures their checks.
+        judgements, policies = _walk_once(scan_stream(revs, cwd, db), *args, in_order=False)
         judgements.reverse()  # oldest first, as `git log --reverse` lists them
         return judgements, policies
     if db is None:
