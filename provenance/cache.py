@@ -34,7 +34,7 @@ from pathlib import Path
 import provenance
 from provenance import detect, git, sshsig
 from provenance.audit import spool
-from provenance.audit.records import Judgement, NoteAttestation
+from provenance.audit.records import CoverApproval, Judgement, NoteAttestation
 from provenance.sshsig import InvalidSignature, PublicKey
 
 FILE_NAME = "provenance-cache.sqlite"
@@ -251,7 +251,7 @@ class Cache:
             self._verdict_rows.update(self._db.execute(
                 f"SELECT key, value FROM verdicts WHERE sha IN ({marks})", chunk))
 
-    def verdict(self, sha: str, key: bytes) -> tuple[Judgement, tuple[str, ...]] | None:
+    def verdict(self, sha: str, key: bytes) -> tuple[spool.Encoded, tuple[str, ...]] | None:
         """(judgement, covers) stored for commit `sha` under `key`."""
         if sha in self._verdict_shas:
             value = self._verdict_rows.get(key)
@@ -261,7 +261,8 @@ class Cache:
             value = None if row is None else bytes(row[0])
         return None if value is None else _decode_verdict(value)
 
-    def put_verdict(self, sha: str, key: bytes, j: Judgement, covers: tuple[str, ...]) -> None:
+    def put_verdict(self, sha: str, key: bytes, j: Judgement | spool.Encoded,
+                    covers: tuple[str, ...]) -> None:
         # Not kept in memory: no walk asks twice for a key it wrote (1M verdicts would not fit).
         self._new_verdicts.append((sha, key, self._epoch, _encode_verdict(j, covers)))
         if len(self._new_verdicts) >= 5000:
@@ -339,15 +340,24 @@ def _chunks(shas: Sequence[str]) -> Iterator[tuple[Sequence[str], str]]:
         yield chunk, ",".join("?" * len(chunk))
 
 
-# marshal, not JSON: a warm audit decodes one verdict a commit, and marshal reads ~4x faster.
-# Its format may change between Python versions, so the generation names the version.
-def _encode_verdict(j: Judgement, covers: tuple[str, ...]) -> bytes:
-    return marshal.dumps([*spool.to_plain(j), list(covers)])
+# A verdict is stored as the judgement's JSON report line and what a walk reads of it
+# (`spool.Encoded`), marshalled: a warm audit decodes one a commit and builds no judgement, and
+# its JSON report copies the lines. marshal's format may change between Python versions, so the
+# generation names the version.
+def _encode_verdict(j: Judgement | spool.Encoded, covers: tuple[str, ...]) -> bytes:
+    e = spool.encoded(j)
+    approvals = [[c.merge, c.signer, c.key.algorithm, sshsig.b64(c.key.blob)]
+                 for c in e.cover_approvals]
+    return marshal.dumps([e.line, e.ai_assisted, e.critical, e.violations, e.missing_cosign,
+                          e.policy_authorized, approvals, list(covers)])
 
 
-def _decode_verdict(value: bytes) -> tuple[Judgement, tuple[str, ...]]:
-    *plain, covers = marshal.loads(value)
-    return spool.from_plain(plain), tuple(covers)
+def _decode_verdict(value: bytes) -> tuple[spool.Encoded, tuple[str, ...]]:
+    line, ai, critical, violations, missing, authorized, approvals, covers = marshal.loads(value)
+    return spool.Encoded(
+        line, ai, critical, violations, missing, authorized,
+        tuple(CoverApproval(m, s, PublicKey(a, sshsig.unb64(b))) for m, s, a, b in approvals)
+        if approvals else ()), tuple(covers)
 
 
 _VERIFY = sshsig.verify

@@ -210,8 +210,8 @@ def _poison(repo: Path) -> int:
     db = sqlite3.connect(_cache_file(repo))
     n = 0
     for sha, key, value in db.execute("SELECT sha, key, value FROM verdicts").fetchall():
-        plain = marshal.loads(value)  # cache._encode_verdict: spool.to_plain + covers
-        plain[3] = [e.replace("declared ", "POISONED ", 1) for e in plain[3]]
+        plain = marshal.loads(value)  # cache._encode_verdict: the JSON line first
+        plain[0] = plain[0].replace('"declared ', '"POISONED ')  # in the evidence
         if marshal.dumps(plain) != value:
             db.execute("UPDATE verdicts SET value = ? WHERE sha = ? AND key = ?",
                        (marshal.dumps(plain), sha, key))

@@ -83,3 +83,20 @@ def test_a_spilled_judgement_keeps_bytes_that_are_not_utf8() -> None:
     got.append(odd)
     assert got[0] == odd
     assert list(spool.lines(got)) == [spool.encode_line(spool.to_doc(odd))]
+
+
+@pytest.mark.parametrize("limit", [1000, 7, 0])
+def test_encoded_verdicts_mix_with_judgements_and_read_back_as_judgements(limit: int) -> None:
+    """A cached verdict arrives as its report line (`spool.Encoded`) and is never built into a
+    judgement unless read back; the report copies its line."""
+    expected = [_judgement(n) for n in range(20)]
+    got = spool.Judgements(in_memory=limit)
+    for n, j in enumerate(expected):
+        got.append(spool.encoded(j) if n % 3 else j)
+    got[4] = spool.encoded(expected[4])  # a lifted verdict from the cache, in place
+    assert list(got) == expected and got[4] == expected[4]
+    assert list(spool.lines(got)) == [spool.encode_line(spool.to_doc(j)) for j in expected]
+    assert spool.summary(got) == spool.summary(expected)
+    assert list(spool.flagged(got)) == [j for j in expected if j.violations]
+    assert [spool.missing_cosign(spool.encoded(j)) for j in expected] == \
+        [any(v.code == "missing-cosign" for v in j.violations) for j in expected]

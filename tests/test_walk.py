@@ -317,3 +317,19 @@ def test_a_commit_with_three_children_keeps_its_policy_until_the_last_is_judged(
     monkeypatch.setattr(walk, "walk_order", short)  # every commit taken for one child
     forgetful = walk.audit(None, None, None, repo, use_cache=False)
     assert [_codes(forgetful, t) for t in tips] == [["missing-cosign"], [], []]
+
+
+def test_a_cosigned_policy_that_does_not_parse_leaves_the_previous_one_in_force(
+    tmp_path: Path, people: dict[str, f.Actor]
+) -> None:
+    spec = _spec(people)
+    repo, _ = _repo(tmp_path, people, spec)
+    broken = f.commit(repo, people["bob"], {POLICY_FILE: "version = [unclosed\n"},
+                      cosigners=[people["alice"]])
+    ai = f.commit(repo, people["bob"], {"payments/p.py": "p\n"}, ai=True)
+    for use_cache in (False, True, True):  # no cache, a cold one, a warm one (verdicts served)
+        result = walk.audit(None, None, None, repo, use_cache=use_cache)
+        assert _codes(result, broken) == ["unauthorized-policy-change"]
+        [j] = [j for j in result.judgements if j.commit == broken]
+        assert "unusable" in j.violations[0].message and not j.policy_authorized
+        assert _codes(result, ai) == ["missing-cosign"]  # payments is still critical

@@ -16,7 +16,7 @@ from typing import NamedTuple
 from provenance import git, trailers
 from provenance.audit.judge import judge
 from provenance.audit.records import CommitRecord, CoverApproval, Judgement, NoteAttestation
-from provenance.audit.spool import Judgements
+from provenance.audit.spool import Encoded, Judgements
 from provenance.audit.stream import UNKNOWN, CacheMiss, digests_of, records_of
 from provenance.audit.verdicts import Verdicts, ident
 from provenance.policy import Policy
@@ -104,7 +104,7 @@ def lift(judgements: Judgements, pending: defaultdict[str, list[Pending]],
 
 
 def rejudge(p: Pending, raw: CommitRecord | None, approvals: Sequence[CoverApproval],
-            revoked: frozenset[PublicKey], verdicts: Verdicts | None) -> Judgement:
+            revoked: frozenset[PublicKey], verdicts: Verdicts | None) -> Judgement | Encoded:
     """A missing-cosign verdict again, with the cover co-signs of the merges that bring it in."""
     key = b""
     if verdicts is not None:

@@ -119,12 +119,55 @@ def from_plain(plain: Sequence[Any]) -> Judgement:
     )
 
 
+class Encoded(NamedTuple):
+    """A judgement as its JSON report line, with what a walk reads of it: a cached verdict is
+    used as stored and built into a `Judgement` only when something asks for one."""
+
+    line: str  # encode_line(to_doc(judgement))
+    ai_assisted: bool
+    critical: bool
+    violations: int  # how many
+    missing_cosign: bool  # one of them is missing-cosign (a later merge may lift it)
+    policy_authorized: bool
+    cover_approvals: tuple[CoverApproval, ...]
+
+
+def encoded(j: Judgement | Encoded) -> Encoded:
+    if isinstance(j, Encoded):
+        return j
+    return Encoded(encode_line(to_doc(j)), j.ai_assisted, bool(j.critical_paths),
+                   len(j.violations), missing_cosign(j), j.policy_authorized, j.cover_approvals)
+
+
+def decoded(j: Judgement | Encoded) -> Judgement:
+    return from_doc(json.loads(j.line)) if isinstance(j, Encoded) else j
+
+
+def missing_cosign(j: Judgement | Encoded) -> bool:
+    if isinstance(j, Encoded):
+        return j.missing_cosign
+    for v in j.violations:  # a loop, not any(): every scanned commit has some
+        if v.code == "missing-cosign":
+            return True
+    return False
+
+
+def _counts(j: Judgement | Encoded) -> tuple[int, int]:
+    """`Judgements`' entry for `j` in its flags (_AI | _CRITICAL) and its number of violations."""
+    if isinstance(j, Encoded):
+        critical, count = j.critical, j.violations
+    else:
+        critical, count = bool(j.critical_paths), len(j.violations)
+    return (_AI if j.ai_assisted else 0) | (_CRITICAL if critical else 0), count
+
+
 class Judgements(Sequence[Judgement]):
-    """A list of judgements that `append`s and replaces (`j[i] = new`), spilling to disk."""
+    """A list of judgements that `append`s and replaces (`j[i] = new`), spilling to disk. It takes
+    `Encoded` ones too (cached verdicts) and gives back `Judgement`s."""
 
     def __init__(self, in_memory: int | None = None) -> None:
         self._limit = IN_MEMORY if in_memory is None else in_memory
-        self._memory: list[Judgement] = []
+        self._memory: list[Judgement | Encoded] = []
         self._file: IO[bytes] | None = None
         self._offsets = array("Q")
         self._sizes = array("I")
@@ -143,14 +186,6 @@ class Judgements(Sequence[Judgement]):
             if count:
                 yield self[index]
 
-    def _count(self, index: int, j: Judgement) -> None:
-        flag = (_AI if j.ai_assisted else 0) | (_CRITICAL if j.critical_paths else 0)
-        if index == len(self._flags):
-            self._flags.append(flag)
-            self._violations.append(len(j.violations))
-        else:
-            self._flags[index], self._violations[index] = flag, len(j.violations)
-
     def reverse(self) -> None:
         """Reverse the order in place (only the offsets move when on disk)."""
         for entries in (self._memory, self._offsets, self._sizes, self._flags, self._violations):
@@ -159,32 +194,48 @@ class Judgements(Sequence[Judgement]):
     def __len__(self) -> int:
         return len(self._offsets) if self._file is not None else len(self._memory)
 
-    def append(self, j: Judgement) -> None:
-        # _count and _store inlined: one call a commit rather than three.
-        self._flags.append((_AI if j.ai_assisted else 0) | (_CRITICAL if j.critical_paths else 0))
-        self._violations.append(len(j.violations))
+    def append(self, j: Judgement | Encoded) -> None:
+        if self._file is None and len(self._memory) < self._limit:  # `_store`'s usual case
+            flag, count = _counts(j)
+            self._flags.append(flag)
+            self._violations.append(count)
+            self._memory.append(j)
+            return
+        self._store(len(self._flags), j)
+
+    def __setitem__(self, index: int, j: Judgement | Encoded) -> None:
+        self._store(range(len(self))[index], j)  # IndexError and negative indices as a list's
+
+    def _store(self, index: int, j: Judgement | Encoded) -> None:
+        """Put `j` at `index`: a new last entry or a replacement (whose old line stays in the
+        file, unread). A file entry is written at the end, as its JSON line."""
+        flag, count = _counts(j)
+        if index == len(self._flags):
+            self._flags.append(flag)
+            self._violations.append(count)
+        else:
+            self._flags[index], self._violations[index] = flag, count
         file = self._file
         if file is None:
-            if len(self._memory) < self._limit:
-                self._memory.append(j)
+            if index < len(self._memory) or len(self._memory) < self._limit:
+                if index == len(self._memory):
+                    self._memory.append(j)
+                else:
+                    self._memory[index] = j
                 return
             file = self._spill()
-        data = encode_line(to_doc(j)).encode("utf-8", "surrogatepass")
-        if not self._writing:
+        line = j.line if isinstance(j, Encoded) else encode_line(to_doc(j))
+        data = line.encode("utf-8", "surrogatepass")
+        if not self._writing:  # reads moved the position; writes always go to the end
             file.seek(self._end)
             self._writing = True
         file.write(data)
-        self._offsets.append(self._end)
-        self._sizes.append(len(data))
+        if index == len(self._offsets):
+            self._offsets.append(self._end)
+            self._sizes.append(len(data))
+        else:
+            self._offsets[index], self._sizes[index] = self._end, len(data)
         self._end += len(data)
-
-    def __setitem__(self, index: int, j: Judgement) -> None:
-        index = range(len(self))[index]  # IndexError and negative indices as a list has them
-        self._count(index, j)
-        if self._file is None:
-            self._memory[index] = j
-            return
-        self._store(index, j)  # the old record stays in the file, unread
 
     @overload
     def __getitem__(self, index: int) -> Judgement: ...
@@ -193,52 +244,36 @@ class Judgements(Sequence[Judgement]):
     def __getitem__(self, index: slice) -> list[Judgement]: ...
 
     def __getitem__(self, index: int | slice) -> Judgement | list[Judgement]:
-        if self._file is None:
-            return self._memory[index]
         if isinstance(index, slice):
             return [self[i] for i in range(len(self))[index]]
+        if self._file is None:
+            return decoded(self._memory[index])
         index = range(len(self))[index]
-        return self._read(self._offsets[index], self._sizes[index])
+        return from_doc(json.loads(self._read_line(self._offsets[index], self._sizes[index])))
 
     def lines(self) -> Iterator[str]:
         if self._file is None:
             for j in self._memory:
-                yield encode_line(to_doc(j))
+                yield j.line if isinstance(j, Encoded) else encode_line(to_doc(j))
             return
         for offset, size in zip(self._offsets, self._sizes, strict=True):
             yield self._read_line(offset, size)
 
     def __iter__(self) -> Iterator[Judgement]:
         if self._file is None:
-            yield from self._memory
+            yield from map(decoded, self._memory)
             return
         for offset, size in zip(self._offsets, self._sizes, strict=True):
-            yield self._read(offset, size)
+            yield from_doc(json.loads(self._read_line(offset, size)))
 
     def _spill(self) -> IO[bytes]:
+        """Move the judgements held in memory to a new file (the one `_store` is placing makes
+        the list one longer than the limit)."""
         file = self._file = tempfile.TemporaryFile(prefix="provenance-judgements-")
-        for i, j in enumerate(self._memory):
+        held, self._memory = self._memory, []
+        for i, j in enumerate(held):
             self._store(i, j)
-        self._memory = []
         return file
-
-    def _store(self, index: int, j: Judgement) -> None:
-        """Write `j` at the end of the file as entry `index` (a new last entry or a replacement)."""
-        assert self._file is not None
-        data = encode_line(to_doc(j)).encode("utf-8", "surrogatepass")
-        if not self._writing:  # reads moved the position; writes always go to the end
-            self._file.seek(self._end)
-            self._writing = True
-        self._file.write(data)
-        if index == len(self._offsets):
-            self._offsets.append(self._end)
-            self._sizes.append(len(data))
-        else:
-            self._offsets[index], self._sizes[index] = self._end, len(data)
-        self._end += len(data)
-
-    def _read(self, offset: int, size: int) -> Judgement:
-        return from_doc(json.loads(self._read_line(offset, size)))
 
     def _read_line(self, offset: int, size: int) -> str:
         assert self._file is not None

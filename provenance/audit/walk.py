@@ -26,7 +26,7 @@ from provenance.audit.records import (
     Violation,
 )
 from provenance.audit.scan import scan_stream
-from provenance.audit.spool import Judgements
+from provenance.audit.spool import Encoded, Judgements, decoded, missing_cosign
 from provenance.audit.stream import (  # noqa: F401 (re-exported: bench/ and tests use walk.*)
     LOG_FORMAT,
     NULL_OID,
@@ -142,6 +142,7 @@ def _walk_once(
                 hit = verdicts.db.verdict(raw.sha, key)
             record: CommitRecord | None = None
             found: list[NoteAttestation] = []
+            j: Judgement | Encoded  # a cached verdict stays encoded (spool.Encoded)
             if hit is not None:
                 j, covers = hit
             elif raw.light:
@@ -171,12 +172,10 @@ def _walk_once(
                 effective[raw.sha] = after
             if not raw.light and raw.digest != UNKNOWN:
                 recent.add(raw.sha, raw.digest)
-            for v in j.violations:  # a loop, not any(): every commit of a scan has violations
-                if v.code == "missing-cosign":
-                    pending[raw.digest].append(covers_module.Pending(
-                        len(judgements), raw.sha, not raw.light, policy_blob, covers,
-                        policies[base], found, authorized, key))
-                    break
+            if missing_cosign(j):
+                pending[raw.digest].append(covers_module.Pending(
+                    len(judgements), raw.sha, not raw.light, policy_blob, covers,
+                    policies[base], found, authorized, key))
             for approval in j.cover_approvals:
                 for d in covers:
                     covered[d].append(approval)
@@ -304,8 +303,8 @@ def _grown_walk(resolved: Sequence[str], key: bytes, args: _WalkArgs, verdicts: 
 
 def _adopt(
     blob: str, sha: str, base: int, policies: list[Policy], blobs: list[str | None],
-    j: Judgement, cwd: str | Path | None,
-) -> tuple[int, Judgement]:
+    j: Judgement | Encoded, cwd: str | Path | None,
+) -> tuple[int, Judgement | Encoded]:
     """Put an authorised new policy in force; an unreadable one leaves the previous in force."""
     if blob in blobs:
         return blobs.index(blob), j
@@ -316,6 +315,7 @@ def _adopt(
         bad = Violation("unauthorized-policy-change",
                         f"the co-signed policy is unusable, the previous one stays in force: {e}",
                         f"fix {POLICY_FILE} in a new commit and have it co-signed")
+        j = decoded(j)  # a cached verdict is built into a judgement only here
         return base, j._replace(violations=(*j.violations, bad), policy_authorized=False)
     policies.append(new)
     blobs.append(blob)
