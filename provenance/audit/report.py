@@ -22,7 +22,9 @@ def _summary(result: AuditResult) -> dict[str, int]:
 
 
 def _commit_doc(j: Judgement) -> dict[str, Any]:
-    return spool.to_doc(j)
+    """A commit's object as a reader of the JSON report gets it (lists, not tuples)."""
+    doc: dict[str, Any] = json.loads(spool.encode_line(spool.to_doc(j)))
+    return doc
 
 
 def write_json(result: AuditResult, out: TextIO) -> None:

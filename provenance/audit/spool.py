@@ -61,20 +61,21 @@ encode_line = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
 
 
 def to_doc(j: Judgement) -> dict[str, Any]:
-    """A judgement as the JSON report's object for its commit (docs/audit-json.md)."""
+    """A judgement as the JSON report's object for its commit (docs/audit-json.md), ready for
+    `encode_line`: tuples stand for arrays (JSON reads them back as lists), nothing is copied."""
     return {
         "commit": j.commit,
         "author": j.author,
         "ai_assisted": j.ai_assisted,
-        "evidence": list(j.evidence),
-        "critical_paths": {rule: list(paths) for rule, paths in j.critical_paths.items()},
-        "cosigners": list(j.cosigners),
+        "evidence": j.evidence,
+        "critical_paths": j.critical_paths,
+        "cosigners": j.cosigners,
         "policy_change": j.policy_change,
         "violations": [{"code": v.code, "message": v.message, "fix": v.fix, "rule": v.rule,
-                        "paths": list(v.paths)} for v in j.violations],
+                        "paths": v.paths} for v in j.violations],
         "policy_authorized": j.policy_authorized,
         "cover_approvals": [{"merge": c.merge, "signer": c.signer, "key": c.key.openssh()}
-                            for c in j.cover_approvals],
+                            for c in j.cover_approvals] if j.cover_approvals else [],
     }
 
 
