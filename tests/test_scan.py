@@ -199,7 +199,7 @@ def test_raw_and_header_streams_carry_no_patch(tmp_path: Path) -> None:
     _plain(repo, {"a.txt": "1\n3\n", "b.txt": "b\n"}, "edit")
     _plain(repo, {}, "odd\r\n\n  body with trailing space  \n\n\nKey: v\n\tfolded\n\u00e9")
     order = stream.topo_order(["HEAD"], repo)
-    raw = b"".join(stream.commit_lines(order, repo, body="raw"))
+    raw = b"".join(scan.scan_log(["HEAD"], repo))
     none = b"".join(stream.commit_lines(order, repo, body="none"))
     patch = b"".join(stream.commit_lines(order, repo))
     assert b"\n@@ " in patch and b"diff --git" in patch

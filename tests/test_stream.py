@@ -6,7 +6,7 @@ from pathlib import Path
 
 import factory as f
 
-from provenance.audit import stream
+from provenance.audit import scan, stream
 
 
 def _history(tmp_path: Path) -> Path:
@@ -25,12 +25,12 @@ def _history(tmp_path: Path) -> Path:
 
 def test_commits_are_the_same_whatever_the_block_sizes(tmp_path: Path) -> None:
     repo = _history(tmp_path)
-    order = stream.topo_order(["HEAD"], repo)
-    for body in ("patch", "raw"):
-        data = b"".join(stream.commit_lines(order, repo, body=body))
-        whole = list(stream.parse_log([data], patches=body == "patch"))
-        assert [r.message.split("\n")[0] for r in whole] == \
-            ["root", "change 0", "change 1", "change 2", "change 3"]
+    subjects = ["root", "change 0", "change 1", "change 2", "change 3"]
+    patches = b"".join(stream.commit_lines(stream.topo_order(["HEAD"], repo), repo))
+    raw = b"".join(scan.scan_log(["HEAD"], repo))  # newest first
+    for data, with_patches, order in ((patches, True, subjects), (raw, False, subjects[::-1])):
+        whole = list(stream.parse_log([data], patches=with_patches))
+        assert [r.message.split("\n")[0] for r in whole] == order
         for size in (1, 2, 5, 13, 4096):
             blocks = [data[i:i + size] for i in range(0, len(data), size)]
-            assert list(stream.parse_log(blocks, patches=body == "patch")) == whole, (body, size)
+            assert list(stream.parse_log(blocks, patches=with_patches)) == whole, size

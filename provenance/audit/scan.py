@@ -48,13 +48,10 @@ def scan_stream(revs: Sequence[str], cwd: str | Path | None, db: cache.Cache | N
     merges whose `--cc --raw` lines name files (their patches may name some). A commit whose
     message holds a `Provenance-Signature` needs its patch's digest (the judge checks the signature
     against it): held with it, up to `BATCH` commits, as an adopted history would have them all."""
-    ends = ["--end-of-options", *git.resolve_revs(revs, cwd=cwd), "--"]
     held: list[CommitRecord] = []
     signed = False  # a signed commit is held: the window grows to a patch stream's batch
-    with git.object_lookups(cwd) as lookup_all, contextlib.closing(parse_log(git.stream(
-            [*git.PINNED_DIFF_CONFIG, *SCAN_MEMORY_CONFIG, "log", f"--format={LOG_FORMAT}",
-             "--root", "--raw", "--cc", *RAW_OPTIONS, *ends], cwd=cwd, pinned=True,
-            by_line=False), patches=False)) as raws:
+    with git.object_lookups(cwd) as lookup_all, \
+            contextlib.closing(parse_log(scan_log(revs, cwd), patches=False)) as raws:
         for raw in raws:
             if not (held or len(raw.parents) > 1 or _needs_patch(raw)):
                 yield raw
@@ -65,6 +62,15 @@ def scan_stream(revs: Sequence[str], cwd: str | Path | None, db: cache.Cache | N
                 yield from _completed(held, cwd, db, lookup_all)
                 held, signed = [], False
         yield from _completed(held, cwd, db, lookup_all)
+
+
+def scan_log(revs: Sequence[str], cwd: str | Path | None) -> Iterator[bytes]:
+    """One `git log --raw --cc` over `revs` in git's order: `LOG_FORMAT` headers, `--raw` lines
+    (combined ones for a merge), no patch."""
+    ends = ["--end-of-options", *git.resolve_revs(revs, cwd=cwd), "--"]
+    return git.stream([*git.PINNED_DIFF_CONFIG, *SCAN_MEMORY_CONFIG, "log", f"--format={LOG_FORMAT}",
+                       "--root", "--raw", "--cc", *RAW_OPTIONS, *ends], cwd=cwd, pinned=True,
+                      by_line=False)
 
 
 def _needs_patch(raw: CommitRecord) -> bool:

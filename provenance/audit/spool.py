@@ -96,30 +96,6 @@ def _key(openssh: str) -> PublicKey:
     return PublicKey(algorithm, sshsig.unb64(b64))
 
 
-def to_plain(j: Judgement) -> list[Any]:
-    """A judgement as lists, strings, bools and None (what JSON and marshal both hold)."""
-    return [
-        j.commit, j.author, j.ai_assisted, list(j.evidence),
-        {rule: list(paths) for rule, paths in j.critical_paths.items()}, list(j.cosigners),
-        [[v.code, v.message, v.fix, v.rule, list(v.paths)] for v in j.violations],
-        j.policy_change, j.policy_authorized,
-        [[c.merge, c.signer, c.key.algorithm, sshsig.b64(c.key.blob)] for c in j.cover_approvals],
-    ]
-
-
-def from_plain(plain: Sequence[Any]) -> Judgement:
-    commit, author, ai, evidence, critical, cosigners, violations, change, authorized, \
-        approvals = plain
-    return Judgement(
-        commit, author, ai, tuple(evidence), {r: list(p) for r, p in critical.items()},
-        tuple(cosigners),
-        tuple(Violation(c, m, f, r, tuple(p)) for c, m, f, r, p in violations) if violations else (),
-        change, authorized,
-        tuple(CoverApproval(m, s, PublicKey(a, sshsig.unb64(b))) for m, s, a, b in approvals)
-        if approvals else (),
-    )
-
-
 class Encoded(NamedTuple):
     """A judgement as its JSON report line, with what a walk reads of it: a cached verdict is
     used as stored and built into a `Judgement` only when something asks for one."""

@@ -228,15 +228,14 @@ def _batches(order: bytes) -> Iterator[bytes]:
             yield order[i:i + width * BATCH]
 
 
-# --unified and --inter-hunk-context imply --patch: with them, `--raw` and `-s` came with every
-# patch too (5x the bytes, 3.5x git's time for a scan).
+# The options of a stream without patches (a scan's `--raw`): --unified and --inter-hunk-context
+# imply --patch, and with them every patch came too (5x the bytes, 3.5x git's time for a scan).
 # `log --raw` abbreviates object ids unless told not to.
 RAW_OPTIONS = (*(o for o in git.PINNED_DIFF_OPTIONS
                  if not o.startswith(("--unified", "--inter-hunk-context"))), "--no-abbrev")
 _COMMANDS = {  # after the format: what each body needs
     "patch": ("diff-tree", "--stdin", "--always", "--root", "-r", "-p", "--cc",
               *git.PINNED_DIFF_OPTIONS),
-    "raw": ("diff-tree", "--stdin", "--always", "--root", "-r", "--raw", *RAW_OPTIONS),
     # Headers alone: `diff-tree -s` still diffs every tree (3.3 s for 100k commits), `log
     # --no-walk` prints the same bytes without (1.0 s).
     "none": ("log", "--no-walk=unsorted", "--stdin"),
@@ -244,7 +243,7 @@ _COMMANDS = {  # after the format: what each body needs
 
 
 def commit_lines(order: bytes, cwd: str | Path | None, *, body: str = "patch") -> Iterator[bytes]:
-    """`LOG_FORMAT` and the `body` (pinned patch, `--raw` lines or none) of each commit in `order`.
+    """`LOG_FORMAT` and the `body` (pinned patch, or none) of each commit in `order`.
 
     Pinned: runs in a neutral git dir (no attributes), so `order` holds resolved ids."""
     command, *options = _COMMANDS[body]
