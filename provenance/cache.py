@@ -1,19 +1,19 @@
 """What never changes for a commit, kept in sqlite in the git common dir between audits.
 
 Cached: a commit's change digest, the paths its patch touches and its policy-blob change (all
-functions of the commit id), its parsed trailers, AI fingerprints (a function of the identities and
-message, and of the fingerprint table), and a signature's validity over given statement bytes. Every
-key holds the tool version and the digest algorithm version, so a new version never reads an old
-answer.
+functions of the commit id), its parsed trailers, and a signature's validity over given statement
+bytes. Not AI fingerprints: finding them is cheaper than looking them up. Every key holds the tool
+version and the digest algorithm version, so a new version never reads an old answer.
 
-Verdicts (one commit's `Judgement` before cover co-signs of merges are applied) are cached under a
-key holding everything `judge` reads besides the commit itself: the policy in force (its blob id or
-the external file's sha256, and its source name), the trust root, every note attestation, the
-revoked key set, the policy-change override, and the versions above. A verdict re-judged with cover
-approvals is cached under that key plus the approvals. Verdicts of an older notes state or tool
-version are dropped when new ones are written. The last range walked in full is kept as light
-rows (each commit's id, digest, policy ids, number of children and parents, in walk order; a
-function of the resolved ids and the shallow file), so a warm audit asks git for no order.
+Verdicts (one commit's judgement before cover co-signs of merges are applied, as its JSON report
+line: `spool.Encoded`) are cached, except by a scan, under a key holding everything `judge` reads
+besides the commit itself: the policy in force (its blob id or the external file's sha256, and its
+source name), the trust root, every note attestation, the revoked key set, the policy-change
+override, and the versions above. A verdict re-judged with cover approvals is cached under that
+key plus the approvals. Verdicts of an older notes state or tool version are dropped when new ones
+are written. The last range walked in full is kept as light rows (each commit's id, digest, policy
+ids, number of children and parents, in walk order; a function of the resolved ids and the shallow
+file), so a warm audit asks git for no order.
 
 A cache that cannot be opened or written (read-only repository, corrupt file) is simply not used.
 """
@@ -252,7 +252,7 @@ class Cache:
                 f"SELECT key, value FROM verdicts WHERE sha IN ({marks})", chunk))
 
     def verdict(self, sha: str, key: bytes) -> tuple[spool.Encoded, tuple[str, ...]] | None:
-        """(judgement, covers) stored for commit `sha` under `key`."""
+        """(encoded judgement, covers) stored for commit `sha` under `key`."""
         if sha in self._verdict_shas:
             value = self._verdict_rows.get(key)
         else:
