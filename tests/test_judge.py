@@ -12,7 +12,8 @@ from conftest import AIDER_COMMITS
 
 from provenance import policy as policy_mod
 from provenance import trailers
-from provenance.audit.judge import judge, trailers_read
+from provenance.audit.declarations import trailers_read
+from provenance.audit.judge import judge
 from provenance.audit.records import VERDICT_CODES, CommitRecord, CoverApproval, NoteAttestation
 from provenance.digest import EMPTY
 from provenance.sshsig import PublicKey

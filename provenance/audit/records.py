@@ -41,7 +41,7 @@ class CommitRecord(NamedTuple):
     # The policy file's ids when the diff shows it: the first parent's, (other parents',) the new.
     # A scan gives every merge (first parent's, the merge's), looked up (scan.scan_stream).
     policy_ids: tuple[str, ...] | None = None
-    # Parsed trailers (from the cache); None: the judge parses those it reads (judge.trailers_read).
+    # Parsed trailers (from the cache); None: the judge parses those it reads (declarations.trailers_read).
     trailers: tuple[tuple[str, str], ...] | None = None
     policy_blob: str | None = None  # new policy blob id when the commit changes the policy file
     covers: tuple[str, ...] = ()  # merges: digests of the commits they bring in (when needed)
