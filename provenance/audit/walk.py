@@ -26,7 +26,7 @@ from provenance.audit.records import (
     Violation,
 )
 from provenance.audit.scan import scan_stream
-from provenance.audit.spool import Encoded, Judgements, decoded, missing_cosign
+from provenance.audit.spool import Encoded, Judgements, decoded, encoded, missing_cosign
 from provenance.audit.stream import (  # noqa: F401 (re-exported: bench/ and tests use walk.*)
     LOG_FORMAT,
     NULL_OID,
@@ -160,7 +160,8 @@ def _walk_once(
             if hit is None:
                 assert record is not None
                 j = judge(record, policies[base], found, revoked, policy_change_authorized=authorized)
-                if verdicts is not None:
+                if verdicts is not None:  # encoded once: for the cache and for the spool
+                    j = encoded(j)
                     verdicts.db.put_verdict(raw.sha, key, j, covers)
             after = base
             if j.policy_authorized and not external:
