@@ -32,9 +32,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import provenance
-from provenance import detect, git, sshsig
+from provenance import detect, sshsig
 from provenance.audit import spool
 from provenance.audit.records import CoverApproval, Judgement, NoteAttestation
+from provenance.git import git
 from provenance.sshsig import InvalidSignature, PublicKey
 
 FILE_NAME = "provenance-cache.sqlite"

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from provenance import digest as digest_mod
-from provenance import git
+from provenance.git import git, objects
 
 POLICY_FILE = ".provenance.toml"  # same as policy.POLICY_FILE; not imported to keep hooks lean
 
@@ -118,7 +118,7 @@ def pending_change(source: str | None, environ: Mapping[str, str], head: str | N
         parents = [head, *merge_heads]
     else:
         parents = [head] if head else []
-    tree = git.write_tree()
+    tree = objects.write_tree()
     name, email = _author(gitdir, environ)
     patch = digest_mod.pending_patch(tree, parents)
     # The patch answers `_policy_blob` without another git process, except for merges and oddities.

@@ -41,7 +41,8 @@ def keygen(key_path: Path | None, no_config: bool) -> None:
 
     Example: git provenance keygen
     """
-    from provenance import git, identity, sshsig
+    from provenance import identity, sshsig
+    from provenance.git import git
 
     config = identity.read_config()
     path = key_path or Path.home() / ".ssh" / "git-provenance_ed25519"
@@ -62,7 +63,8 @@ def init(name: str | None, email: str | None) -> None:
 
     Example: git provenance init
     """
-    from provenance import git, identity, policy, sshsig
+    from provenance import identity, policy, sshsig
+    from provenance.git import git
 
     config = identity.read_config()
     name = name or config.get("user.name", "")
@@ -144,7 +146,7 @@ def show(rev: str, fmt: str) -> None:
 
 def _expand(revs: tuple[str, ...]) -> list[str]:
     """REV arguments, where `A..B` means every commit in that range (oldest first)."""
-    from provenance import git
+    from provenance.git import git
 
     out: list[str] = []
     for rev in revs:
@@ -193,7 +195,7 @@ def declare(revs: tuple[str, ...], ai: bool | None, assisted_by: tuple[str, ...]
       git provenance declare abc123 --no-ai                # a web-UI commit, after the fact
     """
     from provenance import cosign as cosign_mod
-    from provenance import git
+    from provenance.git import git
     from provenance.hookstate import NEXT_DECLARATION
 
     assert ai is not None

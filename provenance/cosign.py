@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from provenance import change as change_mod
-from provenance import git, hooks, identity, notes, trailers
+from provenance import hooks, identity, notes, trailers
 from provenance.errors import ProvenanceError
+from provenance.git import git, objects
 from provenance.statement import KEY_SIGNATURE, SignatureLine, Statement
 
 
@@ -87,7 +88,7 @@ def store_by_amending(att: Attestation, cwd: str | Path | None = None) -> str:
             f"{head[:12]} is already on {published[0]}: amending would rewrite published "
             "history; co-sign with --note instead"
         )
-    message = git.commit_message(head, cwd=cwd).decode("utf-8", "surrogateescape")
+    message = objects.commit_message(head, cwd=cwd).decode("utf-8", "surrogateescape")
     pairs = [tuple(line.split(": ", 1)) for line in att.lines]
     new = trailers.add(message, [(k, v) for k, v in pairs])
-    return git.amend_message(head, new.encode("utf-8", "surrogateescape"), cwd=cwd)
+    return objects.amend_message(head, new.encode("utf-8", "surrogateescape"), cwd=cwd)

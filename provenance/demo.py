@@ -7,8 +7,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from provenance import git, sshsig
+from provenance import sshsig
 from provenance.errors import ProvenanceError
+from provenance.git import git
 
 PEOPLE = {
     "alice": ("Alice Senior", "alice@example.com", ["senior"]),

@@ -9,8 +9,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from provenance import git, identity, install, notes, policy, sshsig
+from provenance import identity, install, notes, policy, sshsig
 from provenance.errors import ProvenanceError
+from provenance.git import git
 from provenance.policy_source import load_current
 
 # Hooks and trailer formats are verified on git 2.39; below 2.32 `%(trailers:...)` options differ.

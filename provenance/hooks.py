@@ -14,9 +14,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from provenance import declaration, fingerprint_table, git, identity
+from provenance import declaration, fingerprint_table, identity
 from provenance.change import POLICY_FILE, Change, _read_lines, committed_change, pending_change
 from provenance.errors import ProvenanceError
+from provenance.git import git, objects
 from provenance.hookstate import NEXT_DECLARATION, STATE_COMMIT, STATE_MESSAGE
 from provenance.statement import SignatureLine
 
@@ -41,7 +42,7 @@ def skip_requested(environ: Mapping[str, str]) -> bool:
 
 def _policy_demands_signature() -> bool:
     """Whether the policy in force (at HEAD, else in the work tree) requires signed declarations."""
-    blob = git.read_blob("HEAD", POLICY_FILE)
+    blob = objects.read_blob("HEAD", POLICY_FILE)
     if blob is None:
         path = git.toplevel() / POLICY_FILE
         if not path.exists():
@@ -79,7 +80,7 @@ def decide(message: str, change: Change, environ: Mapping[str, str]) -> str | No
     """The corrected message, or None when the declaration must stay exactly as it is."""
     declared = declaration.read(message)
     fixup_yes = any(
-        declaration.read(git.commit_message(c).decode("utf-8", "surrogateescape")).ai
+        declaration.read(objects.commit_message(c).decode("utf-8", "surrogateescape")).ai
         for c in change.folded
     )
     valid = declaration.valid_signature(
@@ -247,7 +248,7 @@ def post_commit(args: Sequence[str], environ: Mapping[str, str]) -> int:
     gitdir = git.git_dir()
     (gitdir / NEXT_DECLARATION).unlink(missing_ok=True)  # used by the commit just made
     clear_state(gitdir)
-    message = git.commit_message(head).decode("utf-8", "surrogateescape")
+    message = objects.commit_message(head).decode("utf-8", "surrogateescape")
     if not declaration.read(message).ai_values:
         return 0  # no declaration at all (PROVENANCE_SKIP): the audit will see it
     new = decide(message, committed_change(head), environ)
@@ -265,7 +266,7 @@ def store_correction(commit: str, new_message: str) -> None:
     is_head = git.rev_parse("HEAD") == commit
     if is_head and not _in_sequencer(gitdir) and b"\ngpgsig" not in header \
             and b"\nencoding " not in header:
-        fixed = git.amend_message(commit, new_message.encode("utf-8", "surrogateescape"))
+        fixed = objects.amend_message(commit, new_message.encode("utf-8", "surrogateescape"))
         print(f"git-provenance: declaration re-signed for the final content ({fixed[:12]})",
               file=sys.stderr)
         return

@@ -7,13 +7,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from provenance import change as change_mod
-from provenance import declaration, git, hooks
+from provenance import declaration, hooks
 from provenance import digest as digest_mod
+from provenance.git import git, objects
 from provenance.statement import KEY_SIGNATURE
 
 
 def _message(commit: str) -> str:
-    return git.commit_message(commit).decode("utf-8", "surrogateescape")
+    return objects.commit_message(commit).decode("utf-8", "surrogateescape")
 
 
 def _has_cosign(commit: str) -> bool:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NamedTuple
 
-from provenance import git
 from provenance.errors import ProvenanceError
+from provenance.git import git
 
 NO_KEY_HELP = (
     "no signing key: run `git provenance keygen` (or set `git config provenance.signingKey "

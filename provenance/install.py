@@ -8,7 +8,7 @@ import stat
 import sys
 from pathlib import Path
 
-from provenance import git
+from provenance.git import git
 from provenance.hookstate import COMMIT_FACTS_FORMAT, NEXT_DECLARATION, STATE_COMMIT, STATE_MESSAGE
 
 HOOK_TYPES = (

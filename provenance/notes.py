@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from provenance import git
 from provenance.audit.records import NoteAttestation
 from provenance.errors import ProvenanceError
+from provenance.git import git, objects
 from provenance.statement import KEY_AI_ASSISTED, KEY_ASSISTED_BY, KEY_SIGNATURE
 
 REF = "refs/notes/provenance"
@@ -50,7 +50,7 @@ def read_all(cwd: str | Path | None = None) -> list[NoteAttestation]:
         line.split() for line in git.text(["notes", _NOTES, "list"], cwd=cwd).splitlines()
         if len(line.split()) == 2
     ]
-    blobs = git.read_blobs(sorted({blob for blob, _ in pairs}), cwd=cwd)
+    blobs = objects.read_blobs(sorted({blob for blob, _ in pairs}), cwd=cwd)
     out: list[NoteAttestation] = []
     for blob, commit in pairs:
         if blob in blobs:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from provenance import git, policy
+from provenance import policy
 from provenance.errors import ProvenanceError
+from provenance.git import git, objects
 
 
 def load_at(rev: str, *, cwd: str | Path | None = None) -> policy.Policy | None:
     """The policy in `rev`'s tree, or None when that tree has none."""
-    blob = git.read_blob(rev, policy.POLICY_FILE, cwd=cwd)
+    blob = objects.read_blob(rev, policy.POLICY_FILE, cwd=cwd)
     if blob is None:
         return None
     return policy.load_text(blob, f"{rev}:{policy.POLICY_FILE}")

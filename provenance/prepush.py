@@ -7,9 +7,10 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from provenance import git, policy_source
+from provenance import policy_source
 from provenance.audit.records import Judgement
 from provenance.errors import ProvenanceError
+from provenance.git import git
 
 ZERO = "0" * 40
 DEFAULT_PROTECTED = ("main", "master")

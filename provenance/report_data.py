@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from provenance import detect, git, notes, trailers
+from provenance import detect, notes, trailers
 from provenance.audit.records import Judgement
 from provenance.audit.walk import AuditResult
+from provenance.git import git
 from provenance.statement import KEY_ASSISTED_BY, KEY_SIGNATURE
 
 # NUL separates fields and records: it never occurs in names or messages.

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from provenance import change as change_mod
-from provenance import cosign, declaration, git, identity, notes
+from provenance import cosign, declaration, identity, notes
+from provenance.git import git, objects
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def resign(range_: str | None, cwd: str | Path | None = None) -> list[Renewal]:
     renewals = []
     for commit in commits:
         change = change_mod.committed_change(commit, cwd)
-        message = git.commit_message(commit, cwd=cwd).decode("utf-8", "surrogateescape")
+        message = objects.commit_message(commit, cwd=cwd).decode("utf-8", "surrogateescape")
         declared = declaration.read(message)
         note_lines = notes.read(commit, cwd)
         note_valid = _note_declaration_valid(note_lines, change)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from provenance import git, identity, policy_source
+from provenance import identity, policy_source
 from provenance.audit import walk
 from provenance.errors import ProvenanceError
+from provenance.git import git
 
 NEEDS_YOU = ("missing-cosign", "unauthorized-policy-change")
 

@@ -6,8 +6,9 @@ import json
 from dataclasses import asdict, dataclass
 
 from provenance import change as change_mod
-from provenance import declaration, detect, git, policy_source, sshsig, trailers
+from provenance import declaration, detect, policy_source, sshsig, trailers
 from provenance.errors import ProvenanceError
+from provenance.git import git, objects
 from provenance.statement import (
     KEY_SIGNATURE,
     MalformedSignature,
@@ -69,7 +70,7 @@ def inspect(rev: str) -> dict[str, object]:
     if commit is None:
         raise ProvenanceError(f"{rev!r} does not name a commit")
     change = change_mod.committed_change(commit)
-    message = git.commit_message(commit).decode("utf-8", "surrogateescape")
+    message = objects.commit_message(commit).decode("utf-8", "surrogateescape")
     declared = declaration.read(message)
     ai_options = [declared.ai] if declared.ai is not None else [True, False]
     checks = [

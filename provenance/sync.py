@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from provenance import git, notes
+from provenance import notes
 from provenance.errors import ProvenanceError
+from provenance.git import git
 
 FETCHED = "refs/notes/provenance-fetched"
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import Person, Repo, clean_env
 
-from provenance import digest, git, sshsig
+from provenance import digest, sshsig
+from provenance.git import git
 from provenance.install import install
 from provenance.statement import Statement, parse_signature_value
 
@@ -331,7 +332,7 @@ def test_the_policy_blob_read_from_the_patch_agrees_with_the_trees(tmp_path: Pat
     """The hook reads the policy change off the probe patch; whenever it claims to know, it must
     say what comparing the two trees says (and fall back otherwise)."""
     from provenance import change as change_mod
-    from provenance import git as git_mod
+    from provenance.git import git as git_mod
     from provenance.policy import POLICY_FILE
 
     repo = tmp_path / "r"

@@ -13,7 +13,8 @@ from conftest import PROJECT, Person, Repo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from provenance import digest, git, sshsig, statement
+from provenance import digest, sshsig, statement
+from provenance.git import git
 from provenance.statement import MalformedSignature, SignatureLine, Statement, parse_signature_value
 
 VECTORS = PROJECT / "tests" / "vectors"

@@ -13,12 +13,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from provenance import git, trailers
+from provenance import trailers
 from provenance.audit.judge import judge
 from provenance.audit.records import CommitRecord, CoverApproval, Judgement, NoteAttestation
 from provenance.audit.spool import Encoded, Judgements
 from provenance.audit.stream import UNKNOWN, CacheMiss, digests_of, records_of
 from provenance.audit.verdicts import Verdicts, ident
+from provenance.git import git
 from provenance.policy import Policy
 from provenance.sshsig import PublicKey
 from provenance.statement import KEY_SIGNATURE

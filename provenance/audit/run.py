@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from provenance import git
 from provenance.audit import report, spool, walk
 from provenance.errors import ProvenanceError
+from provenance.git import git
 
 
 def _subjects(shas: list[str], cwd: str | Path | None) -> dict[str, str]:

@@ -12,9 +12,10 @@ from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from provenance import cache, digest, git, trailers
+from provenance import cache, digest, trailers
 from provenance.audit.records import CommitRecord
 from provenance.errors import ProvenanceError
+from provenance.git import git
 from provenance.policy import POLICY_FILE
 
 _START = b"\x00\x00C "

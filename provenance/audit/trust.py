@@ -6,8 +6,9 @@ import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
-from provenance import cache, git, policy
+from provenance import cache, policy
 from provenance.errors import ProvenanceError
+from provenance.git import git, objects
 from provenance.policy import POLICY_FILE, Policy
 
 
@@ -72,8 +73,8 @@ def root_policy(
         ident = f"sha256:{hashlib.sha256(external).hexdigest()}\0{loaded.source}"
         return loaded, None, ident, f"{policy_file} (--policy)"
     assert root is not None
-    blob = git.object_id(f"{root}:{POLICY_FILE}", cwd=cwd)
-    data = git.read_blob(root, POLICY_FILE, cwd=cwd)
+    blob = objects.object_id(f"{root}:{POLICY_FILE}", cwd=cwd)
+    data = objects.read_blob(root, POLICY_FILE, cwd=cwd)
     if blob is None or data is None:
         raise ProvenanceError(
             f"the trust root {root[:12]} holds no {POLICY_FILE}: choose another or pass --policy")

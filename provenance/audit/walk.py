@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from provenance import cache, git, notes, policy
+from provenance import cache, notes, policy
 from provenance.audit import covers as covers_module  # RECENT, read at run time (tests set it)
 from provenance.audit import stream as stream_module  # CHUNK, read at run time (tests set it)
 from provenance.audit import trust
@@ -44,6 +44,7 @@ from provenance.audit.stream import (  # noqa: F401 (re-exported: bench/ and tes
 from provenance.audit.verdicts import Verdicts, ident
 from provenance.digest import EMPTY
 from provenance.errors import ProvenanceError
+from provenance.git import git, objects
 from provenance.policy import POLICY_FILE, Policy
 from provenance.sshsig import PublicKey
 
@@ -101,7 +102,7 @@ def _walk_once(
     blob_at: dict[str, str | None] = {}  # commit -> its policy blob, known from the patch stream
     idents = {0: ident(root_ident)}  # policy index -> its identity in verdict keys
     recent = covers_module.Recent(covers_module.RECENT)
-    with git.object_lookup(cwd) as lookup:
+    with objects.object_lookup(cwd) as lookup:
 
         def blob_of(sha: str) -> str | None:
             if not in_order:  # only merges ask: their parents come later, if at all
@@ -309,7 +310,7 @@ def _adopt(
     """Put an authorised new policy in force; an unreadable one leaves the previous in force."""
     if blob in blobs:
         return blobs.index(blob), j
-    data = git.read_blobs([blob], cwd=cwd).get(blob, b"")
+    data = objects.read_blobs([blob], cwd=cwd).get(blob, b"")
     try:
         new = policy.load_text(data, f"{POLICY_FILE} at {sha[:12]}")
     except ProvenanceError as e:

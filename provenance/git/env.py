@@ -1,8 +1,8 @@
-"""The environment git.py starts git in, and `_spawn`, which runs one git command to completion.
+"""The environment git starts in, and `_spawn`, which runs one git command to completion.
 
-Part of the git layer: only `git` imports this module.  A pinned run drops the variables that
-change patch text or name another repository, and points GIT_DIR at a neutral git dir that shares
-the repository's objects and nothing else.
+Imported only by the other modules of git/. A pinned run drops the variables that change patch
+text or name another repository, and points GIT_DIR at a neutral git dir that shares the
+repository's objects and nothing else.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from provenance import spawn
 from provenance.errors import ProvenanceError
+from provenance.git import spawn
 
 # Environment variables that change what git diff prints; a digest must not depend on them.
 _DIFF_ENV_NOISE = ("GIT_EXTERNAL_DIFF", "GIT_DIFF_OPTS", "GIT_PAGER", "GIT_CONFIG_PARAMETERS")

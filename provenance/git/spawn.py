@@ -1,8 +1,8 @@
 """Start a program with pipes through os.posix_spawn, for the commands a hook runs.
 
-git.py runs git through here (by way of `git_env._spawn`): importing subprocess (with threading,
-selectors and the signal enums) costs ~5 ms, paid by every commit's prepare-commit-msg hook.
-Long-running readers that stream (the audit) still use subprocess.
+git/ runs short git commands through here (by way of `env._spawn`): importing subprocess (with
+threading, selectors and the signal enums) costs ~5 ms, paid by every commit's prepare-commit-msg
+hook. Long-running readers that stream (the audit) still use subprocess.
 """
 
 from __future__ import annotations
