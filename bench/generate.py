@@ -30,9 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from plan import SENIORS, Person, Planned, _data, plan  # noqa: E402
 
-from provenance import sshsig, sshsign  # noqa: E402
 from provenance.audit import walk  # noqa: E402
 from provenance.digest import EMPTY  # noqa: E402
+from provenance.ssh import signing, sshsig  # noqa: E402
 from provenance.statement import Statement  # noqa: E402
 
 GENERATOR_VERSION = 1
@@ -43,7 +43,7 @@ def sign(statement: Statement, who: Person) -> str:
     """The base64 SSHSIG blob of `who` over the statement, made in-process."""
     data = sshsig._signed_data(sshsig.NAMESPACE, "sha512",
                                hashlib.sha512(statement.to_bytes()).digest())
-    signature = sshsign._sign_with(who.private, "ssh-ed25519", data)
+    signature = signing._sign_with(who.private, "ssh-ed25519", data)
     return sshsig.b64(sshsig.encode_blob(sshsig.SshSig(who.public, sshsig.NAMESPACE, "sha512",
                                                        signature)))
 

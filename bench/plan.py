@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from provenance import sshsig, sshwire
 from provenance.policy import POLICY_FILE
+from provenance.ssh import encoding
+from provenance.ssh.keys import PublicKey
 
 CRITICAL = ("services/payments/**", "services/checkout/**")
 LATER_CRITICAL = "lib/core/**"  # added by the policy change half-way
@@ -31,15 +32,15 @@ class Person:
     email: str
     senior: bool
     private: ed25519.Ed25519PrivateKey
-    public: sshsig.PublicKey
+    public: PublicKey
 
 
 def person(name: str, email: str, senior: bool) -> Person:
     private = ed25519.Ed25519PrivateKey.from_private_bytes(
         hashlib.sha256(b"git-provenance bench " + email.encode()).digest())
     raw = private.public_key().public_bytes_raw()
-    blob = sshwire._str(b"ssh-ed25519") + sshwire._str(raw)
-    return Person(name, email, senior, private, sshsig.PublicKey("ssh-ed25519", blob))
+    blob = encoding._str(b"ssh-ed25519") + encoding._str(raw)
+    return Person(name, email, senior, private, PublicKey("ssh-ed25519", blob))
 
 
 PEOPLE = (

@@ -30,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import generate  # noqa: E402
 import plan  # noqa: E402
 
-from provenance import cache, sshsig  # noqa: E402
+from provenance import cache  # noqa: E402
+from provenance.ssh import keyfile  # noqa: E402
 
 BIN = Path(sys.executable).parent
 AUDIT = [sys.executable, "-m", "provenance", "audit", "--format", "json"]  # main(): the release's
@@ -283,7 +284,7 @@ def bench_hooks(n: int, report: Callable[[str], None]) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         key = base / "key"
-        sshsig.keygen(key, "bob@example.com")
+        keyfile.keygen(key, "bob@example.com")
 
         def native(repo: Path) -> None:
             subprocess.run([str(release / "python"), "-m", "provenance", "install"], cwd=repo,

@@ -32,11 +32,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import provenance
-from provenance import detect, sshsig
+from provenance import detect
 from provenance.audit import spool
 from provenance.audit.records import CoverApproval, Judgement, NoteAttestation
 from provenance.git import git
-from provenance.sshsig import InvalidSignature, PublicKey
+from provenance.ssh import sshsig
+from provenance.ssh.keys import PublicKey
+from provenance.ssh.sshsig import InvalidSignature
 
 FILE_NAME = "provenance-cache.sqlite"
 DIGEST_ALGORITHM = 1  # bump when digest.digest_of_patch or the pinned diff options change

@@ -41,14 +41,15 @@ def keygen(key_path: Path | None, no_config: bool) -> None:
 
     Example: git provenance keygen
     """
-    from provenance import identity, sshsig
+    from provenance import identity
     from provenance.git import git
+    from provenance.ssh import keyfile
 
     config = identity.read_config()
     path = key_path or Path.home() / ".ssh" / "git-provenance_ed25519"
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     comment = config.get("user.email", "git-provenance")
-    key = sshsig.keygen(path, comment)
+    key = keyfile.keygen(path, comment)
     if not no_config and git.run_ok(["rev-parse", "--git-dir"]):
         git.config_set("provenance.signingKey", str(path))
         click.echo(f"set provenance.signingKey={path} in this repository", err=True)
@@ -63,8 +64,9 @@ def init(name: str | None, email: str | None) -> None:
 
     Example: git provenance init
     """
-    from provenance import identity, policy, sshsig
+    from provenance import identity, policy
     from provenance.git import git
+    from provenance.ssh import keyfile
 
     config = identity.read_config()
     name = name or config.get("user.name", "")
@@ -72,7 +74,7 @@ def init(name: str | None, email: str | None) -> None:
     if not email:
         raise ProvenanceError("no email: pass --email or set git config user.email")
     key = identity.signing_key(config)
-    key_line = sshsig.public_key_of(key).openssh() if key else None
+    key_line = keyfile.public_key_of(key).openssh() if key else None
     path = git.toplevel() / policy.POLICY_FILE
     if path.exists():
         if key_line is None:
@@ -95,8 +97,8 @@ def allowed_signers(rev: str | None) -> None:
 
     Example: git provenance allowed-signers > signers && ssh-keygen -Y verify -f signers ...
     """
-    from provenance import sshsig
     from provenance.policy_source import load_current
+    from provenance.ssh import sshsig
 
     pol = load_current(rev)
     for person in pol.people:

@@ -38,7 +38,7 @@ def merge_covers(commit: str, cwd: str | Path | None = None) -> tuple[str, ...]:
 
 def build_cosign(rev: str, *, covers: bool = True, cwd: str | Path | None = None) -> Attestation:
     """A co-sign by the configured signer: approves the change, not the wording of its declaration."""
-    from provenance import sshsig
+    from provenance.ssh import signing, sshsig
 
     commit = _commit(rev, cwd)
     change = change_mod.committed_change(commit, cwd)
@@ -47,7 +47,7 @@ def build_cosign(rev: str, *, covers: bool = True, cwd: str | Path | None = None
     covered = merge_covers(commit, cwd) if covers else ()
     stmt = Statement(role="cosign", change=change.digest, author=change.author_email,
                      signer=signer.email, policy=change.policy_blob, covers=covered)
-    blob = sshsig.sign(stmt.to_bytes(), key)
+    blob = signing.sign(stmt.to_bytes(), key)
     line = SignatureLine("cosign", signer.email, change.digest, sshsig.b64(blob))
     return Attestation(commit, (f"{KEY_SIGNATURE}: {line.value()}",))
 

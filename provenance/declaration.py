@@ -86,7 +86,7 @@ def valid_signature(
     """The declare signature that verifies for this exact change and wording, if any."""
     if declared.ai is None or len(set(declared.ai_values)) != 1:
         return None
-    from provenance import sshsig  # deferred: cryptography is the slowest import in the hook
+    from provenance.ssh import sshsig  # deferred: cryptography is the slowest import in the hook
 
     for sig in declared.declare_sigs:
         if sig.change != change:

@@ -7,9 +7,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from provenance import sshsig
 from provenance.errors import ProvenanceError
 from provenance.git import git
+from provenance.ssh import keyfile
 
 PEOPLE = {
     "alice": ("Alice Senior", "alice@example.com", ["senior"]),
@@ -88,7 +88,7 @@ def build(directory: Path) -> Path:
     keys.mkdir(parents=True)
     policy = [POLICY_HEAD]
     for who, (name, email, roles) in PEOPLE.items():
-        key = sshsig.keygen(keys / who, email)
+        key = keyfile.keygen(keys / who, email)
         policy.append(f'\n[[person]]\nname = "{name}"\nemail = "{email}"\nroles = {roles!r}\n'
                       f'keys = ["{key.openssh()}"]\n'.replace("'", '"'))
     git.run(["init", "-q", "-b", "main", str(repo)])

@@ -9,10 +9,11 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from provenance import identity, install, notes, policy, sshsig
+from provenance import identity, install, notes, policy
 from provenance.errors import ProvenanceError
 from provenance.git import git
 from provenance.policy_source import load_current
+from provenance.ssh import keyfile
 
 # Hooks and trailer formats are verified on git 2.39; below 2.32 `%(trailers:...)` options differ.
 MIN_GIT = (2, 32)
@@ -110,7 +111,7 @@ def check_signing(cwd: str | Path | None = None) -> list[Check]:
     if not signer.key:
         return [Check("signing key", False, "none configured", "git provenance keygen")]
     try:
-        key = sshsig.public_key_of(signer.key)
+        key = keyfile.public_key_of(signer.key)
     except ProvenanceError as e:
         return [Check("signing key", False, f"{signer.key}: {e}",
                       "git config provenance.signingKey ~/.ssh/id_ed25519   # a key you have")]

@@ -137,13 +137,13 @@ def decide(message: str, change: Change, environ: Mapping[str, str]) -> str | No
 def sign_declaration(
     change: Change, signer: identity.Signer, *, ai: bool, assisted_by: set[str]
 ) -> SignatureLine:
-    from provenance import sshsig
+    from provenance.ssh import signing, sshsig
 
     stmt = declaration.statement_for(
         change=change.digest, author=change.author_email, signer=signer.email, ai=ai,
         assisted_by=assisted_by, policy_blob=change.policy_blob,
     )
-    blob = sshsig.sign(stmt.to_bytes(), identity.require_key(signer))
+    blob = signing.sign(stmt.to_bytes(), identity.require_key(signer))
     return SignatureLine("declare", signer.email, change.digest, sshsig.b64(blob))
 
 

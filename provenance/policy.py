@@ -21,7 +21,7 @@ from provenance.errors import ProvenanceError
 from provenance.policy_edit import add_person_key, starter_policy
 from provenance.policy_lines import Checker
 from provenance.policy_table import _show, _Table
-from provenance.sshsig import PublicKey, parse_public_key
+from provenance.ssh.keys import PublicKey, parse_public_key
 
 POLICY_FILE = ".provenance.toml"
 APPLIES_TO = ("ai-assisted", "all")

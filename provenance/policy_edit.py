@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from provenance.errors import ProvenanceError
 from provenance.policy_lines import Locator
-from provenance.sshsig import parse_public_key
+from provenance.ssh.keys import parse_public_key
 
 
 def _toml_str(value: str) -> str:

@@ -39,7 +39,7 @@ def _fields(message: str, note_lines: list[str]) -> list[tuple[str, str]]:
 
 def _note_declaration_valid(note_lines: list[str], change: change_mod.Change) -> bool:
     """A declare signature in the note that verifies for the commit's current change."""
-    from provenance import sshsig
+    from provenance.ssh import sshsig
     from provenance.statement import MalformedSignature, parse_signature_value
 
     fields = _fields("", note_lines)

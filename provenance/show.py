@@ -6,9 +6,10 @@ import json
 from dataclasses import asdict, dataclass
 
 from provenance import change as change_mod
-from provenance import declaration, detect, policy_source, sshsig, trailers
+from provenance import declaration, detect, policy_source, trailers
 from provenance.errors import ProvenanceError
 from provenance.git import git, objects
+from provenance.ssh import sshsig
 from provenance.statement import (
     KEY_SIGNATURE,
     MalformedSignature,

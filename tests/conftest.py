@@ -13,8 +13,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from provenance import sshsig  # noqa: E402
 from provenance.install import install  # noqa: E402
+from provenance.ssh import keyfile  # noqa: E402
 
 PROJECT = Path(__file__).resolve().parent.parent
 # shared/ (real labelled commits) sits beside the checkout, in development and in CI alike.
@@ -37,7 +37,7 @@ class Person:
 
     @property
     def public(self) -> str:
-        return sshsig.public_key_of(self.key).openssh()
+        return keyfile.public_key_of(self.key).openssh()
 
 
 @dataclass
@@ -101,7 +101,7 @@ def people(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Person]:
     out = {}
     for name in ("alice", "bob", "carol", "dave"):
         path = keys / name
-        sshsig.keygen(path, f"{name}@example.com")
+        keyfile.keygen(path, f"{name}@example.com")
         out[name] = Person(name.title(), f"{name}@example.com", path)
     return out
 

@@ -12,8 +12,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from provenance import digest, notes, sshsig
+from provenance import digest, notes
 from provenance.policy import POLICY_FILE
+from provenance.ssh import keyfile, signing, sshsig
+from provenance.ssh.keys import PublicKey
 from provenance.statement import Statement
 
 
@@ -22,7 +24,7 @@ class Actor:
     name: str
     email: str
     key_path: Path
-    public: sshsig.PublicKey
+    public: PublicKey
 
     def key_line(self) -> str:
         return self.public.openssh()
@@ -42,7 +44,7 @@ def cast(tmp_path: Path) -> dict[str, Actor]:
 
 def actor(directory: Path, name: str, email: str) -> Actor:
     path = directory / f"key-{email}"
-    return Actor(name, email, path, sshsig.keygen(path, email))
+    return Actor(name, email, path, keyfile.keygen(path, email))
 
 
 @dataclass
@@ -125,7 +127,7 @@ def signature(
                      ai_assisted=ai if role == "declare" else None,
                      assisted_by=tuple(assisted_by) if role == "declare" else (),
                      policy=policy, covers=tuple(covers))
-    blob = sshsig.sign(stmt.to_bytes(), signer.key_path)
+    blob = signing.sign(stmt.to_bytes(), signer.key_path)
     return f"v1 {role} {email} {change} {sshsig.b64(blob)}"
 
 

@@ -16,9 +16,11 @@ from conftest import Person, Repo, new_repo
 from sshkeys import add_to_agent, askpass, make_key, running_agent, ssh_keygen
 
 from provenance import policy as policy_mod
-from provenance import sshsig, trailers
+from provenance import trailers
 from provenance.audit.judge import judge
 from provenance.audit.records import CommitRecord
+from provenance.ssh import keyfile, signing, sshsig
+from provenance.ssh.keys import PublicKey
 
 D1 = "sha256:" + "1" * 64
 MESSAGE = b"git-provenance-statement v1\nrole cosign\nchange " + D1.encode() + b"\n"
@@ -106,7 +108,7 @@ def test_parse_agrees_with_git_trailers_on_thousands_of_real_commits(tmp_path: P
 # ---- SSHSIG against ssh-keygen: the cases tests/test_sshsig.py does not cover -------------------
 
 
-def _keygen_verify(tmp_path: Path, blob: bytes, message: bytes, key: sshsig.PublicKey) -> bool:
+def _keygen_verify(tmp_path: Path, blob: bytes, message: bytes, key: PublicKey) -> bool:
     signers = tmp_path / "allowed_signers"
     signers.write_text(sshsig.allowed_signers_line(["alice@example.com"], key) + "\n")
     (tmp_path / "s.sig").write_text(sshsig.armor(blob))
@@ -119,12 +121,12 @@ def _keygen_verify(tmp_path: Path, blob: bytes, message: bytes, key: sshsig.Publ
 def test_agent_held_rsa_and_ecdsa_keys_sign_both_ways(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, bits: int) -> None:
     private = make_key(tmp_path, "held", kind, bits=bits)
-    key = sshsig.public_key_of(private)
+    key = keyfile.public_key_of(private)
     with running_agent() as env:
         add_to_agent(env, private)
         private.unlink()  # from now on only the agent can sign
         monkeypatch.setenv("SSH_AUTH_SOCK", env["SSH_AUTH_SOCK"])
-        ours = sshsig.sign(MESSAGE, tmp_path / "held.pub")
+        ours = signing.sign(MESSAGE, tmp_path / "held.pub")
         (tmp_path / "m").write_bytes(MESSAGE)
         proc = subprocess.run(["ssh-keygen", "-Y", "sign", "-n", sshsig.NAMESPACE, "-f",
                                str(tmp_path / "held.pub"), str(tmp_path / "m")],
@@ -140,12 +142,12 @@ def test_agent_held_rsa_and_ecdsa_keys_sign_both_ways(
 def test_passphrase_protected_keys_sign_both_ways(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, bits: int | None) -> None:
     locked = make_key(tmp_path, "locked", kind, passphrase="pw pw", bits=bits)
-    key = sshsig.public_key_of(locked)
+    key = keyfile.public_key_of(locked)
     monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
     with askpass("pw pw") as extra:
         for name, value in extra.items():
             monkeypatch.setenv(name, value)
-        ours = sshsig.sign(MESSAGE, locked)
+        ours = signing.sign(MESSAGE, locked)
         (tmp_path / "m").write_bytes(MESSAGE)
         proc = subprocess.run(["ssh-keygen", "-Y", "sign", "-n", sshsig.NAMESPACE, "-f", str(locked),
                                str(tmp_path / "m")], capture_output=True, stdin=subprocess.DEVNULL)
@@ -164,7 +166,7 @@ def test_allowed_signers_output_verifies_every_persons_signature_and_nobody_else
     repo = new_repo(tmp_path, people)
     text = (repo.path / ".provenance.toml").read_text()
     carol = people["carol"].public
-    extra = [sshsig.public_key_of(rsa).openssh(), sshsig.public_key_of(ecdsa).openssh()]
+    extra = [keyfile.public_key_of(rsa).openssh(), keyfile.public_key_of(ecdsa).openssh()]
     text = text.replace(f'email = "{people["carol"].email}"',
                         'emails = ["carol@example.com", "c.senior@example.org"]')
     text = text.replace(f'keys = ["{carol}"]', "keys = [" + ", ".join(
@@ -177,7 +179,7 @@ def test_allowed_signers_output_verifies_every_persons_signature_and_nobody_else
     assert len(proc.stdout.decode().splitlines()) == 6
 
     def verify(principal: str, key: Path) -> bool:
-        blob = sshsig.sign(MESSAGE, key)
+        blob = signing.sign(MESSAGE, key)
         (tmp_path / "s.sig").write_text(sshsig.armor(blob))
         return ssh_keygen("-Y", "verify", "-f", str(signers), "-I", principal, "-n", "git-provenance",
                           "-s", str(tmp_path / "s.sig"), stdin=MESSAGE).returncode == 0
@@ -188,7 +190,7 @@ def test_allowed_signers_output_verifies_every_persons_signature_and_nobody_else
     assert not verify("alice@example.com", people["bob"].key)
     assert not verify("\u0430lice@example.com", people["alice"].key)  # Cyrillic а
     # The namespace restriction is in the file: a signature for git commits does not pass.
-    blob = sshsig.sign(MESSAGE, people["alice"].key, namespace="git")
+    blob = signing.sign(MESSAGE, people["alice"].key, namespace="git")
     (tmp_path / "s.sig").write_text(sshsig.armor(blob))
     assert ssh_keygen("-Y", "verify", "-f", str(signers), "-I", "alice@example.com", "-n", "git",
                       "-s", str(tmp_path / "s.sig"), stdin=MESSAGE).returncode != 0

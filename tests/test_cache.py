@@ -13,11 +13,12 @@ import factory as f
 import pytest
 
 import provenance
-from provenance import cache, digest, sshsig
+from provenance import cache, digest
 from provenance.audit import covers, report, stream, walk
 from provenance.audit import judge as judge_module
 from provenance.audit.records import CommitRecord, Judgement
 from provenance.policy import POLICY_FILE
+from provenance.ssh import signing, sshsig
 
 TIER1: dict[str, object] = {"name": "tier-1", "paths": ["payments/**"]}
 
@@ -172,7 +173,7 @@ def test_signature_validity_is_keyed_by_the_exact_bytes(
 ) -> None:
     db = cache.Cache(tmp_path / "c.sqlite")
     message = b"git-provenance-statement v1\nrole cosign\n"
-    blob = sshsig.sign(message, people["alice"].key_path)
+    blob = signing.sign(message, people["alice"].key_path)
     assert db.verify(blob, message) == people["alice"].public
     db.flush()
     assert db.verify(blob, message) == people["alice"].public  # from the database

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from conftest import Person, Repo, clean_env
 
-from provenance import digest, sshsig
+from provenance import digest
 from provenance.git import git
 from provenance.install import install
+from provenance.ssh import sshsig
 from provenance.statement import Statement, parse_signature_value
 
 

@@ -17,10 +17,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from provenance import policy as policy_mod
-from provenance import sshsig, trailers
+from provenance import trailers
 from provenance.audit.judge import judge
 from provenance.audit.records import VERDICT_CODES, CommitRecord, NoteAttestation
 from provenance.errors import ProvenanceError
+from provenance.ssh import sshsig
+from provenance.ssh.keys import parse_public_key
 from provenance.statement import MalformedSignature, parse_signature_value
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -131,7 +133,7 @@ def test_sshsig_decoder_only_raises_invalid_signature(
 def test_public_key_lines_parse_or_raise_one_provenance_error(kind: str, blob: bytes, comment: str) -> None:
     line = f"{kind} {base64.b64encode(_string(kind.encode()) + blob).decode()} {comment}"
     try:
-        key = sshsig.parse_public_key(line)
+        key = parse_public_key(line)
     except ProvenanceError as e:
         assert "\n" not in str(e)
     else:

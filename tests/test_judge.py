@@ -16,7 +16,7 @@ from provenance.audit.declarations import trailers_read
 from provenance.audit.judge import judge
 from provenance.audit.records import VERDICT_CODES, CommitRecord, CoverApproval, NoteAttestation
 from provenance.digest import EMPTY
-from provenance.sshsig import PublicKey
+from provenance.ssh.keys import PublicKey
 
 D1 = "sha256:" + "1" * 64
 D2 = "sha256:" + "2" * 64

@@ -12,7 +12,7 @@ from conftest import Person, Repo, new_repo
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from provenance import sshsig
+from provenance.ssh import keyfile
 
 AGENT = {"CLAUDECODE": "1"}
 
@@ -93,7 +93,7 @@ def test_keygen_cli_writes_0600_prints_only_the_public_key_and_never_overwrites(
     assert proc.returncode == 0, proc.stderr
     assert target.stat().st_mode & 0o777 == 0o600
     assert proc.stdout.decode().startswith("ssh-ed25519 ")
-    assert sshsig.public_key_of(target).openssh() in proc.stdout.decode()
+    assert keyfile.public_key_of(target).openssh() in proc.stdout.decode()
     assert leaks(proc.stdout + proc.stderr, target) == []
     assert leaks(everything_in_git_dir(repo), target) == []
     # The repository is configured to sign with the new key (a path, not its contents).

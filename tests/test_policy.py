@@ -15,7 +15,7 @@ from provenance.policy import (
     load_file,
     load_text,
 )
-from provenance.sshsig import parse_public_key
+from provenance.ssh.keys import parse_public_key
 
 # DESIGN.md section 4, verbatim except for real keys. Line numbers below refer to this text.
 EXAMPLE = """\

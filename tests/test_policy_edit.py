@@ -8,7 +8,7 @@ from test_policy import example, keys  # noqa: F401 (test_policy's fixtures, use
 
 from provenance.errors import ProvenanceError
 from provenance.policy import add_person_key, load_text, starter_policy
-from provenance.sshsig import parse_public_key
+from provenance.ssh.keys import parse_public_key
 
 
 def test_starter_policy_loads_with_and_without_a_key(keys: dict[str, str]) -> None:

@@ -12,7 +12,7 @@ import pytest
 from conftest import Person, Repo, new_repo, policy_text
 from scenarios_support import AGENT, audit, cosign, entry, expect, messages, provenance
 
-from provenance import sshsig
+from provenance.ssh import keyfile
 
 PAY = "payments/refund.py"
 People = dict[str, Person]
@@ -26,7 +26,7 @@ def _ai_change(repo: Repo, who: Person, path: str = PAY, content: str = "refund 
 def _other_key(tmp_path: Path, person: Person, name: str) -> Person:
     """The same person (name, email) signing with a key of their own that the policy does not list."""
     path = tmp_path / f"{name}-key"
-    sshsig.keygen(path, person.email)
+    keyfile.keygen(path, person.email)
     return Person(person.name, person.email, path)
 
 

@@ -14,9 +14,10 @@ from hypothesis import strategies as st
 from sshkeys import make_key
 from test_sshsig import KINDS, MESSAGE
 
-from provenance import sshsig, sshwire
 from provenance.errors import ProvenanceError
-from provenance.sshsig import InvalidSignature
+from provenance.ssh import encoding, keyfile, signing, sshsig
+from provenance.ssh.keys import PublicKey, _public_key_from_blob
+from provenance.ssh.sshsig import InvalidSignature
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +28,7 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def valid_blobs(keys: dict[str, Path]) -> list[bytes]:
-    return [sshsig.sign(MESSAGE, path) for path in keys.values()]
+    return [signing.sign(MESSAGE, path) for path in keys.values()]
 
 
 FUZZ = settings(max_examples=300, deadline=None,
@@ -91,9 +92,9 @@ def test_public_functions_only_raise_provenance_errors_for_odd_key_specs(tmp_pat
                                tmp_path / "bin", tmp_path / "fake", tmp_path]
     for spec in specs:
         with pytest.raises(ProvenanceError):
-            sshsig.sign(MESSAGE, spec)
+            signing.sign(MESSAGE, spec)
         with pytest.raises(ProvenanceError):
-            sshsig.public_key_of(spec)
+            keyfile.public_key_of(spec)
 
 
 def ssh_string(data: bytes) -> bytes:
@@ -130,17 +131,17 @@ def reference_decode(blob: bytes) -> tuple[bytes, str, str, bytes]:
     try:
         if blob[:6] != b"SSHSIG":
             raise ValueError("not an SSH signature")
-        version, rest = sshwire._take_u32(blob[6:])
+        version, rest = encoding._take_u32(blob[6:])
         if version != 1:
             raise ValueError(f"unsupported SSHSIG version {version}")
-        key_blob, rest = sshwire._take_str(rest)
-        namespace, rest = sshwire._take_str(rest)
-        reserved, rest = sshwire._take_str(rest)
-        hash_alg, rest = sshwire._take_str(rest)
-        signature, rest = sshwire._take_str(rest)
+        key_blob, rest = encoding._take_str(rest)
+        namespace, rest = encoding._take_str(rest)
+        reserved, rest = encoding._take_str(rest)
+        hash_alg, rest = encoding._take_str(rest)
+        signature, rest = encoding._take_str(rest)
         if reserved or rest:
             raise ValueError("unexpected extra data")
-        sshsig._public_key_from_blob(key_blob)
+        _public_key_from_blob(key_blob)
         return key_blob, namespace.decode(), hash_alg.decode(), signature
     except ValueError as e:
         raise InvalidSignature(f"malformed SSH signature: {e}") from None
@@ -205,15 +206,15 @@ def test_unb64_agrees_with_the_base64_module(text: str) -> None:
 def test_equal_keys_hash_alike_however_they_were_made(keys: dict[str, Path]) -> None:
     import pickle
 
-    key = sshsig.public_key_of(keys["ed25519"])
-    same = sshsig.PublicKey(key.algorithm, bytes(key.blob), "another comment")
+    key = keyfile.public_key_of(keys["ed25519"])
+    same = PublicKey(key.algorithm, bytes(key.blob), "another comment")
     assert key == same and hash(key) == hash(same) == hash(pickle.loads(pickle.dumps(key)))
-    assert len({key, same, sshsig.decode_blob(sshsig.sign(MESSAGE, keys["ed25519"])).public_key}) == 1
+    assert len({key, same, sshsig.decode_blob(signing.sign(MESSAGE, keys["ed25519"])).public_key}) == 1
 
 
 def test_bytes_after_the_raw_signature_make_it_invalid(keys: dict[str, Path]) -> None:
     for name in ("ed25519", "rsa", "ecdsa256"):
-        sig = sshsig.decode_blob(sshsig.sign(MESSAGE, keys[name]))
+        sig = sshsig.decode_blob(signing.sign(MESSAGE, keys[name]))
         padded = sig._replace(signature=sig.signature + b"\0")
         with pytest.raises(InvalidSignature, match="trailing data in signature"):
             sshsig.verify(sshsig.encode_blob(padded), MESSAGE)

@@ -13,8 +13,9 @@ from conftest import PROJECT, Person, Repo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from provenance import digest, sshsig, statement
+from provenance import digest, statement
 from provenance.git import git
+from provenance.ssh import keyfile, signing, sshsig
 from provenance.statement import MalformedSignature, SignatureLine, Statement, parse_signature_value
 
 VECTORS = PROJECT / "tests" / "vectors"
@@ -85,9 +86,9 @@ def test_cosign_lines_order_covers_then_policy_then_signer() -> None:
 def test_vector_signature_verifies_in_process_and_is_reproducible(test_key: Path) -> None:
     blob = sshsig.dearmor(vector("declare.sig").decode())
     signer = sshsig.verify(blob, vector("declare.statement"))
-    assert signer == sshsig.public_key_of(VECTORS / "test_key.pub")
+    assert signer == keyfile.public_key_of(VECTORS / "test_key.pub")
     # Ed25519 is deterministic: the code signs the vector statement to the very same blob.
-    assert sshsig.sign(DECLARE.to_bytes(), test_key) == blob
+    assert signing.sign(DECLARE.to_bytes(), test_key) == blob
     assert sshsig.b64(blob) in SPEC
     with pytest.raises(sshsig.InvalidSignature):
         sshsig.verify(blob, vector("declare.statement").replace(b"yes", b"no!"))
@@ -113,7 +114,7 @@ def test_ssh_keygen_signature_of_the_vector_verifies_in_process(test_key: Path) 
     subprocess.run(["ssh-keygen", "-q", "-Y", "sign", "-n", "git-provenance", "-f", str(test_key),
                     str(msg)], check=True, capture_output=True, stdin=subprocess.DEVNULL)
     blob = sshsig.dearmor((test_key.parent / "statement.sig").read_text())
-    assert sshsig.verify(blob, vector("declare.statement")) == sshsig.public_key_of(test_key)
+    assert sshsig.verify(blob, vector("declare.statement")) == keyfile.public_key_of(test_key)
 
 
 def test_spec_pins_every_option_git_py_pins() -> None:
@@ -133,7 +134,7 @@ def run_recipe(repo: Repo, people: dict[str, Person], rev: str) -> subprocess.Co
     script.write_text(recipe())
     signers = repo.home / "allowed_signers"
     signers.write_text("".join(
-        sshsig.allowed_signers_line([p.email], sshsig.public_key_of(p.key)) + "\n"
+        sshsig.allowed_signers_line([p.email], keyfile.public_key_of(p.key)) + "\n"
         for p in people.values()
     ))
     return repo.run("sh", str(script), rev, str(signers), check=False)

@@ -21,7 +21,7 @@ from provenance.audit.stream import UNKNOWN, CacheMiss, digests_of, records_of
 from provenance.audit.verdicts import Verdicts, ident
 from provenance.git import git
 from provenance.policy import Policy
-from provenance.sshsig import PublicKey
+from provenance.ssh.keys import PublicKey
 from provenance.statement import KEY_SIGNATURE
 
 

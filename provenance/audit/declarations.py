@@ -10,10 +10,12 @@ from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from typing import NamedTuple
 
-from provenance import sshsig, trailers
+from provenance import trailers
 from provenance.audit.records import CommitRecord, NoteAttestation
 from provenance.policy import Person, Policy
-from provenance.sshsig import InvalidSignature, PublicKey
+from provenance.ssh import sshsig
+from provenance.ssh.keys import PublicKey
+from provenance.ssh.sshsig import InvalidSignature
 from provenance.statement import (
     KEY_AI_ASSISTED,
     KEY_ASSISTED_BY,

@@ -20,7 +20,7 @@ from provenance.audit.records import (
 )
 from provenance.digest import EMPTY
 from provenance.policy import Policy, Rule
-from provenance.sshsig import PublicKey
+from provenance.ssh.keys import PublicKey
 
 
 def _short(sha: str) -> str:

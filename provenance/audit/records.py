@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
-    from provenance.sshsig import PublicKey
+    from provenance.ssh.keys import PublicKey
 
 VERDICT_CODES = (
     "missing-declaration",

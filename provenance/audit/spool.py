@@ -16,9 +16,9 @@ from array import array
 from collections.abc import Iterator, Sequence
 from typing import IO, Any, NamedTuple, overload
 
-from provenance import sshsig
 from provenance.audit.records import CoverApproval, Judgement, Violation
-from provenance.sshsig import PublicKey
+from provenance.ssh import sshsig
+from provenance.ssh.keys import PublicKey
 
 IN_MEMORY = 20_000
 _AI, _CRITICAL = 1, 2  # bits of a judgement's entry in `Judgements._flags`

@@ -46,7 +46,7 @@ from provenance.digest import EMPTY
 from provenance.errors import ProvenanceError
 from provenance.git import git, objects
 from provenance.policy import POLICY_FILE, Policy
-from provenance.sshsig import PublicKey
+from provenance.ssh.keys import PublicKey
 
 
 @dataclass(frozen=True)

@@ -1,34 +1,32 @@
-"""Signing side of SSHSIG: in-process, through ssh-agent, or by `ssh-keygen -Y sign`; keygen.
+"""Signing SSHSIG: in-process, through ssh-agent, or by `ssh-keygen -Y sign`.
 
-`provenance.sshsig` re-exports `sign`, `keygen` and `allowed_signers_line`, so callers keep one
-module; this one loads only when something signs.
+Signing prefers ssh-agent, then an unencrypted key file, then `ssh-keygen -Y sign`; the result is
+always checked with `sshsig.verify` before it is returned, so a misbehaving agent cannot leave
+a bad trailer. Loaded only when something signs.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from provenance.errors import ProvenanceError
-from provenance.sshsig import (
-    _EC_HASHES,
+from provenance.ssh import keyfile
+from provenance.ssh.encoding import _mpint, _str
+from provenance.ssh.keys import _EC_HASHES, PublicKey, _hash
+from provenance.ssh.sshsig import (
     _HASHES,
     _SIGN_HASH,
     NAMESPACE,
     InvalidSignature,
-    PublicKey,
     SshSig,
-    _hash,
     _signed_data,
     dearmor,
     encode_blob,
-    parse_public_key,
     verify,
 )
-from provenance.sshwire import _mpint, _str
 
 
 def _sign_with(private: object, algorithm: str, data: bytes) -> bytes:
@@ -76,21 +74,20 @@ def _ssh_keygen_sign(message: bytes, path: Path, namespace: str) -> bytes:
 
 def _agent_sign(sock_path: str, key: PublicKey, data: bytes) -> bytes | None:
     """The agent's signature, or None when the agent does not hold the key."""
-    from provenance import sshagent  # deferred: it imports this module, and `socket`
+    from provenance.ssh import agent  # deferred: it imports `socket`, and most signers need no agent
 
-    return sshagent.sign(sock_path, key, data) if sshagent.holds(sock_path, key.blob) else None
+    return agent.sign(sock_path, key, data) if agent.holds(sock_path, key.blob) else None
 
 
 def sign(message: bytes, key_path: str | Path, namespace: str = NAMESPACE) -> bytes:
+    """The SSHSIG blob of `message` by the key `key_path` names (a key file, `.pub` or `key::`)."""
     if not namespace:
         raise ProvenanceError("an SSH signature namespace must not be empty")
-    from provenance import sshkeyfile  # deferred: it imports this module
-
-    source = sshkeyfile.resolve(key_path)
+    source = keyfile.resolve(key_path)
     key = source.public
     data = _signed_data(namespace, _SIGN_HASH, _HASHES[_SIGN_HASH](message).digest())
     if source.private_path is not None:
-        sshkeyfile.check_permissions(source.private_path)
+        keyfile.check_permissions(source.private_path)
     sock_path = os.environ.get("SSH_AUTH_SOCK")
     agent_signature = _agent_sign(sock_path, key, data) if sock_path else None
     if agent_signature is not None:
@@ -103,7 +100,7 @@ def sign(message: bytes, key_path: str | Path, namespace: str = NAMESPACE) -> by
         )
     else:
         path = source.private_path
-        private = sshkeyfile.load_private(path)
+        private = keyfile.load_private(path)
         if private is None:
             blob = _ssh_keygen_sign(message, path, namespace)
         else:
@@ -118,52 +115,3 @@ def sign(message: bytes, key_path: str | Path, namespace: str = NAMESPACE) -> by
     if signer != key:
         raise ProvenanceError(f"signed by {signer.fingerprint()}, not {key.fingerprint()}")
     return blob
-
-
-def keygen(path: Path, comment: str) -> PublicKey:
-    path = Path(path)
-    pub_path = path.with_name(path.name + ".pub")
-    if any(c in comment for c in "\r\n\0"):
-        raise ProvenanceError("an SSH key comment must be a single line")
-    for p in (path, pub_path):
-        if p.exists() or p.is_symlink():
-            raise ProvenanceError(f"{p} already exists; refusing to overwrite it")
-    from cryptography.hazmat.primitives import serialization
-
-    private = ed25519.Ed25519PrivateKey.generate()
-    pem = private.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
-        serialization.NoEncryption(),
-    )
-    line = private.public_key().public_bytes(
-        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
-    ).decode()
-    key = parse_public_key(f"{line} {comment}")
-    _write_new(path, pem, 0o600)
-    try:
-        _write_new(pub_path, f"{key.openssh()} {comment}".rstrip().encode() + b"\n", 0o644)
-    except ProvenanceError:
-        path.unlink()
-        raise
-    return key
-
-
-def _write_new(path: Path, data: bytes, mode: int) -> None:
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    except FileExistsError:
-        raise ProvenanceError(f"{path} already exists; refusing to overwrite it") from None
-    except OSError as e:
-        raise ProvenanceError(f"cannot create {path}: {e.strerror or e}") from None
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-
-
-def allowed_signers_line(
-    principals: Iterable[str], key: PublicKey, namespace: str = NAMESPACE
-) -> str:
-    names = list(principals)
-    bad = [p for p in [*names, namespace] if not p or any(c in p for c in ' \t\r\n",')]
-    if not names or bad:
-        raise ProvenanceError(f"cannot write an allowed_signers line for {names} / {namespace!r}")
-    return f'{",".join(names)} namespaces="{namespace}" {key.openssh()}'

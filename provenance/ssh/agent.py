@@ -5,8 +5,8 @@ from __future__ import annotations
 import socket
 
 from provenance.errors import ProvenanceError
-from provenance.sshsig import PublicKey
-from provenance.sshwire import _str, _take_str, _take_u32, _u32
+from provenance.ssh.encoding import _str, _take_str, _take_u32, _u32
+from provenance.ssh.keys import PublicKey
 
 _AGENTC_REQUEST_IDENTITIES = 11
 _AGENT_IDENTITIES_ANSWER = 12

@@ -1,4 +1,5 @@
-"""SSH key files: which key a `user.signingKey` names, and the private half that can sign with it.
+"""SSH key files: which key a `user.signingKey` names, the private half that can sign with it, and
+a new Ed25519 key pair (`keygen`).
 
 A spec is a key file (private or `.pub`), `key::<public key line>`, or git's deprecated bare
 public key line.  OpenSSH `openssh-key-v1` containers are read far enough to learn their public
@@ -16,13 +17,8 @@ from typing import NamedTuple
 from cryptography import exceptions as crypto_exceptions
 
 from provenance.errors import ProvenanceError
-from provenance.sshsig import (
-    _KEY_TYPES,
-    PublicKey,
-    _public_key_from_blob,
-    parse_public_key,
-)
-from provenance.sshwire import _take_str, _take_u32
+from provenance.ssh.encoding import _take_str, _take_u32
+from provenance.ssh.keys import _KEY_TYPES, PublicKey, _public_key_from_blob, parse_public_key
 
 _OPENSSH_KEY_MAGIC = b"openssh-key-v1\0"
 _MAX_KEY_FILE = 1024 * 1024
@@ -194,3 +190,49 @@ def load_private(path: Path) -> object | None:
         return None
     except ValueError as e:
         raise ProvenanceError(f"cannot load SSH private key {path}: {e}") from None
+
+
+def public_key_of(key_path: str | Path) -> PublicKey:
+    """The public key a `user.signingKey`-style spec names (a key file, `.pub` or `key::...`)."""
+    return resolve(key_path).public
+
+
+def keygen(path: Path, comment: str) -> PublicKey:
+    """Create an Ed25519 key pair at `path` (mode 0600) and `path.pub`; never overwrites."""
+    path = Path(path)
+    pub_path = path.with_name(path.name + ".pub")
+    if any(c in comment for c in "\r\n\0"):
+        raise ProvenanceError("an SSH key comment must be a single line")
+    for p in (path, pub_path):
+        if p.exists() or p.is_symlink():
+            raise ProvenanceError(f"{p} already exists; refusing to overwrite it")
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    private = ed25519.Ed25519PrivateKey.generate()
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+        serialization.NoEncryption(),
+    )
+    line = private.public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    ).decode()
+    key = parse_public_key(f"{line} {comment}")
+    _write_new(path, pem, 0o600)
+    try:
+        _write_new(pub_path, f"{key.openssh()} {comment}".rstrip().encode() + b"\n", 0o644)
+    except ProvenanceError:
+        path.unlink()
+        raise
+    return key
+
+
+def _write_new(path: Path, data: bytes, mode: int) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    except FileExistsError:
+        raise ProvenanceError(f"{path} already exists; refusing to overwrite it") from None
+    except OSError as e:
+        raise ProvenanceError(f"cannot create {path}: {e.strerror or e}") from None
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
