@@ -31,9 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from plan import SENIORS, Person, Planned, _data, plan  # noqa: E402
 
 from provenance.audit import walk  # noqa: E402
-from provenance.digest import EMPTY  # noqa: E402
 from provenance.ssh import signing, sshsig  # noqa: E402
-from provenance.statement import Statement  # noqa: E402
+from provenance.wire.digest import EMPTY  # noqa: E402
+from provenance.wire.statement import Statement  # noqa: E402
 
 GENERATOR_VERSION = 1
 OUT = Path(__file__).resolve().parent / "out"

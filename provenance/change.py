@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
-from provenance import digest as digest_mod
 from provenance.git import git, objects
+from provenance.wire import digest as digest_mod
 
 POLICY_FILE = ".provenance.toml"  # same as policy.POLICY_FILE; not imported to keep hooks lean
 

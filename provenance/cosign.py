@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from provenance import change as change_mod
-from provenance import hooks, identity, notes, trailers
+from provenance import hooks, identity, notes
 from provenance.errors import ProvenanceError
 from provenance.git import git, objects
-from provenance.statement import KEY_SIGNATURE, SignatureLine, Statement
+from provenance.wire import trailers
+from provenance.wire.statement import KEY_SIGNATURE, SignatureLine, Statement
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ def _commit(rev: str, cwd: str | Path | None) -> str:
 
 def merge_covers(commit: str, cwd: str | Path | None = None) -> tuple[str, ...]:
     """Digests of the commits a merge brings in (reachable from its other parents only)."""
-    from provenance import digest
+    from provenance.wire import digest
 
     parents = git.text(["rev-list", "--parents", "-n", "1", commit], cwd=cwd).split()[1:]
     if len(parents) < 2:

@@ -14,12 +14,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from provenance import declaration, fingerprint_table, identity
+from provenance import fingerprint_table, identity
 from provenance.change import POLICY_FILE, Change, _read_lines, committed_change, pending_change
 from provenance.errors import ProvenanceError
 from provenance.git import git, objects
 from provenance.hookstate import NEXT_DECLARATION, STATE_COMMIT, STATE_MESSAGE
-from provenance.statement import SignatureLine
+from provenance.wire import declaration
+from provenance.wire.statement import SignatureLine
 
 if TYPE_CHECKING:
     from provenance import detect  # imported where used: most commits never need it
@@ -172,8 +173,8 @@ def clear_state(gitdir: Path) -> None:
 
 def record_state(gitdir: Path, message: str, change: Change) -> None:
     """Remember what this commit will be, so that the next hooks can tell nothing changed."""
-    from provenance import trailers
-    from provenance.statement import PROVENANCE_KEYS
+    from provenance.wire import trailers
+    from provenance.wire.statement import PROVENANCE_KEYS
 
     clear_state(gitdir)
     if not change.tree:
@@ -218,8 +219,8 @@ def commit_msg(args: Sequence[str], environ: Mapping[str, str]) -> int:
         return 0
     path = Path(args[0])
     message = read_message(path)
-    from provenance import trailers
-    from provenance.statement import PROVENANCE_KEYS
+    from provenance.wire import trailers
+    from provenance.wire.statement import PROVENANCE_KEYS
 
     if not trailers.strip_for_emptiness(trailers.remove(message, set(PROVENANCE_KEYS))).strip():
         print("git-provenance: aborting commit: the message holds only provenance trailers",

@@ -7,10 +7,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from provenance import change as change_mod
-from provenance import declaration, hooks
-from provenance import digest as digest_mod
+from provenance import hooks
 from provenance.git import git, objects
-from provenance.statement import KEY_SIGNATURE
+from provenance.wire import declaration
+from provenance.wire import digest as digest_mod
+from provenance.wire.statement import KEY_SIGNATURE
 
 
 def _message(commit: str) -> str:
@@ -40,7 +41,7 @@ def _went_stale(old: str, new: str) -> bool:
 
 
 def _trailers(commit: str) -> list[tuple[str, str]]:
-    from provenance import trailers
+    from provenance.wire import trailers
 
     return trailers.parse(_message(commit))
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from provenance.audit.records import NoteAttestation
 from provenance.errors import ProvenanceError
 from provenance.git import git, objects
-from provenance.statement import KEY_AI_ASSISTED, KEY_ASSISTED_BY, KEY_SIGNATURE
+from provenance.wire.statement import KEY_AI_ASSISTED, KEY_ASSISTED_BY, KEY_SIGNATURE
 
 REF = "refs/notes/provenance"
 _NOTES = "--ref=provenance"

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from provenance import detect, notes, trailers
+from provenance import detect, notes
 from provenance.audit.records import Judgement
 from provenance.audit.walk import AuditResult
 from provenance.git import git
-from provenance.statement import KEY_ASSISTED_BY, KEY_SIGNATURE
+from provenance.wire import trailers
+from provenance.wire.statement import KEY_ASSISTED_BY, KEY_SIGNATURE
 
 # NUL separates fields and records: it never occurs in names or messages.
 _LOG_FORMAT = "%H%x00%an%x00%ae%x00%cn%x00%ce%x00%at%x00%ct%x00%s%x00%B%x00%x00"

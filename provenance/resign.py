@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from provenance import change as change_mod
-from provenance import cosign, declaration, identity, notes
+from provenance import cosign, identity, notes
 from provenance.git import git, objects
+from provenance.wire import declaration
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ def _stale_cosigners(message: str, note_lines: list[str], digest: str) -> tuple[
 
 
 def _fields(message: str, note_lines: list[str]) -> list[tuple[str, str]]:
-    from provenance import trailers
+    from provenance.wire import trailers
 
     pairs = [(k.lower(), v) for k, v in trailers.parse(message)]
     for line in note_lines:
@@ -40,7 +41,7 @@ def _fields(message: str, note_lines: list[str]) -> list[tuple[str, str]]:
 def _note_declaration_valid(note_lines: list[str], change: change_mod.Change) -> bool:
     """A declare signature in the note that verifies for the commit's current change."""
     from provenance.ssh import sshsig
-    from provenance.statement import MalformedSignature, parse_signature_value
+    from provenance.wire.statement import MalformedSignature, parse_signature_value
 
     fields = _fields("", note_lines)
     assisted = tuple(v for k, v in fields if k == "assisted-by")

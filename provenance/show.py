@@ -6,16 +6,12 @@ import json
 from dataclasses import asdict, dataclass
 
 from provenance import change as change_mod
-from provenance import declaration, detect, policy_source, trailers
+from provenance import detect, policy_source
 from provenance.errors import ProvenanceError
 from provenance.git import git, objects
 from provenance.ssh import sshsig
-from provenance.statement import (
-    KEY_SIGNATURE,
-    MalformedSignature,
-    Statement,
-    parse_signature_value,
-)
+from provenance.wire import declaration, trailers
+from provenance.wire.statement import KEY_SIGNATURE, MalformedSignature, Statement, parse_signature_value
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from provenance import digest, notes
+from provenance import notes
 from provenance.policy import POLICY_FILE
 from provenance.ssh import keyfile, signing, sshsig
 from provenance.ssh.keys import PublicKey
-from provenance.statement import Statement
+from provenance.wire import digest
+from provenance.wire.statement import Statement
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,11 @@ from conftest import Person, Repo, new_repo
 from sshkeys import add_to_agent, askpass, make_key, running_agent, ssh_keygen
 
 from provenance import policy as policy_mod
-from provenance import trailers
 from provenance.audit.judge import judge
 from provenance.audit.records import CommitRecord
 from provenance.ssh import keyfile, signing, sshsig
 from provenance.ssh.keys import PublicKey
+from provenance.wire import trailers
 
 D1 = "sha256:" + "1" * 64
 MESSAGE = b"git-provenance-statement v1\nrole cosign\nchange " + D1.encode() + b"\n"

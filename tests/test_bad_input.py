@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from conftest import Person, Repo, clean_env, new_repo, policy_text
 
-from provenance import digest, trailers
-from provenance.statement import parse_signature_value
+from provenance.wire import digest, trailers
+from provenance.wire.statement import parse_signature_value
 
 AGENT = {"CLAUDECODE": "1"}
 Maker = Callable[[Repo, dict[str, Person]], None]

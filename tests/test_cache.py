@@ -13,12 +13,13 @@ import factory as f
 import pytest
 
 import provenance
-from provenance import cache, digest
+from provenance import cache
 from provenance.audit import covers, report, stream, walk
 from provenance.audit import judge as judge_module
 from provenance.audit.records import CommitRecord, Judgement
 from provenance.policy import POLICY_FILE
 from provenance.ssh import signing, sshsig
+from provenance.wire import digest
 
 TIER1: dict[str, object] = {"name": "tier-1", "paths": ["payments/**"]}
 
@@ -355,7 +356,7 @@ def test_a_new_tool_version_reads_no_cached_verdict(
     assert rows and not any(b"POISONED" in r[0] for r in rows)  # the old version's are dropped
 
 
-@pytest.mark.parametrize("changed", ["fingerprints.toml", "trailer_block.py", "audit/records.py"])
+@pytest.mark.parametrize("changed", ["fingerprints.toml", "wire/trailer_block.py", "audit/records.py"])
 def test_a_change_to_any_source_or_data_file_retires_the_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, changed: str
 ) -> None:

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from conftest import Person, Repo, clean_env
 
-from provenance import digest
 from provenance.git import git
 from provenance.install import install
 from provenance.ssh import sshsig
-from provenance.statement import Statement, parse_signature_value
+from provenance.wire import digest
+from provenance.wire.statement import Statement, parse_signature_value
 
 
 def make_repo(root: Path, person: Person | None, *, hooks: bool = True) -> Repo:

@@ -9,8 +9,8 @@ import pytest
 from conftest import Repo
 from test_digest import change_on, commit, lines, make_repo
 
-from provenance import digest
 from provenance.git import git
+from provenance.wire import digest
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import pytest
 from conftest import Person, Repo
 from test_digest import declared_digests, make_repo
 
-from provenance import digest
 from provenance.git import git
+from provenance.wire import digest
 
 
 def _fast_import_stream(seed: int, count: int) -> bytes:

@@ -17,13 +17,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from provenance import policy as policy_mod
-from provenance import trailers
 from provenance.audit.judge import judge
 from provenance.audit.records import VERDICT_CODES, CommitRecord, NoteAttestation
 from provenance.errors import ProvenanceError
 from provenance.ssh import sshsig
 from provenance.ssh.keys import parse_public_key
-from provenance.statement import MalformedSignature, parse_signature_value
+from provenance.wire import trailers
+from provenance.wire.statement import MalformedSignature, parse_signature_value
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 D1 = "sha256:" + "1" * 64

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from conftest import AIDER_COMMITS, Person, Repo, new_repo, policy_text
 
-from provenance import digest, trailers
 from provenance.ssh import sshsig
-from provenance.statement import Statement, parse_signature_value
+from provenance.wire import digest, trailers
+from provenance.wire.statement import Statement, parse_signature_value
 
 AGENT = {"CLAUDECODE": "1"}
 

@@ -11,12 +11,12 @@ import pytest
 from conftest import AIDER_COMMITS
 
 from provenance import policy as policy_mod
-from provenance import trailers
 from provenance.audit.declarations import trailers_read
 from provenance.audit.judge import judge
 from provenance.audit.records import VERDICT_CODES, CommitRecord, CoverApproval, NoteAttestation
-from provenance.digest import EMPTY
 from provenance.ssh.keys import PublicKey
+from provenance.wire import trailers
+from provenance.wire.digest import EMPTY
 
 D1 = "sha256:" + "1" * 64
 D2 = "sha256:" + "2" * 64

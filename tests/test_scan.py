@@ -12,9 +12,10 @@ from pathlib import Path
 import factory as f
 import pytest
 
-from provenance import cache, digest
+from provenance import cache
 from provenance.audit import report, scan, stream, walk
 from provenance.policy import POLICY_FILE
+from provenance.wire import digest
 
 TIER1 = {"name": "tier-1", "paths": ["payments/**"]}
 AGENT = "Co-Authored-By: Claude <noreply@anthropic.com>"

@@ -13,10 +13,10 @@ from conftest import PROJECT, Person, Repo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from provenance import digest, statement
 from provenance.git import git
 from provenance.ssh import keyfile, signing, sshsig
-from provenance.statement import MalformedSignature, SignatureLine, Statement, parse_signature_value
+from provenance.wire import digest, statement
+from provenance.wire.statement import MalformedSignature, SignatureLine, Statement, parse_signature_value
 
 VECTORS = PROJECT / "tests" / "vectors"
 SPEC = (PROJECT / "docs" / "spec.md").read_text()

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from provenance import trailer_block, trailers
 from provenance.errors import ProvenanceError
+from provenance.wire import trailer_block, trailers
 
 SCISSORS = "# ------------------------ >8 ------------------------\n"
 

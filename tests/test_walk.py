@@ -8,10 +8,10 @@ from pathlib import Path
 import factory as f
 import pytest
 
-from provenance import digest
 from provenance.audit import covers, report, stream, walk
 from provenance.errors import ProvenanceError
 from provenance.policy import POLICY_FILE
+from provenance.wire import digest
 
 TIER1 = {"name": "tier-1", "paths": ["payments/**"]}
 

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from provenance import trailers
 from provenance.audit.judge import judge
 from provenance.audit.records import CommitRecord, CoverApproval, Judgement, NoteAttestation
 from provenance.audit.spool import Encoded, Judgements
@@ -22,7 +21,8 @@ from provenance.audit.verdicts import Verdicts, ident
 from provenance.git import git
 from provenance.policy import Policy
 from provenance.ssh.keys import PublicKey
-from provenance.statement import KEY_SIGNATURE
+from provenance.wire import trailers
+from provenance.wire.statement import KEY_SIGNATURE
 
 
 def has_cosign(raw: CommitRecord, found: Sequence[NoteAttestation]) -> bool:

@@ -10,13 +10,13 @@ from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from typing import NamedTuple
 
-from provenance import trailers
 from provenance.audit.records import CommitRecord, NoteAttestation
 from provenance.policy import Person, Policy
 from provenance.ssh import sshsig
 from provenance.ssh.keys import PublicKey
 from provenance.ssh.sshsig import InvalidSignature
-from provenance.statement import (
+from provenance.wire import trailers
+from provenance.wire.statement import (
     KEY_AI_ASSISTED,
     KEY_ASSISTED_BY,
     KEY_SIGNATURE,

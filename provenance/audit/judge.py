@@ -18,9 +18,9 @@ from provenance.audit.records import (
     NoteAttestation,
     Violation,
 )
-from provenance.digest import EMPTY
 from provenance.policy import Policy, Rule
 from provenance.ssh.keys import PublicKey
+from provenance.wire.digest import EMPTY
 
 
 def _short(sha: str) -> str:

@@ -36,7 +36,7 @@ class CommitRecord(NamedTuple):
     committer_email: str
     author_time: int
     message: str  # decoded with surrogateescape
-    digest: str  # provenance.digest of the commit; "" when a scan did not need it
+    digest: str  # wire.digest of the commit; "" when a scan did not need it
     paths: tuple[str, ...]  # paths in the commit's own patch (combined diff for merges)
     # The policy file's ids when the diff shows it: the first parent's, (other parents',) the new.
     # A scan gives every merge (first parent's, the merge's), looked up (scan.scan_stream).

@@ -12,11 +12,12 @@ from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from provenance import cache, digest, trailers
+from provenance import cache
 from provenance.audit.records import CommitRecord
 from provenance.errors import ProvenanceError
 from provenance.git import git
 from provenance.policy import POLICY_FILE
+from provenance.wire import digest, trailers
 
 _START = b"\x00\x00C "
 _END = b"\x00END\x00\n"

@@ -42,11 +42,11 @@ from provenance.audit.stream import (  # noqa: F401 (re-exported: bench/ and tes
     walk_order,
 )
 from provenance.audit.verdicts import Verdicts, ident
-from provenance.digest import EMPTY
 from provenance.errors import ProvenanceError
 from provenance.git import git, objects
 from provenance.policy import POLICY_FILE, Policy
 from provenance.ssh.keys import PublicKey
+from provenance.wire.digest import EMPTY
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 
 from provenance.errors import ProvenanceError
-from provenance.trailer_block import (
+from provenance.wire.trailer_block import (
     _CUT_LINE,
     _SPACE,
     Trailer,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from provenance import trailers
-from provenance.statement import (
+from provenance.wire import trailers
+from provenance.wire.statement import (
     KEY_AI_ASSISTED,
     KEY_ASSISTED_BY,
     KEY_SIGNATURE,
