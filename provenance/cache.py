@@ -32,9 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import provenance
-from provenance import detect
 from provenance.audit import spool
 from provenance.audit.records import CoverApproval, Judgement, NoteAttestation
+from provenance.detect import fingerprints
 from provenance.git import git
 from provenance.ssh import sshsig
 from provenance.ssh.keys import PublicKey
@@ -71,7 +71,7 @@ class Facts:
 def generation() -> str:
     """Part of every key: a new tool version or digest algorithm never reads an old answer."""
     return (f"{provenance.__version__}/py-{sys.version_info[0]}.{sys.version_info[1]}"
-            f"/digest-{DIGEST_ALGORITHM}/fp-{detect.table_version()}"
+            f"/digest-{DIGEST_ALGORITHM}/fp-{fingerprints.table_version()}"
             f"/rules-{_rules_fingerprint()}")
 
 
@@ -380,7 +380,7 @@ def memoised(cache: Cache | None) -> Iterator[None]:
 
     The judge is pure and calls it by module attribute; it is a pure function of its arguments
     (and of the tool version, which is in every key), so answering it from the cache changes no
-    verdict. The original is always restored. Fingerprints (`detect.commit_signals`) are not
+    verdict. The original is always restored. Fingerprints (`signals.commit_signals`) are not
     cached: finding them (~2 us a commit) is cheaper than a look-up, and storing one a commit
     made a first scan of 100k commits 1.5 s slower.
     """

@@ -14,8 +14,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from provenance import fingerprint_table, identity
+from provenance import identity
 from provenance.change import POLICY_FILE, Change, _read_lines, committed_change, pending_change
+from provenance.detect import fingerprints
 from provenance.errors import ProvenanceError
 from provenance.git import git, objects
 from provenance.hookstate import NEXT_DECLARATION, STATE_COMMIT, STATE_MESSAGE
@@ -23,7 +24,7 @@ from provenance.wire import declaration
 from provenance.wire.statement import SignatureLine
 
 if TYPE_CHECKING:
-    from provenance import detect  # imported where used: most commits never need it
+    from provenance.detect.signals import Signal  # imported where used: most commits never need it
 
 
 def next_declaration(gitdir: Path) -> tuple[bool, tuple[str, ...]] | None:
@@ -74,7 +75,7 @@ def may_carry_fingerprints(author_name: str, author_email: str, message: str) ->
 def may_show_agent(environ: Mapping[str, str]) -> bool:
     """False when no environment rule's conditions hold (the test `detect` applies first), so a
     commit outside an agent session skips importing `detect` and `dataclasses` (~10 ms)."""
-    return any(fingerprint_table.conds_hold(r.conds, environ) for r in fingerprint_table.env_rules())
+    return any(fingerprints.conds_hold(r.conds, environ) for r in fingerprints.env_rules())
 
 
 def decide(message: str, change: Change, environ: Mapping[str, str]) -> str | None:
@@ -90,16 +91,16 @@ def decide(message: str, change: Change, environ: Mapping[str, str]) -> str | No
     if valid is not None and not (fixup_yes and declared.ai is False):
         return None
 
-    env_signals: list[detect.Signal] = []
-    msg_signals: list[detect.Signal] = []
+    env_signals: list[Signal] = []
+    msg_signals: list[Signal] = []
     if may_show_agent(environ):
-        from provenance import detect  # deferred: see may_show_agent
+        from provenance.detect.signals import environment_signals  # deferred: see may_show_agent
 
-        env_signals = [s for s in detect.environment_signals(environ) if s.strength == "strong"]
+        env_signals = [s for s in environment_signals(environ) if s.strength == "strong"]
     if may_carry_fingerprints(change.author_name, change.author_email, message):
-        from provenance import detect
+        from provenance.detect.signals import commit_signals
 
-        msg_signals = detect.commit_signals(change.author_name, change.author_email, message)
+        msg_signals = commit_signals(change.author_name, change.author_email, message)
     replayed = bool(declared.declare_sigs)
     if env_signals and declared.ai is False and True not in declared.ai_values and not replayed:
         raise ProvenanceError(
@@ -111,9 +112,9 @@ def decide(message: str, change: Change, environ: Mapping[str, str]) -> str | No
     ai = bool(declared.ai or env_signals or msg_signals or fixup_yes)
     assisted = set(declared.assisted_by)
     if ai and (env_signals or msg_signals):
-        from provenance import detect
+        from provenance.detect.signals import assisted_by_value
 
-        assisted |= {detect.assisted_by_value(s) for s in env_signals + msg_signals}
+        assisted |= {assisted_by_value(s) for s in env_signals + msg_signals}
 
     config = identity.read_config()
     signer = identity.signer(config)

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from provenance import detect, notes
+from provenance import notes
 from provenance.audit.records import Judgement
 from provenance.audit.walk import AuditResult
+from provenance.detect.signals import commit_signals
 from provenance.git import git
 from provenance.wire import trailers
 from provenance.wire.statement import KEY_ASSISTED_BY, KEY_SIGNATURE
@@ -116,7 +117,7 @@ def commit_facts(shas: Iterable[str], cwd: str | Path | None = None) -> dict[str
         pairs = trailers.parse(body)
         agents = [_tool(v) for k, v in pairs if k.lower() == KEY_ASSISTED_BY.lower()]
         if not agents:
-            agents = [s.tool for s in detect.commit_signals(an, ae, body, cn, ce)]
+            agents = [s.tool for s in commit_signals(an, ae, body, cn, ce)]
         cosigners = [v.split()[2].lower() for k, v in pairs
                      if k.lower() == KEY_SIGNATURE.lower() and v.split()[1:2] == ["cosign"]
                      and len(v.split()) > 2]

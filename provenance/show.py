@@ -6,7 +6,8 @@ import json
 from dataclasses import asdict, dataclass
 
 from provenance import change as change_mod
-from provenance import detect, policy_source
+from provenance import policy_source
+from provenance.detect.signals import commit_signals
 from provenance.errors import ProvenanceError
 from provenance.git import git, objects
 from provenance.ssh import sshsig
@@ -85,7 +86,7 @@ def inspect(rev: str) -> dict[str, object]:
     pol = policy_source.load_at(parent) if parent else None
     if pol is not None:
         checks = [_with_person(c, pol) for c in checks]
-    signals = detect.commit_signals(change.author_name, change.author_email, message)
+    signals = commit_signals(change.author_name, change.author_email, message)
     return {
         "commit": commit,
         "author": f"{change.author_name} <{change.author_email}>",

@@ -356,7 +356,7 @@ def test_a_new_tool_version_reads_no_cached_verdict(
     assert rows and not any(b"POISONED" in r[0] for r in rows)  # the old version's are dropped
 
 
-@pytest.mark.parametrize("changed", ["fingerprints.toml", "wire/trailer_block.py", "audit/records.py"])
+@pytest.mark.parametrize("changed", ["detect/fingerprints.toml", "wire/trailer_block.py", "audit/records.py"])
 def test_a_change_to_any_source_or_data_file_retires_the_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, changed: str
 ) -> None:
@@ -366,6 +366,7 @@ def test_a_change_to_any_source_or_data_file_retires_the_cache(
     monkeypatch.setattr(provenance, "__file__", str(copy / "__init__.py"))
     cache._rules_fingerprint.cache_clear()
     before = cache.generation()
+    assert (copy / changed).is_file()  # appending to a new file would change the hash too
     with (copy / changed).open("a") as f:
         f.write("\n# a fix\n")
     cache._rules_fingerprint.cache_clear()

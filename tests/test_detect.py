@@ -14,9 +14,15 @@ from conftest import AIDER_COMMITS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from provenance import detect
-from provenance.detect import (
+from provenance.detect.signals import (
+    _MAX_LINE,
+    _TRAILER_RE,
     Signal,
+    _any_line_rule,
+    _clip,
+    _ranked,
+    _rules_where,
+    _trailer_signals,
     assisted_by_value,
     commit_signals,
     environment_signals,
@@ -248,21 +254,21 @@ def test_environment_signals_never_crash(environ: dict[str, str]) -> None:
 def reference_commit_signals(message: str) -> list[Signal]:
     """commit_signals' message scan as first written: every line with a ':' tried as a trailer."""
     found: list[Signal] = []
-    any_line = detect._any_line_rule()
+    any_line = _any_line_rule()
     for raw in message.splitlines():
-        if len(raw) > detect._MAX_LINE:
+        if len(raw) > _MAX_LINE:
             continue
         line = raw.strip()
         if ":" in raw:
-            m = detect._TRAILER_RE.fullmatch(raw.rstrip())
+            m = _TRAILER_RE.fullmatch(raw.rstrip())
             if m is not None:
-                found.extend(detect._trailer_signals(m.group(1).lower(), m.group(2).strip(), line))
+                found.extend(_trailer_signals(m.group(1).lower(), m.group(2).strip(), line))
         if any_line is not None and any_line.fullmatch(line):
-            for rule in detect._rules_where("line"):
+            for rule in _rules_where("line"):
                 if rule.line is not None and rule.line.fullmatch(line):
                     assert rule.tool is not None
-                    found.append(Signal(rule.tool, detect._clip(line), rule.strength))
-    return detect._ranked(found)
+                    found.append(Signal(rule.tool, _clip(line), rule.strength))
+    return _ranked(found)
 
 
 # Keys the rules read, in odd spellings, and keys they do not read; values that name tools or not.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from test_detect import _tools
 
-from provenance.detect import Signal, environment_signals
+from provenance.detect.signals import Signal, environment_signals
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from provenance import detect
-from provenance.detect import table_version
+from provenance.detect import fingerprints
+from provenance.detect.fingerprints import table_version
 from provenance.errors import ProvenanceError
 
 _ENV_KEYS = {"tool", "tool_from", "strength", "all"}
@@ -19,7 +19,7 @@ _COMMIT_KEYS = {"tool", "strength", "where", "name", "email", "model", "keys", "
 
 
 def _raw_table() -> dict[str, Any]:
-    text = importlib.resources.files("provenance").joinpath("fingerprints.toml").read_text("utf-8")
+    text = importlib.resources.files("provenance.detect").joinpath("fingerprints.toml").read_text("utf-8")
     return tomllib.loads(text)
 
 
@@ -47,8 +47,8 @@ def test_fingerprint_table_entries_follow_the_schema() -> None:
 
 
 def test_the_shipped_table_passes_the_loaders_full_validation() -> None:
-    text = importlib.resources.files("provenance").joinpath("fingerprints.toml").read_text("utf-8")
-    table = detect._parse_table(text)
+    text = importlib.resources.files("provenance.detect").joinpath("fingerprints.toml").read_text("utf-8")
+    table = fingerprints.parse_table(text)
     assert table.version == table_version()
     assert table.env and table.commit and table.names
 
@@ -86,4 +86,4 @@ def test_every_tool_the_brief_names_has_a_rule() -> None:
 )
 def test_a_malformed_table_is_a_clear_error(text: str, complaint: str) -> None:
     with pytest.raises(ProvenanceError, match=complaint):
-        detect._parse_table(text)
+        fingerprints.parse_table(text)

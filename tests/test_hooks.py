@@ -226,7 +226,7 @@ def test_fingerprint_prefilter_never_hides_a_real_fingerprint():
     """The hook skips full fingerprint detection only when none of its hint words occur."""
     import json
 
-    from provenance import detect
+    from provenance.detect import signals
     from provenance.hooks import may_carry_fingerprints
 
     records = [json.loads(line) for line in AIDER_COMMITS.read_text().splitlines()]
@@ -245,7 +245,7 @@ def test_fingerprint_prefilter_never_hides_a_real_fingerprint():
     ]
     flagged = 0
     for name, email, message in samples:
-        if detect.commit_signals(name, email, message):
+        if signals.commit_signals(name, email, message):
             flagged += 1
             assert may_carry_fingerprints(name, email, message), (name, email, message[:80])
     assert flagged >= 180 + 10

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from provenance import detect
 from provenance.audit.declarations import Attestation, is_author, read_declarations
 from provenance.audit.records import (
     CommitRecord,
@@ -18,6 +17,7 @@ from provenance.audit.records import (
     NoteAttestation,
     Violation,
 )
+from provenance.detect.signals import commit_signals
 from provenance.policy import Policy, Rule
 from provenance.ssh.keys import PublicKey
 from provenance.wire.digest import EMPTY
@@ -56,7 +56,7 @@ def judge(
     evidence = list(declared_by)
 
     signals = (
-        detect.commit_signals(record.author_name, author, record.message,
+        commit_signals(record.author_name, author, record.message,
                               record.committer_name, record.committer_email)
         if policy.detect_undeclared else []
     )

@@ -1,6 +1,6 @@
 """The fingerprints table (``fingerprints.toml``): its schema, strict validation and lazy loading.
 
-Any defect is a ProvenanceError naming the entry.  `detect` interprets the parsed rules.
+Any defect is a ProvenanceError naming the entry. `signals` interprets the parsed rules.
 """
 
 from __future__ import annotations
@@ -224,7 +224,7 @@ def _shipped() -> dict[str, Any]:
     except OSError:
         import importlib.resources
 
-        text = importlib.resources.files("provenance").joinpath(_TABLE_FILE).read_text("utf-8")
+        text = importlib.resources.files("provenance.detect").joinpath(_TABLE_FILE).read_text("utf-8")
     return _cached_load(text)
 
 

@@ -1,7 +1,7 @@
 """AI-tool detection: environment signals (hooks) and commit fingerprints (audit).
 
 The rules live in ``fingerprints.toml`` (versioned data, loaded and validated by
-`fingerprint_table`); this module only interprets them.
+`fingerprints`); this module only interprets them.
 It runs inside commit hooks, so it imports nothing heavy and loads the table lazily, once.
 """
 
@@ -12,26 +12,16 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from provenance import fingerprint_table
-from provenance.fingerprint_table import (
-    ENV_OPS,
+from provenance.detect import fingerprints
+from provenance.detect.fingerprints import (
     STRENGTHS,
-    WHERES,
     CommitRule,
     EnvRule,
     Name,
     commit_rules,
     env_rules,
     names,
-    table_version,
 )
-
-__all__ = [
-    "ENV_OPS", "STRENGTHS", "WHERES", "Signal",
-    "assisted_by_value", "commit_signals", "environment_signals", "table_version",
-]
-# The whole-table validator, kept under its old name (the tests check the shipped table with it).
-_parse_table = fingerprint_table.parse_table
 
 _CO_AUTHOR_KEY = "co-authored-by"
 _TRAILER_RE = re.compile(r"([A-Za-z0-9][A-Za-z0-9-]*)[ \t]*:[ \t]*(.*)")
@@ -103,7 +93,7 @@ def _show(var: str, value: str) -> str:
 
 
 def _env_match(rule: EnvRule, environ: Mapping[str, str]) -> Signal | None:
-    if not fingerprint_table.conds_hold(rule.conds, environ):
+    if not fingerprints.conds_hold(rule.conds, environ):
         return None
     # Opaque ids (sessions, threads) stay out of evidence: it ends up in commits.
     shown = [f"{cond.var} (set)" if cond.op == "present" else _show(cond.var, environ[cond.var])
