@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from provenance.policy import POLICY_FILE
+from provenance.policy.schema import POLICY_FILE
 from provenance.ssh import encoding
 from provenance.ssh.keys import PublicKey
 

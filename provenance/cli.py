@@ -64,8 +64,9 @@ def init(name: str | None, email: str | None) -> None:
 
     Example: git provenance init
     """
-    from provenance import identity, policy
+    from provenance import identity
     from provenance.git import git
+    from provenance.policy import edit, schema
     from provenance.ssh import keyfile
 
     config = identity.read_config()
@@ -75,17 +76,17 @@ def init(name: str | None, email: str | None) -> None:
         raise ProvenanceError("no email: pass --email or set git config user.email")
     key = identity.signing_key(config)
     key_line = keyfile.public_key_of(key).openssh() if key else None
-    path = git.toplevel() / policy.POLICY_FILE
+    path = git.toplevel() / schema.POLICY_FILE
     if path.exists():
         if key_line is None:
             raise ProvenanceError(f"{path.name} exists and you have no signing key to register")
-        policy.load_file(path)  # one clear line for a file that does not load (e.g. not UTF-8)
-        path.write_text(policy.add_person_key(path.read_text(), name, email, key_line))
+        schema.load_file(path)  # one clear line for a file that does not load (e.g. not UTF-8)
+        path.write_text(edit.add_person_key(path.read_text(), name, email, key_line))
         click.echo(f"registered your key in the existing {path.name}")
     else:
-        path.write_text(policy.starter_policy(name, email, key_line))
+        path.write_text(edit.starter_policy(name, email, key_line))
         click.echo(f"wrote {path.name}: review the rules, then commit it")
-    policy.load_file(path)
+    schema.load_file(path)
     if key_line is None:
         click.echo("no signing key yet: run `git provenance keygen`, then `git provenance init` again")
 
@@ -97,7 +98,7 @@ def allowed_signers(rev: str | None) -> None:
 
     Example: git provenance allowed-signers > signers && ssh-keygen -Y verify -f signers ...
     """
-    from provenance.policy_source import load_current
+    from provenance.policy.source import load_current
     from provenance.ssh import sshsig
 
     pol = load_current(rev)

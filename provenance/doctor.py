@@ -9,10 +9,11 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from provenance import identity, install, notes, policy
+from provenance import identity, install, notes
 from provenance.errors import ProvenanceError
 from provenance.git import git
-from provenance.policy_source import load_current
+from provenance.policy import schema
+from provenance.policy.source import load_current
 from provenance.ssh import keyfile
 
 # Hooks and trailer formats are verified on git 2.39; below 2.32 `%(trailers:...)` options differ.
@@ -123,9 +124,9 @@ def check_signing(cwd: str | Path | None = None) -> list[Check]:
     person = next((p for p in pol.people if signer.email in p.emails), None)
     if person is None:
         return [found, Check("key in policy", False, f"{signer.email or 'your email'} is not a person "
-                             f"in {policy.POLICY_FILE}", "git provenance init   # then commit it")]
+                             f"in {schema.POLICY_FILE}", "git provenance init   # then commit it")]
     if key not in person.keys:
-        return [found, Check("key in policy", False, f"{person.name}'s keys in {policy.POLICY_FILE} "
+        return [found, Check("key in policy", False, f"{person.name}'s keys in {schema.POLICY_FILE} "
                              "do not include it", "git provenance init   # then commit it")]
     return [found, Check("key in policy", True, f"listed for {person.name} <{signer.email}>")]
 
@@ -150,7 +151,7 @@ def check_notes(remote: str = "origin", cwd: str | Path | None = None) -> Check:
 def check_trust_root(cwd: str | Path | None = None) -> Check:
     pinned = git.config_get("provenance.trustRoot", cwd=cwd)
     fix = (f"git config provenance.trustRoot \"$(git log --format=%H --diff-filter=A -- "
-           f"{policy.POLICY_FILE} | tail -1)\"   # the commit that adopted the policy")
+           f"{schema.POLICY_FILE} | tail -1)\"   # the commit that adopted the policy")
     if not pinned:
         return Check("trust root", False, "not pinned: the audit would trust the repository's "
                      "own first policy", fix)

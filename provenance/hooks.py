@@ -50,9 +50,9 @@ def _policy_demands_signature() -> bool:
         if not path.exists():
             return False
         blob = path.read_bytes()
-    from provenance import policy
+    from provenance.policy import schema
 
-    return policy.load_text(blob, POLICY_FILE).declaration_signed
+    return schema.load_text(blob, POLICY_FILE).declaration_signed
 
 
 # Words every commit fingerprint in fingerprints.toml contains (identities, trailer keys, footer

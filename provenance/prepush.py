@@ -7,10 +7,10 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from provenance import policy_source
 from provenance.audit.records import Judgement
 from provenance.errors import ProvenanceError
 from provenance.git import git
+from provenance.policy import source
 
 ZERO = "0" * 40
 DEFAULT_PROTECTED = ("main", "master")
@@ -65,7 +65,7 @@ def run(args: Sequence[str], environ: Mapping[str, str], stdin_text: str) -> int
                 if r.local_sha != ZERO and r.remote_ref.startswith("refs/heads/")]
     if not branches:
         return 0  # deletions, tags and notes (sync's own push) pass untouched
-    current = policy_source.load_at("HEAD")
+    current = source.load_at("HEAD")
     if current is None:
         return 0  # this repository has not adopted a policy
     patterns = protected_patterns(remote, current.protected_branches)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from provenance import identity, policy_source
+from provenance import identity
 from provenance.audit import walk
 from provenance.errors import ProvenanceError
 from provenance.git import git
+from provenance.policy import source
 
 NEEDS_YOU = ("missing-cosign", "unauthorized-policy-change")
 
@@ -25,7 +26,7 @@ class Pending:
 def pending_for_signer(range_: str | None, cwd: str | Path | None = None) -> list[Pending]:
     """Commits in RANGE (default: HEAD's history) whose violations your co-sign would resolve."""
     signer = identity.signer(identity.read_config(cwd))
-    pol = policy_source.load_current("HEAD", cwd=cwd)
+    pol = source.load_current("HEAD", cwd=cwd)
     me = pol.person_by_email(signer.email)
     if me is None:
         raise ProvenanceError(f"{signer.email or 'you'} is not a person in the policy at HEAD")

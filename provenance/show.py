@@ -6,10 +6,10 @@ import json
 from dataclasses import asdict, dataclass
 
 from provenance import change as change_mod
-from provenance import policy_source
 from provenance.detect.signals import commit_signals
 from provenance.errors import ProvenanceError
 from provenance.git import git, objects
+from provenance.policy import source
 from provenance.ssh import sshsig
 from provenance.wire import declaration, trailers
 from provenance.wire.statement import KEY_SIGNATURE, MalformedSignature, Statement, parse_signature_value
@@ -83,7 +83,7 @@ def inspect(rev: str) -> dict[str, object]:
         if key.strip().lower() == KEY_SIGNATURE.lower():
             checks.append(_check(value.strip(), "note", change, [True, False], note_assisted))
     parent = git.rev_parse(f"{commit}^")
-    pol = policy_source.load_at(parent) if parent else None
+    pol = source.load_at(parent) if parent else None
     if pol is not None:
         checks = [_with_person(c, pol) for c in checks]
     signals = commit_signals(change.author_name, change.author_email, message)
@@ -100,7 +100,7 @@ def inspect(rev: str) -> dict[str, object]:
 
 
 def _with_person(check: SignatureCheck, pol: object) -> SignatureCheck:
-    from provenance.policy import Policy
+    from provenance.policy.schema import Policy
 
     assert isinstance(pol, Policy)
     if not check.key:

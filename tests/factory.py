@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from provenance import notes
-from provenance.policy import POLICY_FILE
+from provenance.policy.schema import POLICY_FILE
 from provenance.ssh import keyfile, signing, sshsig
 from provenance.ssh.keys import PublicKey
 from provenance.wire import digest

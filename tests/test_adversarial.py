@@ -15,9 +15,9 @@ import pytest
 from conftest import Person, Repo, new_repo
 from sshkeys import add_to_agent, askpass, make_key, running_agent, ssh_keygen
 
-from provenance import policy as policy_mod
 from provenance.audit.judge import judge
 from provenance.audit.records import CommitRecord
+from provenance.policy import schema
 from provenance.ssh import keyfile, signing, sshsig
 from provenance.ssh.keys import PublicKey
 from provenance.wire import trailers
@@ -205,8 +205,8 @@ def ppl(tmp_path_factory: pytest.TempPathFactory) -> dict[str, f.Actor]:
     return {n: f.actor(d, n.title(), f"{n}@example.com") for n in ("alice", "bob", "carol")}
 
 
-def _policy(ppl: dict[str, f.Actor], threshold: int = 1) -> policy_mod.Policy:
-    return policy_mod.load_text(f.PolicySpec(
+def _policy(ppl: dict[str, f.Actor], threshold: int = 1) -> schema.Policy:
+    return schema.load_text(f.PolicySpec(
         people=[(ppl["alice"], ["senior"]), (ppl["bob"], []), (ppl["carol"], ["senior"])],
         rules=[{"name": "tier-1", "paths": ["payments/**"], "threshold": threshold}],
     ).text())

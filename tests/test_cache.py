@@ -17,7 +17,7 @@ from provenance import cache
 from provenance.audit import covers, report, stream, walk
 from provenance.audit import judge as judge_module
 from provenance.audit.records import CommitRecord, Judgement
-from provenance.policy import POLICY_FILE
+from provenance.policy.schema import POLICY_FILE
 from provenance.ssh import signing, sshsig
 from provenance.wire import digest
 

@@ -334,7 +334,7 @@ def test_the_policy_blob_read_from_the_patch_agrees_with_the_trees(tmp_path: Pat
     say what comparing the two trees says (and fall back otherwise)."""
     from provenance import change as change_mod
     from provenance.git import git as git_mod
-    from provenance.policy import POLICY_FILE
+    from provenance.policy.schema import POLICY_FILE
 
     repo = tmp_path / "r"
     env = clean_env(tmp_path)

@@ -16,10 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from provenance import policy as policy_mod
 from provenance.audit.judge import judge
 from provenance.audit.records import VERDICT_CODES, CommitRecord, NoteAttestation
 from provenance.errors import ProvenanceError
+from provenance.policy import schema
 from provenance.ssh import sshsig
 from provenance.ssh.keys import parse_public_key
 from provenance.wire import trailers
@@ -94,7 +94,7 @@ def test_structured_policy_documents_load_or_raise_one_provenance_error(doc: dic
     text = _toml(doc)
     tomllib.loads(text)  # the generator writes valid TOML: the loader sees real structures
     try:
-        policy_mod.load_text(text)
+        schema.load_text(text)
     except ProvenanceError as e:
         assert "\n" not in str(e) and str(e).startswith(".provenance.toml")
 
@@ -163,9 +163,9 @@ def ppl(tmp_path_factory: pytest.TempPathFactory) -> dict[str, f.Actor]:
 
 
 @pytest.fixture(scope="module")
-def material(ppl: dict[str, f.Actor]) -> tuple[policy_mod.Policy, list[str]]:
+def material(ppl: dict[str, f.Actor]) -> tuple[schema.Policy, list[str]]:
     """A policy, and real signature values (valid and stale, every role) for the fuzzer to mix."""
-    pol = policy_mod.load_text(f.PolicySpec(
+    pol = schema.load_text(f.PolicySpec(
         people=[(ppl["alice"], ["senior"]), (ppl["bob"], [])],
         rules=[{"name": "r", "paths": ["payments/**"]}]).text())
     values = []
@@ -180,7 +180,7 @@ def material(ppl: dict[str, f.Actor]) -> tuple[policy_mod.Policy, list[str]]:
 @FUZZ
 @given(data=st.data())
 def test_the_judge_never_crashes_on_random_trailer_sets(
-        material: tuple[policy_mod.Policy, list[str]], data: st.DataObject) -> None:
+        material: tuple[schema.Policy, list[str]], data: st.DataObject) -> None:
     pol, values = material
     sig_value = st.sampled_from(values) | st.sampled_from(values).map(lambda v: v[:-6]) | st.text(max_size=60)
     trailer = st.one_of(

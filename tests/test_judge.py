@@ -10,10 +10,10 @@ import factory as f
 import pytest
 from conftest import AIDER_COMMITS
 
-from provenance import policy as policy_mod
 from provenance.audit.declarations import trailers_read
 from provenance.audit.judge import judge
 from provenance.audit.records import VERDICT_CODES, CommitRecord, CoverApproval, NoteAttestation
+from provenance.policy import schema
 from provenance.ssh.keys import PublicKey
 from provenance.wire import trailers
 from provenance.wire.digest import EMPTY
@@ -33,7 +33,7 @@ def ppl(tmp_path_factory: pytest.TempPathFactory) -> dict[str, f.Actor]:
 
 
 def _policy(ppl: dict[str, f.Actor], threshold: int = 1, applies: str = "ai-assisted",
-            **kw: object) -> policy_mod.Policy:
+            **kw: object) -> schema.Policy:
     spec = f.PolicySpec(
         people=[(ppl["alice"], ["senior"]), (ppl["bob"], []), (ppl["carol"], ["senior"])],
         rules=[{"name": "tier-1", "paths": ["payments/**"], "threshold": threshold,
@@ -45,7 +45,7 @@ def _policy(ppl: dict[str, f.Actor], threshold: int = 1, applies: str = "ai-assi
     # alice holds a second key under the same person (counts once toward thresholds)
     text = text.replace(f'keys = ["{ppl["alice"].key_line()}"]',
                         f'keys = ["{ppl["alice"].key_line()}", "{ppl["alice2"].key_line()}"]')
-    return policy_mod.load_text(text)
+    return schema.load_text(text)
 
 
 def _sig(who: f.Actor, role: str, *, author: str = "bob@example.com", change: str = D1,
@@ -70,7 +70,7 @@ def _declared(ppl: dict[str, f.Actor], ai: bool = False, **kw: object) -> list[t
             ("Provenance-Signature", _sig(ppl["bob"], "declare", ai=ai, **kw))]  # type: ignore[arg-type]
 
 
-def _codes(record: CommitRecord, pol: policy_mod.Policy, notes: Sequence[NoteAttestation] = (),
+def _codes(record: CommitRecord, pol: schema.Policy, notes: Sequence[NoteAttestation] = (),
            revoked: frozenset[PublicKey] = frozenset()) -> list[str]:
     return sorted(v.code for v in judge(record, pol, notes, revoked).violations)
 

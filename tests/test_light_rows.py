@@ -20,7 +20,7 @@ from test_cache import (
 )
 
 from provenance.audit import report, stream, walk
-from provenance.policy import POLICY_FILE
+from provenance.policy.schema import POLICY_FILE
 
 
 def test_only_the_latest_range_is_remembered(tmp_path: Path, people: dict[str, f.Actor]) -> None:

@@ -7,7 +7,8 @@ import pytest
 from test_policy import example, keys  # noqa: F401 (test_policy's fixtures, used here too)
 
 from provenance.errors import ProvenanceError
-from provenance.policy import add_person_key, load_text, starter_policy
+from provenance.policy.edit import add_person_key, starter_policy
+from provenance.policy.schema import load_text
 from provenance.ssh.keys import parse_public_key
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from provenance.errors import ProvenanceError
-from provenance.policy import Policy, Rule
+from provenance.policy.schema import Policy, Rule
 
 
 def _rule(*paths: str, name: str = "r") -> Rule:
@@ -58,7 +58,7 @@ def test_critical_matches_uses_any_match_across_rules() -> None:
 
 
 def test_a_rule_remembers_its_answers_without_changing_them(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("provenance.policy._MAX_REMEMBERED", 3)  # small, so it is emptied too
+    monkeypatch.setattr("provenance.policy.schema._MAX_REMEMBERED", 3)  # small, so it is emptied too
     globs = ("docs/**", "*.md", "**/README.md")
     paths = ["docs/README.md", "src/README.md", "src/main.py", "docs", "a.md", "src/main.py",
              "docs/README.md", "x/y/README.md", "README.md", "src/README.md"]

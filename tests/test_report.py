@@ -11,7 +11,7 @@ import pytest
 from provenance.audit import report, spool, walk
 from provenance.audit.run import run_audit
 from provenance.errors import ProvenanceError
-from provenance.policy import POLICY_FILE
+from provenance.policy.schema import POLICY_FILE
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 
 from provenance import cache
 from provenance.audit import report, scan, stream, walk
-from provenance.policy import POLICY_FILE
+from provenance.policy.schema import POLICY_FILE
 from provenance.wire import digest
 
 TIER1 = {"name": "tier-1", "paths": ["payments/**"]}

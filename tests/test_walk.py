@@ -10,7 +10,7 @@ import pytest
 
 from provenance.audit import covers, report, stream, walk
 from provenance.errors import ProvenanceError
-from provenance.policy import POLICY_FILE
+from provenance.policy.schema import POLICY_FILE
 from provenance.wire import digest
 
 TIER1 = {"name": "tier-1", "paths": ["payments/**"]}

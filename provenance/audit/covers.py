@@ -19,7 +19,7 @@ from provenance.audit.spool import Encoded, Judgements
 from provenance.audit.stream import UNKNOWN, CacheMiss, digests_of, records_of
 from provenance.audit.verdicts import Verdicts, ident
 from provenance.git import git
-from provenance.policy import Policy
+from provenance.policy.schema import Policy
 from provenance.ssh.keys import PublicKey
 from provenance.wire import trailers
 from provenance.wire.statement import KEY_SIGNATURE

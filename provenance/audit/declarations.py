@@ -11,7 +11,7 @@ from collections.abc import Set as AbstractSet
 from typing import NamedTuple
 
 from provenance.audit.records import CommitRecord, NoteAttestation
-from provenance.policy import Person, Policy
+from provenance.policy.schema import Person, Policy
 from provenance.ssh import sshsig
 from provenance.ssh.keys import PublicKey
 from provenance.ssh.sshsig import InvalidSignature

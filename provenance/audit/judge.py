@@ -18,7 +18,7 @@ from provenance.audit.records import (
     Violation,
 )
 from provenance.detect.signals import commit_signals
-from provenance.policy import Policy, Rule
+from provenance.policy.schema import Policy, Rule
 from provenance.ssh.keys import PublicKey
 from provenance.wire.digest import EMPTY
 

@@ -27,7 +27,7 @@ from provenance.audit.stream import (
 )
 from provenance.errors import ProvenanceError
 from provenance.git import git, objects
-from provenance.policy import POLICY_FILE
+from provenance.policy.schema import POLICY_FILE
 
 # git's delta-base cache at 32 MB instead of 16: `git log --raw` over 100k commits takes 2.3 s
 # instead of 3.0 (as without a limit) and stays near 110 MB instead of 285.

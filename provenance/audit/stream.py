@@ -16,7 +16,7 @@ from provenance import cache
 from provenance.audit.records import CommitRecord
 from provenance.errors import ProvenanceError
 from provenance.git import git
-from provenance.policy import POLICY_FILE
+from provenance.policy.schema import POLICY_FILE
 from provenance.wire import digest, trailers
 
 _START = b"\x00\x00C "

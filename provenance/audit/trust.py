@@ -6,10 +6,11 @@ import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
-from provenance import cache, policy
+from provenance import cache
 from provenance.errors import ProvenanceError
 from provenance.git import git, objects
-from provenance.policy import POLICY_FILE, Policy
+from provenance.policy import schema
+from provenance.policy.schema import POLICY_FILE, Policy
 
 
 def _commit(rev: str, what: str, cwd: str | Path | None) -> str:
@@ -69,7 +70,7 @@ def root_policy(
             external = Path(policy_file).read_bytes()
         except OSError as e:
             raise ProvenanceError(f"{policy_file}: cannot read policy: {e.strerror or e}") from None
-        loaded = policy.load_text(external, policy_file)
+        loaded = schema.load_text(external, policy_file)
         ident = f"sha256:{hashlib.sha256(external).hexdigest()}\0{loaded.source}"
         return loaded, None, ident, f"{policy_file} (--policy)"
     assert root is not None
@@ -78,7 +79,7 @@ def root_policy(
     if blob is None or data is None:
         raise ProvenanceError(
             f"the trust root {root[:12]} holds no {POLICY_FILE}: choose another or pass --policy")
-    loaded = policy.load_text(data, f"{POLICY_FILE} at {root[:12]}")
+    loaded = schema.load_text(data, f"{POLICY_FILE} at {root[:12]}")
     return loaded, blob, f"{blob}\0{loaded.source}", f"{POLICY_FILE} at {root}"
 
 

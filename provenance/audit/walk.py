@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from provenance import cache, notes, policy
+from provenance import cache, notes
 from provenance.audit import covers as covers_module  # RECENT, read at run time (tests set it)
 from provenance.audit import stream as stream_module  # CHUNK, read at run time (tests set it)
 from provenance.audit import trust
@@ -44,7 +44,8 @@ from provenance.audit.stream import (  # noqa: F401 (re-exported: bench/ and tes
 from provenance.audit.verdicts import Verdicts, ident
 from provenance.errors import ProvenanceError
 from provenance.git import git, objects
-from provenance.policy import POLICY_FILE, Policy
+from provenance.policy import schema
+from provenance.policy.schema import POLICY_FILE, Policy
 from provenance.ssh.keys import PublicKey
 from provenance.wire.digest import EMPTY
 
@@ -312,7 +313,7 @@ def _adopt(
         return blobs.index(blob), j
     data = objects.read_blobs([blob], cwd=cwd).get(blob, b"")
     try:
-        new = policy.load_text(data, f"{POLICY_FILE} at {sha[:12]}")
+        new = schema.load_text(data, f"{POLICY_FILE} at {sha[:12]}")
     except ProvenanceError as e:
         bad = Violation("unauthorized-policy-change",
                         f"the co-signed policy is unusable, the previous one stays in force: {e}",

@@ -1,6 +1,6 @@
 """One TOML table of the policy being validated: typed accessors whose errors name the key.
 
-`policy` builds its records through these; `policy_lines.Checker` turns each failure into one
+`schema` builds its records through these; `locator.Checker` turns each failure into one
 `FILE:LINE: KEY: message` error.
 """
 
@@ -10,7 +10,7 @@ import difflib
 import json
 from typing import Any, NoReturn
 
-from provenance.policy_lines import Checker
+from provenance.policy.locator import Checker
 
 
 def _show(value: Any) -> str:

@@ -1,7 +1,8 @@
 """The `.provenance.toml` schema: strict loading, glob matching, people, roles and keys.
 
-Error line numbers come from `policy_lines` and typed reads of one table from `policy_table`;
-text edits (starter policy, adding a key) live in `policy_edit` and are re-exported here.
+Error line numbers come from `locator` and typed reads of one table from `fields`; text edits
+(starter policy, adding a key) live in `edit`, and reading the policy of a revision or of the work
+tree in `source`.
 """
 
 from __future__ import annotations
@@ -18,18 +19,12 @@ from typing import Any
 import pathspec
 
 from provenance.errors import ProvenanceError
-from provenance.policy_edit import add_person_key, starter_policy
-from provenance.policy_lines import Checker
-from provenance.policy_table import _show, _Table
+from provenance.policy.fields import _show, _Table
+from provenance.policy.locator import Checker
 from provenance.ssh.keys import PublicKey, parse_public_key
 
 POLICY_FILE = ".provenance.toml"
 APPLIES_TO = ("ai-assisted", "all")
-
-__all__ = [
-    "APPLIES_TO", "POLICY_FILE", "Person", "Policy", "RevokedKey", "Rule",
-    "add_person_key", "load_file", "load_text", "starter_policy",
-]
 
 _EMAIL = re.compile(r"[^\s@<>]+@[^\s@<>]+")
 _ROLE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")

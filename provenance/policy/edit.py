@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from provenance.errors import ProvenanceError
-from provenance.policy_lines import Locator
+from provenance.policy.locator import Locator
+from provenance.policy.schema import load_text
 from provenance.ssh.keys import parse_public_key
 
 
@@ -23,8 +24,6 @@ def _key_text(key_line: str) -> str:
 
 def starter_policy(name: str, email: str, key_line: str | None) -> str:
     """A commented starter policy naming the user as the only senior; it loads as written."""
-    from provenance.policy import load_text  # deferred: policy re-exports this module
-
     keys = f"[{_toml_str(_key_text(key_line))}]" if key_line else "[]"
     text = f"""\
 # git-provenance policy: which AI-assisted changes need whose co-signature.
@@ -132,8 +131,6 @@ def _insert_key(text: str, index: int, loc: Locator, quoted: str) -> str:
 def add_person_key(text: str, name: str, email: str, key_line: str) -> str:
     """Register `key_line` for the person with `email` (appended to their `keys`, comments kept),
     or append a new `[[person]]` without roles; the result is validated by loading it."""
-    from provenance.policy import load_text  # deferred: policy re-exports this module
-
     policy = load_text(text)
     key = parse_public_key(key_line)
     quoted = _toml_str(_key_text(key_line))
