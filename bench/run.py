@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import generate  # noqa: E402
 import plan  # noqa: E402
 
-from provenance import cache  # noqa: E402
+from provenance.audit import cache  # noqa: E402
 from provenance.ssh import keyfile  # noqa: E402
 
 BIN = Path(sys.executable).parent

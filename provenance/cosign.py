@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from provenance import change as change_mod
-from provenance import hooks, identity, notes
+from provenance import hooks, identity
 from provenance.errors import ProvenanceError
 from provenance.git import git, objects
-from provenance.wire import trailers
+from provenance.wire import note, trailers
 from provenance.wire.statement import KEY_SIGNATURE, SignatureLine, Statement
 
 
@@ -72,7 +72,7 @@ def build_declaration(rev: str, ai: bool, assisted_by: tuple[str, ...] = (),
 
 
 def store_as_note(att: Attestation, cwd: str | Path | None = None) -> None:
-    notes.add_attestation(att.commit, list(att.lines), cwd=cwd)
+    note.add_attestation(att.commit, list(att.lines), cwd=cwd)
 
 
 def store_by_amending(att: Attestation, cwd: str | Path | None = None) -> str:

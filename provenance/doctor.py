@@ -9,9 +9,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from provenance import identity, install, notes
+from provenance import identity, install
 from provenance.errors import ProvenanceError
-from provenance.git import git
+from provenance.git import git, notes
 from provenance.policy import schema
 from provenance.policy.source import load_current
 from provenance.ssh import keyfile

@@ -272,13 +272,13 @@ def store_correction(commit: str, new_message: str) -> None:
         print(f"git-provenance: declaration re-signed for the final content ({fixed[:12]})",
               file=sys.stderr)
         return
-    from provenance import notes
+    from provenance.wire import note
 
     d = declaration.read(new_message)
     lines = [f"AI-Assisted: {'yes' if d.ai else 'no'}"]
     lines += [f"Assisted-by: {v}" for v in d.assisted_by]
     lines += [f"Provenance-Signature: {s.value()}" for s in d.declare_sigs]
-    notes.add_attestation(commit, lines)
+    note.add_attestation(commit, lines)
     print(f"git-provenance: declaration of {commit[:12]} corrected in a note "
           "(refs/notes/provenance; publish it with `git provenance sync`)", file=sys.stderr)
 

@@ -20,9 +20,9 @@ def _message(commit: str) -> str:
 
 def _has_cosign(commit: str) -> bool:
     """A co-sign in the commit's trailers or in its note (where `cosign` puts it by default)."""
-    from provenance import notes
+    from provenance.wire import note
 
-    in_notes = [tuple(ln.split(":", 1)) for ln in notes.read(commit) if ":" in ln]
+    in_notes = [tuple(ln.split(":", 1)) for ln in note.read(commit) if ":" in ln]
     return any(
         k.strip().lower() == KEY_SIGNATURE.lower() and v.split()[1:2] == ["cosign"]
         for k, v in [*_trailers(commit), *in_notes]

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from provenance import notes
+from provenance.audit.notes import read_all
 from provenance.audit.records import Judgement
 from provenance.audit.walk import AuditResult
 from provenance.detect.signals import commit_signals
-from provenance.git import git
+from provenance.git import git, notes
 from provenance.wire import trailers
 from provenance.wire.statement import KEY_ASSISTED_BY, KEY_SIGNATURE
 
@@ -217,7 +217,7 @@ def build(result: AuditResult, cwd: str | Path | None = None) -> ReportData:
     js = result.judgements
     facts = commit_facts([j.commit for j in js], cwd)
     by_note: dict[str, list[str]] = defaultdict(list)
-    for att in notes.read_all(cwd):
+    for att in read_all(cwd):
         by_note[att.note_commit] += [_tool(v) for v in att.assisted_by]
     agents: Counter[str] = Counter()
     for j in js:

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from provenance import change as change_mod
-from provenance import cosign, identity, notes
+from provenance import cosign, identity
 from provenance.git import git, objects
-from provenance.wire import declaration
+from provenance.wire import declaration, note
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def resign(range_: str | None, cwd: str | Path | None = None) -> list[Renewal]:
         change = change_mod.committed_change(commit, cwd)
         message = objects.commit_message(commit, cwd=cwd).decode("utf-8", "surrogateescape")
         declared = declaration.read(message)
-        note_lines = notes.read(commit, cwd)
+        note_lines = note.read(commit, cwd)
         note_valid = _note_declaration_valid(note_lines, change)
         valid = declaration.valid_signature(declared, change=change.digest,
                                             author=change.author_email, policy_blob=change.policy_blob)

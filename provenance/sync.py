@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from provenance import notes
 from provenance.errors import ProvenanceError
-from provenance.git import git
+from provenance.git import git, notes
 
 FETCHED = "refs/notes/provenance-fetched"
 

@@ -12,11 +12,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from provenance import notes
 from provenance.policy.schema import POLICY_FILE
 from provenance.ssh import keyfile, signing, sshsig
 from provenance.ssh.keys import PublicKey
-from provenance.wire import digest
+from provenance.wire import digest, note
 from provenance.wire.statement import Statement
 
 
@@ -191,7 +190,7 @@ def add_note(repo: Path, commit: str, lines: Sequence[str]) -> None:
     os.environ.update(GIT_AUTHOR_NAME="n", GIT_AUTHOR_EMAIL="n@example.com",
                       GIT_COMMITTER_NAME="n", GIT_COMMITTER_EMAIL="n@example.com")
     try:
-        notes.add_attestation(commit, lines, cwd=repo)
+        note.add_attestation(commit, lines, cwd=repo)
     finally:
         for k, v in saved.items():
             if v is None:

@@ -13,8 +13,7 @@ import factory as f
 import pytest
 
 import provenance
-from provenance import cache
-from provenance.audit import covers, report, stream, walk
+from provenance.audit import cache, covers, report, stream, walk
 from provenance.audit import judge as judge_module
 from provenance.audit.records import CommitRecord, Judgement
 from provenance.policy.schema import POLICY_FILE

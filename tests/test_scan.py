@@ -12,8 +12,7 @@ from pathlib import Path
 import factory as f
 import pytest
 
-from provenance import cache
-from provenance.audit import report, scan, stream, walk
+from provenance.audit import cache, report, scan, stream, walk
 from provenance.policy.schema import POLICY_FILE
 from provenance.wire import digest
 

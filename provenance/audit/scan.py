@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from provenance import cache
+from provenance.audit import cache
 from provenance.audit.records import CommitRecord
 from provenance.audit.stream import (
     BATCH,

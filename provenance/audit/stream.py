@@ -12,7 +12,7 @@ from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from provenance import cache
+from provenance.audit import cache
 from provenance.audit.records import CommitRecord
 from provenance.errors import ProvenanceError
 from provenance.git import git

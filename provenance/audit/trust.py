@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
-from provenance import cache
+from provenance.audit import cache
 from provenance.errors import ProvenanceError
 from provenance.git import git, objects
 from provenance.policy import schema

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from provenance import cache
+from provenance.audit import cache
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from provenance import cache, notes
+from provenance.audit import cache, trust
 from provenance.audit import covers as covers_module  # RECENT, read at run time (tests set it)
 from provenance.audit import stream as stream_module  # CHUNK, read at run time (tests set it)
-from provenance.audit import trust
 from provenance.audit.judge import judge
+from provenance.audit.notes import read_all
 from provenance.audit.records import (
     CommitRecord,
     CoverApproval,
@@ -43,7 +43,7 @@ from provenance.audit.stream import (  # noqa: F401 (re-exported: bench/ and tes
 )
 from provenance.audit.verdicts import Verdicts, ident
 from provenance.errors import ProvenanceError
-from provenance.git import git, objects
+from provenance.git import git, notes, objects
 from provenance.policy import schema
 from provenance.policy.schema import POLICY_FILE, Policy
 from provenance.ssh.keys import PublicKey
@@ -333,7 +333,7 @@ def audit(
     """Walk and judge `RANGE ^TRUST_ROOT`; revocations found on the way re-run the walk.
 
     With `use_cache`, what never changes for a commit comes from the cache in the git common dir
-    (provenance/cache.py): a second audit reads no patches and checks no signature twice."""
+    (audit/cache.py): a second audit reads no patches and checks no signature twice."""
     git.git_dir(cwd)  # "not a git repository" before anything else
     if range_ is None and git.rev_parse("HEAD", cwd=cwd) is None:
         raise ProvenanceError("HEAD names no commit: nothing to audit")
@@ -346,7 +346,7 @@ def audit(
         tip = range_ or "HEAD"
         revs = [tip] + ([f"^{root}"] if root else [])
         trust.refuse_shallow_boundary(revs, cwd)
-        all_notes = notes.read_all(cwd)
+        all_notes = read_all(cwd)
         revoked = frozenset(r.key for r in root_policy.revoked)
         if use_cache and db is None:
             db = cache.open_cache(common)
