@@ -41,8 +41,8 @@ def keygen(key_path: Path | None, no_config: bool) -> None:
 
     Example: git provenance keygen
     """
-    from provenance import identity
     from provenance.git import git
+    from provenance.record import identity
     from provenance.ssh import keyfile
 
     config = identity.read_config()
@@ -64,9 +64,9 @@ def init(name: str | None, email: str | None) -> None:
 
     Example: git provenance init
     """
-    from provenance import identity
     from provenance.git import git
     from provenance.policy import edit, schema
+    from provenance.record import identity
     from provenance.ssh import keyfile
 
     config = identity.read_config()
@@ -114,7 +114,7 @@ def install(uninstall: bool) -> None:
 
     Example: git provenance install
     """
-    from provenance import install as install_mod
+    from provenance.record import install as install_mod
 
     lines = install_mod.uninstall() if uninstall else install_mod.install()
     for line in lines:
@@ -129,7 +129,7 @@ def hook(hook_type: str, args: tuple[str, ...]) -> None:
 
     Example: git provenance hook commit-msg .git/COMMIT_EDITMSG
     """
-    from provenance import hooks
+    from provenance.record import hooks
 
     raise SystemExit(hooks.run_hook(hook_type, list(args), os.environ))
 
@@ -199,7 +199,7 @@ def declare(revs: tuple[str, ...], ai: bool | None, assisted_by: tuple[str, ...]
     """
     from provenance import cosign as cosign_mod
     from provenance.git import git
-    from provenance.hookstate import NEXT_DECLARATION
+    from provenance.record.hookstate import NEXT_DECLARATION
 
     assert ai is not None
     if not revs:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from provenance import change as change_mod
-from provenance import hooks, identity
 from provenance.errors import ProvenanceError
 from provenance.git import git, objects
+from provenance.record import change as change_mod
+from provenance.record import declare, identity
 from provenance.wire import note, trailers
 from provenance.wire.statement import KEY_SIGNATURE, SignatureLine, Statement
 
@@ -64,7 +64,7 @@ def build_declaration(rev: str, ai: bool, assisted_by: tuple[str, ...] = (),
             f"only the author ({change.author_email}) can declare {commit[:12]}; you are "
             f"{signer.email or 'unknown (set user.email)'}"
         )
-    sig = hooks.sign_declaration(change, signer, ai=ai, assisted_by=set(assisted_by))
+    sig = declare.sign_declaration(change, signer, ai=ai, assisted_by=set(assisted_by))
     lines = [f"AI-Assisted: {'yes' if ai else 'no'}"]
     lines += [f"Assisted-by: {v}" for v in sorted(set(assisted_by))]
     lines.append(f"{KEY_SIGNATURE}: {sig.value()}")

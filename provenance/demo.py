@@ -92,7 +92,7 @@ def build(directory: Path) -> Path:
         policy.append(f'\n[[person]]\nname = "{name}"\nemail = "{email}"\nroles = {roles!r}\n'
                       f'keys = ["{key.openssh()}"]\n'.replace("'", '"'))
     git.run(["init", "-q", "-b", "main", str(repo)])
-    from provenance.install import install
+    from provenance.record.install import install
 
     install(cwd=repo, python=sys.executable)
     for var in [v for v in os.environ if v in ("CLAUDECODE", "CURSOR_AGENT", "CODEX_THREAD_ID")]:

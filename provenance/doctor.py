@@ -9,11 +9,11 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from provenance import identity, install
 from provenance.errors import ProvenanceError
 from provenance.git import git, notes
 from provenance.policy import schema
 from provenance.policy.source import load_current
+from provenance.record import identity, install
 from provenance.ssh import keyfile
 
 # Hooks and trailer formats are verified on git 2.39; below 2.32 `%(trailers:...)` options differ.

@@ -40,7 +40,7 @@ def _nothing_changed(hook_type: str, args: Sequence[str]) -> bool:
     """
     if hook_type not in ("commit-msg", "post-commit") or os.environ.get("PROVENANCE_SKIP"):
         return False
-    from provenance.hookstate import COMMIT_FACTS_FORMAT, NEXT_DECLARATION, STATE_COMMIT, STATE_MESSAGE
+    from provenance.record.hookstate import COMMIT_FACTS_FORMAT, NEXT_DECLARATION, STATE_COMMIT, STATE_MESSAGE
 
     if hook_type == "commit-msg":
         # The message file lives in the git dir (COMMIT_EDITMSG, MERGE_MSG): no git process needed.
@@ -100,8 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(args) >= 2 and args[0] == "hook" and not args[1].startswith("-"):
         if _nothing_changed(args[1], args[2:]):
             return 0
-        from provenance import hooks
         from provenance.errors import error_handler
+        from provenance.record import hooks
 
         with error_handler():
             code = hooks.run_hook(args[1], args[2:], os.environ)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from provenance import change as change_mod
-from provenance import cosign, identity
+from provenance import cosign
 from provenance.git import git, objects
+from provenance.record import change as change_mod
+from provenance.record import identity
 from provenance.wire import declaration, note
 
 

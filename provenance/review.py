@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from provenance import identity
 from provenance.audit import walk
 from provenance.errors import ProvenanceError
 from provenance.git import git
 from provenance.policy import source
+from provenance.record import identity
 
 NEEDS_YOU = ("missing-cosign", "unauthorized-policy-change")
 

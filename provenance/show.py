@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
-from provenance import change as change_mod
 from provenance.detect.signals import commit_signals
 from provenance.errors import ProvenanceError
 from provenance.git import git, objects
 from provenance.policy import source
+from provenance.record import change as change_mod
 from provenance.ssh import sshsig
 from provenance.wire import declaration, trailers
 from provenance.wire.statement import KEY_SIGNATURE, MalformedSignature, Statement, parse_signature_value

@@ -13,7 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from provenance.install import install  # noqa: E402
+from provenance.record.install import install  # noqa: E402
 from provenance.ssh import keyfile  # noqa: E402
 
 PROJECT = Path(__file__).resolve().parent.parent

@@ -257,7 +257,7 @@ def test_a_repository_without_commits_is_a_clear_error_and_its_first_commit_work
     path = tmp_path / "empty"
     subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True, env=clean_env(home))
     repo = Repo(path, home, clean_env(home))
-    from provenance.install import install
+    from provenance.record.install import install
     install(cwd=path, python=sys.executable)
     external = tmp_path / "policy.toml"
     external.write_text(policy_text(people))

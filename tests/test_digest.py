@@ -14,7 +14,7 @@ import pytest
 from conftest import Person, Repo, clean_env
 
 from provenance.git import git
-from provenance.install import install
+from provenance.record.install import install
 from provenance.ssh import sshsig
 from provenance.wire import digest
 from provenance.wire.statement import Statement, parse_signature_value
@@ -332,9 +332,9 @@ def test_content_after_a_carriage_return_is_digested(plain: Repo) -> None:
 def test_the_policy_blob_read_from_the_patch_agrees_with_the_trees(tmp_path: Path) -> None:
     """The hook reads the policy change off the probe patch; whenever it claims to know, it must
     say what comparing the two trees says (and fall back otherwise)."""
-    from provenance import change as change_mod
     from provenance.git import git as git_mod
     from provenance.policy.schema import POLICY_FILE
+    from provenance.record import change as change_mod
 
     repo = tmp_path / "r"
     env = clean_env(tmp_path)

@@ -213,7 +213,7 @@ def test_install_chains_an_existing_hook(tmp_path: Path, people: dict[str, Perso
     hook = repo.path / ".git" / "hooks" / "commit-msg"
     hook.write_text('#!/bin/sh\necho "Existing-Hook: ran" >> "$1"\n')
     hook.chmod(0o755)
-    from provenance.install import install
+    from provenance.record.install import install
 
     install(cwd=repo.path, python=__import__("sys").executable)
     install(cwd=repo.path, python=__import__("sys").executable)  # idempotent
@@ -227,7 +227,7 @@ def test_fingerprint_prefilter_never_hides_a_real_fingerprint():
     import json
 
     from provenance.detect import signals
-    from provenance.hooks import may_carry_fingerprints
+    from provenance.record.declare import may_carry_fingerprints
 
     records = [json.loads(line) for line in AIDER_COMMITS.read_text().splitlines()]
     samples = [(r["author_name"], r["author_email"], r["message"]) for r in records]
@@ -258,7 +258,7 @@ def test_a_plain_commit_starts_python_once_and_an_edited_message_is_checked_agai
     """commit-msg and post-commit skip Python when prepare-commit-msg's work is intact."""
     import sys
 
-    from provenance.install import install
+    from provenance.record.install import install
 
     repo = new_repo(tmp_path, people, hooks=False)
     log = tmp_path / "python-calls"

@@ -12,7 +12,7 @@ import yaml
 from conftest import PROJECT, Repo, clean_env, new_repo
 from test_hooks import assert_valid_declaration, declaration_of
 
-from provenance.install import FAST_PATHS, precommit_entry
+from provenance.record.install import FAST_PATHS, precommit_entry
 
 HOOK_IDS = ("provenance-prepare-commit-msg", "provenance-commit-msg", "provenance-post-commit",
             "provenance-post-rewrite")

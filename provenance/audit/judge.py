@@ -57,7 +57,7 @@ def judge(
 
     signals = (
         commit_signals(record.author_name, author, record.message,
-                              record.committer_name, record.committer_email)
+                       record.committer_name, record.committer_email)
         if policy.detect_undeclared else []
     )
     if signals:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from provenance.git import git
-from provenance.hookstate import COMMIT_FACTS_FORMAT, NEXT_DECLARATION, STATE_COMMIT, STATE_MESSAGE
+from provenance.record.hookstate import COMMIT_FACTS_FORMAT, NEXT_DECLARATION, STATE_COMMIT, STATE_MESSAGE
 
 HOOK_TYPES = (
     "prepare-commit-msg",

@@ -11,6 +11,7 @@ from provenance.audit.records import Judgement
 from provenance.errors import ProvenanceError
 from provenance.git import git
 from provenance.policy import source
+from provenance.record.hookstate import skip_requested
 
 ZERO = "0" * 40
 DEFAULT_PROTECTED = ("main", "master")
@@ -56,8 +57,6 @@ def new_commits(ref: PushedRef, remote: str) -> set[str]:
 
 
 def run(args: Sequence[str], environ: Mapping[str, str], stdin_text: str) -> int:
-    from provenance.hooks import skip_requested
-
     if skip_requested(environ):
         return 0
     remote = args[0] if args else environ.get("PRE_COMMIT_REMOTE_NAME", "origin")

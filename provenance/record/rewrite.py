@@ -1,4 +1,4 @@
-"""The hooks that run around history rewrites, pushes and `git am`."""
+"""The hooks that run around history rewrites and `git am`: post-rewrite and applypatch-msg."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from provenance import change as change_mod
-from provenance import hooks
 from provenance.git import git, objects
+from provenance.record import change as change_mod
+from provenance.record.declare import decide, read_message, store_correction
+from provenance.record.hookstate import skip_requested
 from provenance.wire import declaration
 from provenance.wire import digest as digest_mod
 from provenance.wire.statement import KEY_SIGNATURE
@@ -58,7 +59,7 @@ def rewrite_pairs(stdin_text: str) -> dict[str, list[str]]:
 
 def post_rewrite(args: Sequence[str], environ: Mapping[str, str]) -> int:
     """OR the declarations of combined commits; list signatures the rewrite made stale."""
-    if hooks.skip_requested(environ):
+    if skip_requested(environ):
         return 0
     pairs = rewrite_pairs(sys.stdin.read() if not sys.stdin.isatty() else "")
     if not pairs:
@@ -73,9 +74,9 @@ def post_rewrite(args: Sequence[str], environ: Mapping[str, str]) -> int:
             change = change_mod.committed_change(new)
             folded = change_mod.Change(change.digest, change.author_name, change.author_email,
                                   change.policy_blob, folded=tuple(olds))
-            corrected = hooks.decide(new_message, folded, environ)
+            corrected = decide(new_message, folded, environ)
             if corrected is not None:
-                hooks.store_correction(new, corrected)
+                store_correction(new, corrected)
         if len(olds) == 1 and _went_stale(olds[0], new):
             stale.append(new)
     if stale:
@@ -94,33 +95,10 @@ def applypatch_msg(args: Sequence[str], environ: Mapping[str, str]) -> int:
     A declaration carried in the patch stays valid when the patch applies with the same content;
     otherwise the commit is reported by the audit and `git provenance declare` fixes it.
     """
-    if hooks.skip_requested(environ) or not args:
+    if skip_requested(environ) or not args:
         return 0
-    message = hooks.read_message(Path(args[0]))
+    message = read_message(Path(args[0]))
     if not declaration.read(message).ai_values:
         print("git-provenance: `git am` commits are not declared by hooks; after applying, run "
               "`git provenance declare HEAD --ai` or `--no-ai`", file=sys.stderr)
     return 0
-
-
-def pre_push(args: Sequence[str], environ: Mapping[str, str]) -> int:
-    from provenance.prepush import run as run_gate
-
-    return run_gate(args, environ, sys.stdin.read())
-
-
-HOOKS = {
-    "post-rewrite": post_rewrite,
-    "applypatch-msg": applypatch_msg,
-    "pre-push": pre_push,
-}
-
-
-def run(hook_type: str, args: Sequence[str], environ: Mapping[str, str]) -> int:
-    func = HOOKS.get(hook_type)
-    if func is None:
-        from provenance.errors import ProvenanceError
-
-        raise ProvenanceError(f"unknown hook type {hook_type!r} (known: prepare-commit-msg, "
-                              "commit-msg, post-commit, " + ", ".join(HOOKS) + ")")
-    return func(args, environ)

@@ -1,6 +1,6 @@
-"""Hook entry points: declare and sign in the message; correct after the commit exists.
+"""What a commit declares: the decision, its signature, and the message file it is written in.
 
-What git tells each hook is in docs/hooks.md. The rules that matter:
+Shared by the commit hooks (`hooks`), the rewrite hooks (`rewrite`) and `declare REV`. The rules:
 - a declaration still valid for the change's digest is never touched, whoever replays it;
 - only the author re-signs; content replayed inside an agent session becomes AI-assisted;
 - combining commits ORs their declarations; nothing downgrades yes to no.
@@ -10,36 +10,20 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from provenance import identity
-from provenance.change import POLICY_FILE, Change, _read_lines, committed_change, pending_change
 from provenance.detect import fingerprints
 from provenance.errors import ProvenanceError
 from provenance.git import git, objects
-from provenance.hookstate import NEXT_DECLARATION, STATE_COMMIT, STATE_MESSAGE
+from provenance.record import identity
+from provenance.record.change import POLICY_FILE, Change
 from provenance.wire import declaration
 from provenance.wire.statement import SignatureLine
 
 if TYPE_CHECKING:
     from provenance.detect.signals import Signal  # imported where used: most commits never need it
-
-
-def next_declaration(gitdir: Path) -> tuple[bool, tuple[str, ...]] | None:
-    """The declaration `git provenance declare` set for the next commit, if any."""
-    lines = _read_lines(gitdir / NEXT_DECLARATION)
-    if not lines or lines[0] not in ("yes", "no"):
-        return None
-    return lines[0] == "yes", tuple(lines[1:])
-
-
-def skip_requested(environ: Mapping[str, str]) -> bool:
-    return environ.get("PROVENANCE_SKIP", "") not in ("", "0")
-
-
-# ---- the decision -----------------------------------------------------------------------------
 
 
 def _policy_demands_signature() -> bool:
@@ -163,101 +147,12 @@ def write_message(path: Path, message: str) -> None:
     os.replace(tmp, path)
 
 
-# ---- what prepare-commit-msg leaves for the later hooks' fast paths ----------------------------
-
-
-
-def clear_state(gitdir: Path) -> None:
-    for name in (STATE_MESSAGE, STATE_COMMIT):
-        (gitdir / name).unlink(missing_ok=True)
-
-
-def record_state(gitdir: Path, message: str, change: Change) -> None:
-    """Remember what this commit will be, so that the next hooks can tell nothing changed."""
-    from provenance.wire import trailers
-    from provenance.wire.statement import PROVENANCE_KEYS
-
-    clear_state(gitdir)
-    if not change.tree:
-        return
-    if not trailers.strip_for_emptiness(trailers.remove(message, set(PROVENANCE_KEYS))).strip():
-        return  # commit-msg must run in full: it refuses a message of trailers only
-    lines = [f"{change.tree} {' '.join(change.parents)}"]
-    lines += [f"{k}: {v}" for k, v in trailers.parse(message) if k.lower() in PROVENANCE_KEYS]
-    (gitdir / STATE_COMMIT).write_text("\n".join(lines) + "\n", errors="surrogateescape")
-    (gitdir / STATE_MESSAGE).write_bytes(message.encode("utf-8", "surrogateescape"))
-
-
-# ---- the hooks --------------------------------------------------------------------------------
-
-
-def prepare_commit_msg(args: Sequence[str], environ: Mapping[str, str]) -> int:
-    head = git.head()  # first: the same git process tells the git dir
-    gitdir = git.git_dir()
-    clear_state(gitdir)
-    if skip_requested(environ) or not args:
-        return 0
-    path = Path(args[0])
-    source = args[1] if len(args) > 1 else environ.get("PRE_COMMIT_COMMIT_MSG_SOURCE")
-    message = read_message(path)
-    explicit = next_declaration(gitdir)
-    if explicit is not None and not declaration.read(message).ai_values:
-        # As if the user had written the trailers: the usual checks (agent refusal) apply.
-        message = declaration.rewrite(message, ai=explicit[0], assisted_by=explicit[1], signatures=())
-    change = pending_change(source, environ, head)
-    new = decide(message, change, environ)
-    if new is None and explicit is not None:
-        new = message
-    if new is not None and new != read_message(path):
-        write_message(path, new)
-    record_state(gitdir, read_message(path), change)
-    return 0
-
-
-def commit_msg(args: Sequence[str], environ: Mapping[str, str]) -> int:
-    """Re-check after the editor: the author may have changed the declaration."""
-    if skip_requested(environ) or not args:
-        return 0
-    path = Path(args[0])
-    message = read_message(path)
-    from provenance.wire import trailers
-    from provenance.wire.statement import PROVENANCE_KEYS
-
-    if not trailers.strip_for_emptiness(trailers.remove(message, set(PROVENANCE_KEYS))).strip():
-        print("git-provenance: aborting commit: the message holds only provenance trailers",
-              file=sys.stderr)
-        return 1
-    change = pending_change(None, environ)
-    new = decide(message, change, environ)
-    if new is not None and new != message:
-        write_message(path, new)
-    record_state(git.git_dir(), read_message(path), change)
-    return 0
+# ---- a correction after the commit exists ------------------------------------------------------
 
 
 def _in_sequencer(gitdir: Path) -> bool:
     return any((gitdir / n).exists() for n in
                ("rebase-merge", "rebase-apply", "CHERRY_PICK_HEAD", "REVERT_HEAD", "sequencer"))
-
-
-def post_commit(args: Sequence[str], environ: Mapping[str, str]) -> int:
-    """Correct a declaration whose digest does not match the finished commit (`--amend -m`)."""
-    if skip_requested(environ):
-        return 0
-    head = git.head()
-    if head is None:
-        return 0
-    gitdir = git.git_dir()
-    (gitdir / NEXT_DECLARATION).unlink(missing_ok=True)  # used by the commit just made
-    clear_state(gitdir)
-    message = objects.commit_message(head).decode("utf-8", "surrogateescape")
-    if not declaration.read(message).ai_values:
-        return 0  # no declaration at all (PROVENANCE_SKIP): the audit will see it
-    new = decide(message, committed_change(head), environ)
-    if new is None or new == message:
-        return 0
-    store_correction(head, new)
-    return 0
 
 
 def store_correction(commit: str, new_message: str) -> None:
@@ -281,19 +176,3 @@ def store_correction(commit: str, new_message: str) -> None:
     note.add_attestation(commit, lines)
     print(f"git-provenance: declaration of {commit[:12]} corrected in a note "
           "(refs/notes/provenance; publish it with `git provenance sync`)", file=sys.stderr)
-
-
-HOOKS = {
-    "prepare-commit-msg": prepare_commit_msg,
-    "commit-msg": commit_msg,
-    "post-commit": post_commit,
-}
-
-
-def run_hook(hook_type: str, args: Sequence[str], environ: Mapping[str, str]) -> int:
-    func = HOOKS.get(hook_type)
-    if func is None:
-        from provenance import hooks_extra
-
-        return hooks_extra.run(hook_type, args, environ)
-    return func(args, environ)
