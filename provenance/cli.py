@@ -142,7 +142,7 @@ def show(rev: str, fmt: str) -> None:
 
     Example: git provenance show HEAD --format json
     """
-    from provenance import show as show_mod
+    from provenance.commands import show as show_mod
 
     click.echo(show_mod.render(rev, fmt), nl=False)
 
@@ -173,7 +173,7 @@ def cosign(revs: tuple[str, ...], as_note: bool, no_covers: bool) -> None:
 
     Example: git provenance cosign HEAD~3..HEAD && git provenance sync
     """
-    from provenance import cosign as cosign_mod
+    from provenance.commands import cosign as cosign_mod
 
     for rev in _expand(revs):
         att = cosign_mod.build_cosign(rev, covers=not no_covers)
@@ -197,7 +197,7 @@ def declare(revs: tuple[str, ...], ai: bool | None, assisted_by: tuple[str, ...]
       git provenance declare --ai --assisted-by cursor    # the next commit
       git provenance declare abc123 --no-ai                # a web-UI commit, after the fact
     """
-    from provenance import cosign as cosign_mod
+    from provenance.commands import cosign as cosign_mod
     from provenance.git import git
     from provenance.record.hookstate import NEXT_DECLARATION
 
@@ -221,8 +221,8 @@ def review(range_: str | None, assume_yes: bool) -> None:
 
     Example: git provenance review origin/main..HEAD
     """
-    from provenance import cosign as cosign_mod
-    from provenance.review import describe, pending_for_signer
+    from provenance.commands import cosign as cosign_mod
+    from provenance.commands.review import describe, pending_for_signer
 
     pending = pending_for_signer(range_)
     if not pending:
@@ -243,7 +243,7 @@ def sync(remote: str) -> None:
 
     Example: git provenance sync origin
     """
-    from provenance.sync import sync as sync_notes
+    from provenance.commands.sync import sync as sync_notes
 
     for line in sync_notes(remote):
         click.echo(line)
@@ -256,7 +256,7 @@ def resign(range_: str | None) -> None:
 
     Example: git provenance resign origin/main..HEAD
     """
-    from provenance.resign import resign as renew
+    from provenance.commands.resign import resign as renew
 
     renewals = renew(range_)
     if not renewals:
@@ -297,7 +297,7 @@ def demo(directory: Path | None) -> None:
 
     Example: git provenance demo /tmp/provenance-demo
     """
-    from provenance.demo import run as run_demo
+    from provenance.commands.demo import run as run_demo
 
     sys.exit(run_demo(directory))
 
@@ -316,7 +316,7 @@ def report(range_: str | None, html_file: Path, trust_root: str | None, policy_f
 
     Example: git provenance report origin/main --html provenance.html
     """
-    from provenance.htmlreport import write_report
+    from provenance.commands.report import write_report
 
     data = write_report(range_, trust_root, policy_file, html_file)
     click.echo(f"wrote {html_file}: {data.commits} commit(s), {data.ai_assisted} AI-assisted, "
@@ -331,7 +331,7 @@ def doctor() -> None:
 
     Example: git provenance doctor
     """
-    from provenance.doctor import diagnose
+    from provenance.commands.doctor import diagnose
 
     checks = diagnose()
     for check in checks:

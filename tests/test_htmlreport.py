@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from provenance import demo
+from provenance.commands import demo
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

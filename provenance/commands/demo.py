@@ -111,7 +111,7 @@ def build(directory: Path) -> Path:
     # Alice reviews Bob's AI-assisted refund change and co-signs it in a note: no history rewrite.
     _git(repo, "-c", "core.hooksPath=/dev/null", "config", "provenance.trustRoot",
          _git(repo, "rev-list", "--max-parents=0", "HEAD"))
-    from provenance import cosign
+    from provenance.commands import cosign
 
     for index, delay in COSIGNS.items():
         alice = {**_as("alice", keys), **_at(DAYS[index] + delay)}

@@ -11,7 +11,7 @@ from html import escape
 from pathlib import Path
 
 from provenance.audit.walk import audit
-from provenance.report_data import ReportData, build
+from provenance.commands.report_data import ReportData, build
 
 WIDTH = 560
 ROW = 26

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from provenance import cosign
+from provenance.commands import cosign
 from provenance.git import git, objects
 from provenance.record import change as change_mod
 from provenance.record import identity
