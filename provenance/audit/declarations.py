@@ -145,27 +145,28 @@ def trailers_read(message: str) -> tuple[tuple[str, str], ...]:
     return tuple(trailers.parse(message))
 
 
-class Declared(NamedTuple):
-    """What a commit's trailers and notes declare, and what became of their signatures."""
+class Declarations(NamedTuple):
+    """What a commit's trailers and notes declare, and what became of their signatures (the judge
+    reads it by name; a NamedTuple because one is built per commit)."""
 
-    evidence: tuple[str, ...]
+    evidence: tuple[str, ...]  # one line per declaration found, for the report
     bad: Sequence[str]  # AI-Assisted values that are neither yes nor no
     trailer_yes: bool
     trailer_no: bool
     note_values: AbstractSet[bool]  # what valid notes (or the author's stale "yes") declare
     valid: Sequence[Attestation]
     failed: Sequence[Attestation]  # not valid, and not superseded by a valid one
-    author_declares: Sequence[Attestation]
-    declared: bool
-    declared_yes: bool
+    author_declares: Sequence[Attestation]  # valid declare signatures
+    declared: bool  # by a trailer, a valid note, or a valid declare signature in the trailers
+    declared_yes: bool  # ... as AI-assisted: nothing downgrades yes
 
 
 # Most commits of an unadopted history: no trailer `judge` reads, no note. Shared: immutable.
-_NOTHING_DECLARED = Declared((), (), False, False, frozenset(), (), (), (), False, False)
+_NOTHING_DECLARED = Declarations((), (), False, False, frozenset(), (), (), (), False, False)
 
 
 def read_declarations(record: CommitRecord, policy: Policy, notes: Sequence[NoteAttestation],
-                      revoked: frozenset[PublicKey]) -> Declared:
+                      revoked: frozenset[PublicKey]) -> Declarations:
     """Read the declarations of `record`'s trailers and `notes`, checking every signature."""
     by_key: dict[str, list[str]] = {}  # lower-cased trailer key -> values
     parsed_trailers = record.trailers
@@ -236,5 +237,5 @@ def read_declarations(record: CommitRecord, policy: Policy, notes: Sequence[Note
         a.source == "trailer" for a in author_declares))
     declared_yes = trailer_yes or True in note_values or (bool(author_declares) and any(
         a.ai_assisted is True for a in author_declares))
-    return Declared(tuple(evidence), bad, trailer_yes, trailer_no, note_values, valid, failed,
-                     author_declares, declared, declared_yes)
+    return Declarations(tuple(evidence), bad, trailer_yes, trailer_no, note_values, valid, failed,
+                        author_declares, declared, declared_yes)

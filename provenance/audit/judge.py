@@ -51,9 +51,10 @@ def judge(
     external policy file)."""
     sha, author = record.sha, record.author_email
     violations: list[Violation] = []
-    declared_by, bad, trailer_yes, trailer_no, note_values, valid, failed, author_declares, \
-        declared, declared_yes = read_declarations(record, policy, notes, revoked)
-    evidence = list(declared_by)
+    found = read_declarations(record, policy, notes, revoked)
+    # Bound once: each is read several times below, for every commit of a walk.
+    declared, declared_yes, failed = found.declared, found.declared_yes, found.failed
+    evidence = list(found.evidence)
 
     signals = (
         commit_signals(record.author_name, author, record.message,
@@ -70,15 +71,15 @@ def judge(
         violations.append(Violation(
             "undeclared-ai", f"carries an AI fingerprint ({signals[0].evidence}) but {what}",
             f"git provenance declare {sha} --ai   # run by the author"))
-    elif bad:
+    elif found.bad:
         violations.append(Violation(
-            "missing-declaration", f"AI-Assisted value {bad[0]!r} is neither yes nor no",
+            "missing-declaration", f"AI-Assisted value {found.bad[0]!r} is neither yes nor no",
             f"git provenance declare {sha} --ai   # or --no-ai; run by the author"))
     elif policy.declaration_required and not declared and not clean_merge:
         violations.append(Violation(
             "missing-declaration", "no AI-Assisted declaration (committed without the hooks?)",
             f"git provenance declare {sha} --ai   # or --no-ai; run by the author"))
-    if trailer_yes and trailer_no and not note_values:
+    if found.trailer_yes and found.trailer_no and not found.note_values:
         violations.append(Violation(
             "conflicting-declaration", "declares both AI-Assisted: yes and AI-Assisted: no",
             f"git provenance declare {sha} --ai   # run by the author"))
@@ -88,7 +89,7 @@ def judge(
         violations.append(Violation(
             a.status, f"{a.role} signature by {a.signer} ({a.source}): {a.reason}",
             _fix(a.role, sha, a.signer, None if a.role != "declare" else declared_yes)))
-    if (policy.declaration_signed and declared and not author_declares
+    if (policy.declaration_signed and declared and not found.author_declares
             and not any(a.role in ("declare", "?") for a in failed)):
         violations.append(Violation(
             "unsigned-declaration", "the declaration carries no valid signature by its author",
@@ -96,7 +97,7 @@ def judge(
             "   # run by the author"))
 
     # -- co-signs: distinct people, never the author
-    cosigns = [a for a in valid if a.role == "cosign"] if valid else []
+    cosigns = [a for a in found.valid if a.role == "cosign"] if found.valid else []
     approvals: list[tuple[PublicKey, str, str]] = [
         (a.key, a.signer, a.source) for a in cosigns if a.key is not None] if cosigns else []
     for c in cover_approvals:

@@ -10,7 +10,7 @@ import itertools
 import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from provenance.audit import cache, trust
@@ -27,18 +27,14 @@ from provenance.audit.records import (
 )
 from provenance.audit.scan import scan_stream
 from provenance.audit.spool import Encoded, Judgements, decoded, encoded, missing_cosign
-from provenance.audit.stream import (  # noqa: F401 (re-exported: bench/ and tests use walk.*)
-    LOG_FORMAT,
+from provenance.audit.stream import (
     NULL_OID,
     UNKNOWN,
     CacheMiss,
     cached_stream,
-    digests_of,
     light_row,
     light_stream,
     log_stream,
-    parse_log,
-    path_of_header,
     walk_order,
 )
 from provenance.audit.verdicts import Verdicts, ident
@@ -60,6 +56,23 @@ class AuditResult:
     notes_ref_exists: bool
 
 
+@dataclass(frozen=True)
+class WalkContext:
+    """What every walk of one audit shares; a walk that finds new revocations runs again with
+    `revoked` grown (`dataclasses.replace`)."""
+
+    root: str | None  # the trust root (None: --policy FILE without one)
+    root_policy: Policy  # in force at the trust root, or the external policy file
+    root_blob: str | None  # its blob id (None when external)
+    root_ident: str  # its identity in verdict keys: blob id or file hash, and source name
+    external: bool  # --policy FILE: one policy for the whole walk, no policy chain
+    revoked: frozenset[PublicKey]
+    notes: Sequence[NoteAttestation]  # every attestation in refs/notes/provenance
+    cwd: str | Path | None
+    progress: Callable[[int], None] | None
+    db: cache.Cache | None  # None: --no-cache, or a cache that cannot be used
+
+
 # ---- the walk ------------------------------------------------------------------------------------
 
 
@@ -79,10 +92,7 @@ def _index_notes(
 
 
 def _walk_once(
-    stream: Iterable[CommitRecord], root_policy: Policy, root_blob: str | None, root_ident: str,
-    external: bool, revoked: frozenset[PublicKey], all_notes: Sequence[NoteAttestation],
-    cwd: str | Path | None, progress: Callable[[int], None] | None,
-    verdicts: Verdicts | None = None, *,
+    stream: Iterable[CommitRecord], ctx: WalkContext, verdicts: Verdicts | None = None, *,
     branching: dict[str, int] | None = None, rows: cache.LightRows | None = None,
     in_order: bool = True,
 ) -> tuple[Judgements, list[Policy]]:
@@ -93,15 +103,17 @@ def _walk_once(
     forgotten once its last child is judged, so the walk's memory does not grow with history.
     `rows` receives the light rows of a walk that has every digest. A walk under an `external`
     policy has no policy chain: its stream may come in any order (not `in_order`)."""
-    by_digest, by_commit = _index_notes(all_notes)
-    policies: list[Policy] = [root_policy]
-    blobs: list[str | None] = [root_blob]
+    # Locals, not attributes: the loop below runs once a commit.
+    external, revoked, cwd, progress = ctx.external, ctx.revoked, ctx.cwd, ctx.progress
+    by_digest, by_commit = _index_notes(ctx.notes)
+    policies: list[Policy] = [ctx.root_policy]
+    blobs: list[str | None] = [ctx.root_blob]
     effective: dict[str, int] = {}  # commit -> index of the policy in force after it
     judgements = Judgements()
     pending: defaultdict[str, list[covers_module.Pending]] = defaultdict(list)  # digest -> waiting
     covered: dict[str, list[CoverApproval]] = defaultdict(list)
     blob_at: dict[str, str | None] = {}  # commit -> its policy blob, known from the patch stream
-    idents = {0: ident(root_ident)}  # policy index -> its identity in verdict keys
+    idents = {0: ident(ctx.root_ident)}  # policy index -> its identity in verdict keys
     recent = covers_module.Recent(covers_module.RECENT)
     with objects.object_lookup(cwd) as lookup:
 
@@ -213,60 +225,46 @@ def _blob(oid: str) -> str | None:
     return None if oid.strip("0") == "" else oid
 
 
-# What every walk of one audit shares: root policy, its blob and identity, external, revoked, notes,
-# cwd, progress.
-_WalkArgs = tuple[Policy, "str | None", str, bool, frozenset[PublicKey], Sequence[NoteAttestation],
-                  "str | Path | None", "Callable[[int], None] | None"]
-
-
-def _walk(
-    revs: Sequence[str], root_policy: Policy, root_blob: str | None, root_ident: str,
-    external: bool, revoked: frozenset[PublicKey], all_notes: Sequence[NoteAttestation],
-    cwd: str | Path | None, progress: Callable[[int], None] | None, db: cache.Cache | None,
-    root: str | None,
-) -> tuple[Judgements, list[Policy]]:
+def _walk(revs: Sequence[str], ctx: WalkContext) -> tuple[Judgements, list[Policy]]:
     """One walk: from cached verdicts alone when they answer every commit, else in full."""
-    args: _WalkArgs = (root_policy, root_blob, root_ident, external, revoked, all_notes, cwd,
-                       progress)
-    if external and not all_notes:  # a scan: no policy chain, no digests, git's own order
+    cwd, db = ctx.cwd, ctx.db
+    if ctx.external and not ctx.notes:  # a scan: no policy chain, no digests, git's own order
         # No verdict cache: judging an unsigned commit (~6 us) is cheaper than looking up its
         # verdict, and storing them made a first scan of 100k commits 2.7 s -> 7.9 s (66 MB).
         # The cache still gives signed commits their facts and signatures their checks.
-        judgements, policies = _walk_once(scan_stream(revs, cwd, db), *args, in_order=False)
+        judgements, policies = _walk_once(scan_stream(revs, cwd, db), ctx, in_order=False)
         judgements.reverse()  # oldest first, as `git log --reverse` lists them
         return judgements, policies
     if db is None:
         order = walk_order(revs, cwd)
-        return _walk_once(log_stream(revs, cwd, order.ids), *args, branching=order.branching)
-    verdicts = _verdicts(db, all_notes, root, root_ident, revoked)
+        return _walk_once(log_stream(revs, cwd, order.ids), ctx, branching=order.branching)
+    verdicts = _verdicts(db, ctx)
     key, resolved = db.range_key(revs, cwd)
     rows = db.light_rows(key)
     if rows is not None:
         branching: dict[str, int] = {}
         try:
-            return _walk_once(light_stream(rows, db, branching), *args, verdicts,
-                              branching=branching)
+            return _walk_once(light_stream(rows, db, branching), ctx, verdicts, branching=branching)
         except CacheMiss:
             pass
     else:
-        grown = _grown_walk(resolved, key, args, verdicts)
+        grown = _grown_walk(resolved, key, ctx, verdicts)
         if grown is not None:
             return grown
     order = walk_order(revs, cwd)
-    return _walk_once(cached_stream(revs, cwd, db, order.ids), *args, verdicts,
+    return _walk_once(cached_stream(revs, cwd, db, order.ids), ctx, verdicts,
                       branching=order.branching,
                       rows=db.light_writer(key, resolved, stream_module.CHUNK))
 
 
-def _verdicts(db: cache.Cache, all_notes: Sequence[NoteAttestation], root: str | None,
-              root_ident: str, revoked: frozenset[PublicKey]) -> Verdicts:
+def _verdicts(db: cache.Cache, ctx: WalkContext) -> Verdicts:
     """The walk's verdict cache, keyed by the notes, the trust root and policy, and revocations."""
-    gone = ident(json.dumps(sorted(k.openssh() for k in revoked)))
-    return Verdicts(db, db.verdict_key(db.epoch(all_notes),
-                                       "\0".join([str(root), ident(root_ident), gone])))
+    gone = ident(json.dumps(sorted(k.openssh() for k in ctx.revoked)))
+    return Verdicts(db, db.verdict_key(db.epoch(ctx.notes),
+                                       "\0".join([str(ctx.root), ident(ctx.root_ident), gone])))
 
 
-def _grown_walk(resolved: Sequence[str], key: bytes, args: _WalkArgs, verdicts: Verdicts
+def _grown_walk(resolved: Sequence[str], key: bytes, ctx: WalkContext, verdicts: Verdicts
                 ) -> tuple[Judgements, list[Policy]] | None:
     """The range stored last, from its light rows, then the commits added since, in full.
 
@@ -275,7 +273,7 @@ def _grown_walk(resolved: Sequence[str], key: bytes, args: _WalkArgs, verdicts: 
     children: no old commit descends from a new one. The children a new commit gives an old one
     are added to the old one's count, so its policy state is still there when the new child comes.
     None when the stored range does not fit, or a cached verdict is missing."""
-    cwd, db = args[6], verdicts.db
+    cwd, db = ctx.cwd, verdicts.db
     previous = db.previous_range(cwd)
     if previous is None or len(resolved) < 1 or resolved[0].startswith("^"):
         return None
@@ -298,7 +296,7 @@ def _grown_walk(resolved: Sequence[str], key: bytes, args: _WalkArgs, verdicts: 
     stream = itertools.chain(light_stream(rows, db, branching, children),
                              cached_stream((), cwd, db, ids))
     try:
-        return _walk_once(stream, *args, verdicts, branching=branching,
+        return _walk_once(stream, ctx, verdicts, branching=branching,
                           rows=db.light_writer(key, resolved, stream_module.CHUNK))
     except CacheMiss:
         return None
@@ -347,20 +345,19 @@ def audit(
         revs = [tip] + ([f"^{root}"] if root else [])
         trust.refuse_shallow_boundary(revs, cwd)
         all_notes = read_all(cwd)
-        revoked = frozenset(r.key for r in root_policy.revoked)
         if use_cache and db is None:
             db = cache.open_cache(common)
         if db is not None and root is not None and head is not None:
             db.remember(root, "trust-root", head)
+        ctx = WalkContext(root, root_policy, root_blob, root_ident, policy_file is not None,
+                          frozenset(r.key for r in root_policy.revoked), all_notes, cwd, progress, db)
         with cache.memoised(db):
             while True:
-                judgements, policies = _walk(
-                    revs, root_policy, root_blob, root_ident, policy_file is not None, revoked,
-                    all_notes, cwd, progress, db, root)
-                grown = revoked | {r.key for p in policies for r in p.revoked}
-                if grown == revoked:
+                judgements, policies = _walk(revs, ctx)
+                grown = ctx.revoked | {r.key for p in policies for r in p.revoked}
+                if grown == ctx.revoked:
                     break
-                revoked = frozenset(grown)
+                ctx = replace(ctx, revoked=frozenset(grown))
     finally:
         if db is not None:
             db.close()
