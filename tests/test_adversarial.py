@@ -105,7 +105,7 @@ def test_parse_agrees_with_git_trailers_on_thousands_of_real_commits(tmp_path: P
             if _as_git_prints(trailers.parse(m)) != e] == []
 
 
-# ---- SSHSIG against ssh-keygen: the cases tests/test_sshsig.py does not cover -------------------
+# ---- SSHSIG against ssh-keygen: the cases tests/ssh/test_sshsig.py does not cover ---------------
 
 
 def _keygen_verify(tmp_path: Path, blob: bytes, message: bytes, key: PublicKey) -> bool:

@@ -1,7 +1,8 @@
 """Bounded fuzzing: parsers and the judge only ever raise the exceptions they define.
 
-More fuzzers live next to their modules: tests/test_trailers.py (parse vs git), tests/test_policy.py
-(mutated and random policy files), tests/test_sshsig.py (random and mutated SSHSIG blobs).
+More fuzzers live next to their modules: tests/wire/test_trailers.py (parse vs git),
+tests/policy/test_schema.py (mutated and random policy files), tests/ssh/test_sshsig.py (random and
+mutated SSHSIG blobs).
 """
 
 from __future__ import annotations

@@ -42,7 +42,8 @@ def _policy_demands_signature() -> bool:
 # Words every commit fingerprint in fingerprints.toml contains (identities, trailer keys, footer
 # lines). Without one, the full check cannot match, so a plain human commit skips compiling the
 # table's regexes (~15 ms). Only the hook takes this shortcut: the audit always runs the full check,
-# and tests/test_hooks.py holds this list to every fingerprint in the real aider data and the table.
+# and tests/record/test_hooks.py holds this list to every fingerprint in the real aider data and
+# the table.
 FINGERPRINT_HINTS = (
     "[bot]", "noreply", "agent", "aider", "anthropic", "claude", "cursor", "openai", "codex",
     "copilot", "devin", "jules", "gemini", "kiro", "all-hands", "openhands", "cosine", "sweep",

@@ -51,7 +51,7 @@ FAST_PATHS = {
 
 
 def precommit_entry(hook_type: str) -> str:
-    """The `entry` .pre-commit-hooks.yaml gives a stage (tests/test_precommit.py holds them equal).
+    """The `entry` .pre-commit-hooks.yaml gives a stage (tests/record/test_precommit.py holds them equal).
 
     pre-commit runs an entry in a new process for each stage; with the fast path in `sh -c`, a plain
     commit starts Python once through pre-commit too, as it does with the native hooks. pre-commit

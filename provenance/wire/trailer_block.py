@@ -159,7 +159,7 @@ def _find_trailer_start(text: str, end: int, comment_char: str) -> int:
 # The common shape, read without the general rules below: the message ends in a paragraph of
 # `Key: value` lines (no comments, continuations or prose).  Such a paragraph is the whole block,
 # because every line of it counts as a trailer and git's scan up from the end stops at the blank
-# line before it (tests/test_trailers.py checks this against the general rules and real git).
+# line before it (tests/wire/test_trailers.py checks this against the general rules and real git).
 @functools.cache
 def _plain_trailer() -> re.Pattern[str]:
     """Compiled on first use: most commit hooks never need it, and compiling costs ~0.1 ms."""

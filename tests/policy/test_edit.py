@@ -1,10 +1,10 @@
 """Editing a policy as text: the starter file, and registering a key while keeping comments."""
-# ruff: noqa: F811 (a fixture imported from test_policy is named again by each test using it)
+# ruff: noqa: F811 (a fixture imported from test_schema is named again by each test using it)
 
 from __future__ import annotations
 
 import pytest
-from test_policy import example, keys  # noqa: F401 (test_policy's fixtures, used here too)
+from test_schema import example, keys  # noqa: F401 (test_schema's fixtures, used here too)
 
 from provenance.errors import ProvenanceError
 from provenance.policy.edit import add_person_key, starter_policy

@@ -1,7 +1,7 @@
 """Specification of agent detection in commits: fingerprints, false-positive guards, Assisted-by.
 
-Environment signals are specified in tests/test_detect_environment.py, the data table in
-tests/test_fingerprint_table.py.
+Environment signals are specified in tests/detect/test_environment.py, the data table in
+tests/detect/test_fingerprints.py.
 """
 
 from __future__ import annotations

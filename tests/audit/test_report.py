@@ -7,6 +7,7 @@ from pathlib import Path
 
 import factory as f
 import pytest
+from conftest import PROJECT
 
 from provenance.audit import report, spool, walk
 from provenance.audit.run import run_audit
@@ -40,7 +41,7 @@ def test_json_has_the_documented_keys(repo: tuple[Path, str, str],
     assert doc["summary"] == {"commits": 2, "ai_assisted": 1, "critical": 1, "violations": 1}
     commits = {c["commit"]: c for c in doc["commits"]}
     assert set(commits) == {ok, bad}
-    documented = (Path(__file__).parent.parent / "docs" / "audit-json.md").read_text()
+    documented = (PROJECT / "docs" / "audit-json.md").read_text()
     for c in commits.values():
         assert {"commit", "author", "ai_assisted", "evidence", "critical_paths", "cosigners",
                 "violations"} <= c.keys()

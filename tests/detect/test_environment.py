@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_detect import _tools
+from test_signals import _tools
 
 from provenance.detect.signals import Signal, environment_signals
 
