@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from provenance.policy.schema import POLICY_FILE
 from provenance.ssh import encoding
-from provenance.ssh.keys import PublicKey
+from provenance.ssh.sshsig import PublicKey
 
 CRITICAL = ("services/payments/**", "services/checkout/**")
 LATER_CRITICAL = "lib/core/**"  # added by the policy change half-way

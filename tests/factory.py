@@ -14,7 +14,7 @@ from pathlib import Path
 
 from provenance.policy.schema import POLICY_FILE
 from provenance.ssh import keyfile, signing, sshsig
-from provenance.ssh.keys import PublicKey
+from provenance.ssh.sshsig import PublicKey
 from provenance.wire import digest, note
 from provenance.wire.statement import Statement
 

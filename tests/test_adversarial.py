@@ -19,7 +19,7 @@ from provenance.audit.judge import judge
 from provenance.audit.records import CommitRecord
 from provenance.policy import schema
 from provenance.ssh import keyfile, signing, sshsig
-from provenance.ssh.keys import PublicKey
+from provenance.ssh.sshsig import PublicKey
 from provenance.wire import trailers
 
 D1 = "sha256:" + "1" * 64

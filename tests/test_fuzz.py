@@ -22,7 +22,7 @@ from provenance.audit.records import VERDICT_CODES, CommitRecord, NoteAttestatio
 from provenance.errors import ProvenanceError
 from provenance.policy import schema
 from provenance.ssh import sshsig
-from provenance.ssh.keys import parse_public_key
+from provenance.ssh.sshsig import parse_public_key
 from provenance.wire import trailers
 from provenance.wire.statement import MalformedSignature, parse_signature_value
 

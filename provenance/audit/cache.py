@@ -37,8 +37,7 @@ from provenance.audit.records import CoverApproval, Judgement, NoteAttestation
 from provenance.detect import fingerprints
 from provenance.git import git
 from provenance.ssh import sshsig
-from provenance.ssh.keys import PublicKey
-from provenance.ssh.sshsig import InvalidSignature
+from provenance.ssh.sshsig import InvalidSignature, PublicKey
 
 FILE_NAME = "provenance-cache.sqlite"
 DIGEST_ALGORITHM = 1  # bump when digest.digest_of_patch or the pinned diff options change

@@ -20,7 +20,7 @@ from provenance.audit.stream import UNKNOWN, CacheMiss, digests_of, records_of
 from provenance.audit.verdicts import Verdicts, ident
 from provenance.git import git
 from provenance.policy.schema import Policy
-from provenance.ssh.keys import PublicKey
+from provenance.ssh.sshsig import PublicKey
 from provenance.wire import trailers
 from provenance.wire.statement import KEY_SIGNATURE
 

@@ -13,8 +13,7 @@ from typing import NamedTuple
 from provenance.audit.records import CommitRecord, NoteAttestation
 from provenance.policy.schema import Person, Policy
 from provenance.ssh import sshsig
-from provenance.ssh.keys import PublicKey
-from provenance.ssh.sshsig import InvalidSignature
+from provenance.ssh.sshsig import InvalidSignature, PublicKey
 from provenance.wire import trailers
 from provenance.wire.statement import (
     KEY_AI_ASSISTED,

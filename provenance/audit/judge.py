@@ -19,7 +19,7 @@ from provenance.audit.records import (
 )
 from provenance.detect.signals import commit_signals
 from provenance.policy.schema import Policy, Rule
-from provenance.ssh.keys import PublicKey
+from provenance.ssh.sshsig import PublicKey
 from provenance.wire.digest import EMPTY
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
-    from provenance.ssh.keys import PublicKey
+    from provenance.ssh.sshsig import PublicKey
 
 VERDICT_CODES = (
     "missing-declaration",

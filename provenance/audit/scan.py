@@ -26,7 +26,7 @@ from provenance.audit.stream import (
     records_of,
 )
 from provenance.errors import ProvenanceError
-from provenance.git import git, objects
+from provenance.git import git
 from provenance.policy.schema import POLICY_FILE
 
 # git's delta-base cache at 32 MB instead of 16: `git log --raw` over 100k commits takes 2.3 s
@@ -52,7 +52,7 @@ def scan_stream(revs: Sequence[str], cwd: str | Path | None, db: cache.Cache | N
     against it): held with it, up to `BATCH` commits, as an adopted history would have them all."""
     held: list[CommitRecord] = []
     signed = False  # a signed commit is held: the window grows to a patch stream's batch
-    with objects.object_lookups(cwd) as lookup_all, \
+    with git.object_lookups(cwd) as lookup_all, \
             contextlib.closing(parse_log(scan_log(revs, cwd), patches=False)) as raws:
         for raw in raws:
             if not (held or len(raw.parents) > 1 or _needs_patch(raw)):

@@ -18,7 +18,7 @@ from typing import IO, Any, NamedTuple, overload
 
 from provenance.audit.records import CoverApproval, Judgement, Violation
 from provenance.ssh import sshsig
-from provenance.ssh.keys import PublicKey
+from provenance.ssh.sshsig import PublicKey
 
 IN_MEMORY = 20_000
 _AI, _CRITICAL = 1, 2  # bits of a judgement's entry in `Judgements._flags`

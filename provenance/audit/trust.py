@@ -8,7 +8,7 @@ from pathlib import Path
 
 from provenance.audit import cache
 from provenance.errors import ProvenanceError
-from provenance.git import git, objects
+from provenance.git import git
 from provenance.policy import schema
 from provenance.policy.schema import POLICY_FILE, Policy
 
@@ -74,8 +74,8 @@ def root_policy(
         ident = f"sha256:{hashlib.sha256(external).hexdigest()}\0{loaded.source}"
         return loaded, None, ident, f"{policy_file} (--policy)"
     assert root is not None
-    blob = objects.object_id(f"{root}:{POLICY_FILE}", cwd=cwd)
-    data = objects.read_blob(root, POLICY_FILE, cwd=cwd)
+    blob = git.object_id(f"{root}:{POLICY_FILE}", cwd=cwd)
+    data = git.read_blob(root, POLICY_FILE, cwd=cwd)
     if blob is None or data is None:
         raise ProvenanceError(
             f"the trust root {root[:12]} holds no {POLICY_FILE}: choose another or pass --policy")

@@ -39,10 +39,10 @@ from provenance.audit.stream import (
 )
 from provenance.audit.verdicts import Verdicts, ident
 from provenance.errors import ProvenanceError
-from provenance.git import git, notes, objects
+from provenance.git import git, notes
 from provenance.policy import schema
 from provenance.policy.schema import POLICY_FILE, Policy
-from provenance.ssh.keys import PublicKey
+from provenance.ssh.sshsig import PublicKey
 from provenance.wire.digest import EMPTY
 
 
@@ -115,7 +115,7 @@ def _walk_once(
     blob_at: dict[str, str | None] = {}  # commit -> its policy blob, known from the patch stream
     idents = {0: ident(ctx.root_ident)}  # policy index -> its identity in verdict keys
     recent = covers_module.Recent(covers_module.RECENT)
-    with objects.object_lookup(cwd) as lookup:
+    with git.object_lookup(cwd) as lookup:
 
         def blob_of(sha: str) -> str | None:
             if not in_order:  # only merges ask: their parents come later, if at all
@@ -309,7 +309,7 @@ def _adopt(
     """Put an authorised new policy in force; an unreadable one leaves the previous in force."""
     if blob in blobs:
         return blobs.index(blob), j
-    data = objects.read_blobs([blob], cwd=cwd).get(blob, b"")
+    data = git.read_blobs([blob], cwd=cwd).get(blob, b"")
     try:
         new = schema.load_text(data, f"{POLICY_FILE} at {sha[:12]}")
     except ProvenanceError as e:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from provenance.errors import ProvenanceError
-from provenance.git import git, objects
+from provenance.git import git
 from provenance.record import change as change_mod
 from provenance.record import declare, identity
 from provenance.wire import note, trailers
@@ -89,7 +89,7 @@ def store_by_amending(att: Attestation, cwd: str | Path | None = None) -> str:
             f"{head[:12]} is already on {published[0]}: amending would rewrite published "
             "history; co-sign with --note instead"
         )
-    message = objects.commit_message(head, cwd=cwd).decode("utf-8", "surrogateescape")
+    message = git.commit_message(head, cwd=cwd).decode("utf-8", "surrogateescape")
     pairs = [tuple(line.split(": ", 1)) for line in att.lines]
     new = trailers.add(message, [(k, v) for k, v in pairs])
-    return objects.amend_message(head, new.encode("utf-8", "surrogateescape"), cwd=cwd)
+    return git.amend_message(head, new.encode("utf-8", "surrogateescape"), cwd=cwd)

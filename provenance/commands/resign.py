@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from provenance.commands import cosign
-from provenance.git import git, objects
+from provenance.git import git
 from provenance.record import change as change_mod
 from provenance.record import identity
 from provenance.wire import declaration, note
@@ -76,7 +76,7 @@ def resign(range_: str | None, cwd: str | Path | None = None) -> list[Renewal]:
     renewals = []
     for commit in commits:
         change = change_mod.committed_change(commit, cwd)
-        message = objects.commit_message(commit, cwd=cwd).decode("utf-8", "surrogateescape")
+        message = git.commit_message(commit, cwd=cwd).decode("utf-8", "surrogateescape")
         declared = declaration.read(message)
         note_lines = note.read(commit, cwd)
         note_valid = _note_declaration_valid(note_lines, change)

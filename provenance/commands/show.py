@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 
 from provenance.detect.signals import commit_signals
 from provenance.errors import ProvenanceError
-from provenance.git import git, objects
+from provenance.git import git
 from provenance.policy import source
 from provenance.record import change as change_mod
 from provenance.ssh import sshsig
@@ -68,7 +68,7 @@ def inspect(rev: str) -> dict[str, object]:
     if commit is None:
         raise ProvenanceError(f"{rev!r} does not name a commit")
     change = change_mod.committed_change(commit)
-    message = objects.commit_message(commit).decode("utf-8", "surrogateescape")
+    message = git.commit_message(commit).decode("utf-8", "surrogateescape")
     declared = declaration.read(message)
     ai_options = [declared.ai] if declared.ai is not None else [True, False]
     checks = [

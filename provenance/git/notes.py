@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from provenance.git import git, objects
+from provenance.git import git
 
 REF = "refs/notes/provenance"
 _NOTES = "--ref=provenance"
@@ -26,7 +26,7 @@ def all_notes(cwd: str | Path | None = None) -> list[tuple[str, bytes]]:
         line.split() for line in git.text(["notes", _NOTES, "list"], cwd=cwd).splitlines()
         if len(line.split()) == 2
     ]
-    blobs = objects.read_blobs(sorted({blob for blob, _ in pairs}), cwd=cwd)
+    blobs = git.read_blobs(sorted({blob for blob, _ in pairs}), cwd=cwd)
     return [(commit, blobs[blob]) for blob, commit in pairs if blob in blobs]
 
 

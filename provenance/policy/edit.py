@@ -5,7 +5,7 @@ from __future__ import annotations
 from provenance.errors import ProvenanceError
 from provenance.policy.locator import Locator
 from provenance.policy.schema import load_text
-from provenance.ssh.keys import parse_public_key
+from provenance.ssh.sshsig import parse_public_key
 
 
 def _toml_str(value: str) -> str:

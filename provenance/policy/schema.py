@@ -21,7 +21,7 @@ import pathspec
 from provenance.errors import ProvenanceError
 from provenance.policy.fields import _show, _Table
 from provenance.policy.locator import Checker
-from provenance.ssh.keys import PublicKey, parse_public_key
+from provenance.ssh.sshsig import PublicKey, parse_public_key
 
 POLICY_FILE = ".provenance.toml"
 APPLIES_TO = ("ai-assisted", "all")

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from provenance.errors import ProvenanceError
-from provenance.git import git, objects
+from provenance.git import git
 from provenance.policy import schema
 
 
 def load_at(rev: str, *, cwd: str | Path | None = None) -> schema.Policy | None:
     """The policy in `rev`'s tree, or None when that tree has none."""
-    blob = objects.read_blob(rev, schema.POLICY_FILE, cwd=cwd)
+    blob = git.read_blob(rev, schema.POLICY_FILE, cwd=cwd)
     if blob is None:
         return None
     return schema.load_text(blob, f"{rev}:{schema.POLICY_FILE}")

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
-from provenance.git import git, objects
+from provenance.git import git
 from provenance.wire import digest as digest_mod
 
 POLICY_FILE = ".provenance.toml"  # same as policy.POLICY_FILE; not imported to keep hooks lean
@@ -118,7 +118,7 @@ def pending_change(source: str | None, environ: Mapping[str, str], head: str | N
         parents = [head, *merge_heads]
     else:
         parents = [head] if head else []
-    tree = objects.write_tree()
+    tree = git.write_tree()
     name, email = _author(gitdir, environ)
     patch = digest_mod.pending_patch(tree, parents)
     # The patch answers `_policy_blob` without another git process, except for merges and oddities.

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from provenance.detect import fingerprints
 from provenance.errors import ProvenanceError
-from provenance.git import git, objects
+from provenance.git import git
 from provenance.record import identity
 from provenance.record.change import POLICY_FILE, Change
 from provenance.wire import declaration
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 def _policy_demands_signature() -> bool:
     """Whether the policy in force (at HEAD, else in the work tree) requires signed declarations."""
-    blob = objects.read_blob("HEAD", POLICY_FILE)
+    blob = git.read_blob("HEAD", POLICY_FILE)
     if blob is None:
         path = git.toplevel() / POLICY_FILE
         if not path.exists():
@@ -67,7 +67,7 @@ def decide(message: str, change: Change, environ: Mapping[str, str]) -> str | No
     """The corrected message, or None when the declaration must stay exactly as it is."""
     declared = declaration.read(message)
     fixup_yes = any(
-        declaration.read(objects.commit_message(c).decode("utf-8", "surrogateescape")).ai
+        declaration.read(git.commit_message(c).decode("utf-8", "surrogateescape")).ai
         for c in change.folded
     )
     valid = declaration.valid_signature(
@@ -164,7 +164,7 @@ def store_correction(commit: str, new_message: str) -> None:
     is_head = git.rev_parse("HEAD") == commit
     if is_head and not _in_sequencer(gitdir) and b"\ngpgsig" not in header \
             and b"\nencoding " not in header:
-        fixed = objects.amend_message(commit, new_message.encode("utf-8", "surrogateescape"))
+        fixed = git.amend_message(commit, new_message.encode("utf-8", "surrogateescape"))
         print(f"git-provenance: declaration re-signed for the final content ({fixed[:12]})",
               file=sys.stderr)
         return

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from provenance.errors import ProvenanceError
-from provenance.git import git, objects
+from provenance.git import git
 from provenance.record.change import Change, _read_lines, committed_change, pending_change
 from provenance.record.declare import decide, read_message, store_correction, write_message
 from provenance.record.hookstate import NEXT_DECLARATION, STATE_COMMIT, STATE_MESSAGE, skip_requested
@@ -110,7 +110,7 @@ def post_commit(args: Sequence[str], environ: Mapping[str, str]) -> int:
     gitdir = git.git_dir()
     (gitdir / NEXT_DECLARATION).unlink(missing_ok=True)  # used by the commit just made
     clear_state(gitdir)
-    message = objects.commit_message(head).decode("utf-8", "surrogateescape")
+    message = git.commit_message(head).decode("utf-8", "surrogateescape")
     if not declaration.read(message).ai_values:
         return 0  # no declaration at all (PROVENANCE_SKIP): the audit will see it
     new = decide(message, committed_change(head), environ)

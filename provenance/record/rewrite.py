@@ -6,7 +6,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from provenance.git import git, objects
+from provenance.git import git
 from provenance.record import change as change_mod
 from provenance.record.declare import decide, read_message, store_correction
 from provenance.record.hookstate import skip_requested
@@ -16,7 +16,7 @@ from provenance.wire.statement import KEY_SIGNATURE
 
 
 def _message(commit: str) -> str:
-    return objects.commit_message(commit).decode("utf-8", "surrogateescape")
+    return git.commit_message(commit).decode("utf-8", "surrogateescape")
 
 
 def _has_cosign(commit: str) -> bool:

@@ -6,7 +6,7 @@ import socket
 
 from provenance.errors import ProvenanceError
 from provenance.ssh.encoding import _str, _take_str, _take_u32, _u32
-from provenance.ssh.keys import PublicKey
+from provenance.ssh.sshsig import PublicKey
 
 _AGENTC_REQUEST_IDENTITIES = 11
 _AGENT_IDENTITIES_ANSWER = 12

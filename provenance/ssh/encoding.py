@@ -1,6 +1,6 @@
 """The SSH wire format (RFC 4251 section 5): uint32, string and mpint, and public key blobs.
 
-Shared by `keys` (key blobs), `sshsig` (signature blobs), `signing`, `keyfile` and `agent`.
+Shared by `sshsig` (key and signature blobs), `signing`, `keyfile` and `agent`.
 """
 
 from __future__ import annotations

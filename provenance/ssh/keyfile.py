@@ -18,7 +18,7 @@ from cryptography import exceptions as crypto_exceptions
 
 from provenance.errors import ProvenanceError
 from provenance.ssh.encoding import _take_str, _take_u32
-from provenance.ssh.keys import _KEY_TYPES, PublicKey, _public_key_from_blob, parse_public_key
+from provenance.ssh.sshsig import _KEY_TYPES, PublicKey, _public_key_from_blob, parse_public_key
 
 _OPENSSH_KEY_MAGIC = b"openssh-key-v1\0"
 _MAX_KEY_FILE = 1024 * 1024

@@ -15,13 +15,15 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from provenance.errors import ProvenanceError
 from provenance.ssh import keyfile
 from provenance.ssh.encoding import _mpint, _str
-from provenance.ssh.keys import _EC_HASHES, PublicKey, _hash
 from provenance.ssh.sshsig import (
+    _EC_HASHES,
     _HASHES,
     _SIGN_HASH,
     NAMESPACE,
     InvalidSignature,
+    PublicKey,
     SshSig,
+    _hash,
     _signed_data,
     dearmor,
     encode_blob,

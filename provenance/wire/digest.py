@@ -12,7 +12,7 @@ import io
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from provenance.git import git, objects
+from provenance.git import git
 
 EMPTY = "sha256:" + hashlib.sha256(b"").hexdigest()
 _PROBE_MESSAGE = b"git-provenance digest probe\n"
@@ -58,7 +58,7 @@ def of_pending(tree: str, parents: Sequence[str], *, cwd: str | Path | None = No
 
 def pending_patch(tree: str, parents: Sequence[str], *, cwd: str | Path | None = None) -> bytes:
     """The pinned patch `of_pending` digests (for callers that read more from it)."""
-    probe = objects.commit_tree(tree, parents, _PROBE_MESSAGE, cwd=cwd)
+    probe = git.commit_tree(tree, parents, _PROBE_MESSAGE, cwd=cwd)
     return git.patch(probe, cwd=cwd)
 
 

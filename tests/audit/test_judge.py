@@ -14,7 +14,7 @@ from provenance.audit.declarations import trailers_read
 from provenance.audit.judge import judge
 from provenance.audit.records import VERDICT_CODES, CommitRecord, CoverApproval, NoteAttestation
 from provenance.policy import schema
-from provenance.ssh.keys import PublicKey
+from provenance.ssh.sshsig import PublicKey
 from provenance.wire import trailers
 from provenance.wire.digest import EMPTY
 

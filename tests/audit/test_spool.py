@@ -8,7 +8,7 @@ import pytest
 
 from provenance.audit import spool
 from provenance.audit.records import CoverApproval, Judgement, Violation
-from provenance.ssh.keys import PublicKey
+from provenance.ssh.sshsig import PublicKey
 
 
 def _judgement(n: int) -> Judgement:

@@ -12,7 +12,7 @@ import pytest
 from conftest import clean_env
 
 from provenance.errors import ProvenanceError
-from provenance.git import git, objects
+from provenance.git import git
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def test_large_input_and_output_at_once_cannot_deadlock(plain: Path) -> None:
     asked = (blob + "\n").encode() * 3000  # ~120 kB in, ~15 MB out
     out = git.run(["cat-file", "--batch"], cwd=plain, input=asked)
     assert out == (f"{blob} blob 5000\n".encode() + b"x" * 5000 + b"\n") * 3000
-    assert objects.read_blobs([blob] * 3, cwd=plain) == {blob: b"x" * 5000}
+    assert git.read_blobs([blob] * 3, cwd=plain) == {blob: b"x" * 5000}
 
 
 def test_cwd_is_where_git_runs_and_stdout_comes_back_whole(plain: Path) -> None:
@@ -122,10 +122,10 @@ def test_object_lookups_answer_many_names_in_one_round_trip_in_order(plain: Path
     blob = subprocess.run(["git", "rev-parse", "HEAD:a.txt"], cwd=plain, check=True,
                           capture_output=True, text=True).stdout.strip()
     names = ["HEAD:a.txt", "HEAD:missing.txt", "HEAD:a.txt", "no\nsuch", "HEAD~5:a.txt"]
-    with objects.object_lookups(plain) as lookup_all:
+    with git.object_lookups(plain) as lookup_all:
         assert lookup_all(names) == [blob, None, blob, None, None]
         assert lookup_all([]) == []
         # Many at once: the answers wait in git's pipe until every name is written.
         assert lookup_all(["HEAD:a.txt"] * 512) == [blob] * 512
-    with objects.object_lookup(plain) as lookup:
+    with git.object_lookup(plain) as lookup:
         assert (lookup("HEAD:a.txt"), lookup("HEAD:nothing")) == (blob, None)

@@ -9,7 +9,7 @@ from test_schema import example, keys  # noqa: F401 (test_schema's fixtures, use
 from provenance.errors import ProvenanceError
 from provenance.policy.edit import add_person_key, starter_policy
 from provenance.policy.schema import load_text
-from provenance.ssh.keys import parse_public_key
+from provenance.ssh.sshsig import parse_public_key
 
 
 def test_starter_policy_loads_with_and_without_a_key(keys: dict[str, str]) -> None:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from provenance.errors import ProvenanceError
 from provenance.policy.schema import POLICY_FILE, Policy, load_file, load_text
-from provenance.ssh.keys import parse_public_key
+from provenance.ssh.sshsig import parse_public_key
 
 # DESIGN.md section 4, verbatim except for real keys. Line numbers below refer to this text.
 EXAMPLE = """\

@@ -11,8 +11,7 @@ from sshkeys import add_to_agent, askpass, make_key, running_agent, ssh_keygen
 
 from provenance.errors import ProvenanceError
 from provenance.ssh import keyfile, signing, sshsig
-from provenance.ssh.keys import PublicKey, parse_public_key
-from provenance.ssh.sshsig import InvalidSignature
+from provenance.ssh.sshsig import InvalidSignature, PublicKey, parse_public_key
 
 MESSAGE = b"git-provenance-statement v1\nrole declare\nchange sha256:" + b"ab" * 32 + b"\n"
 KINDS = {

@@ -16,8 +16,7 @@ from test_sshsig import KINDS, MESSAGE
 
 from provenance.errors import ProvenanceError
 from provenance.ssh import encoding, keyfile, signing, sshsig
-from provenance.ssh.keys import PublicKey, _public_key_from_blob
-from provenance.ssh.sshsig import InvalidSignature
+from provenance.ssh.sshsig import InvalidSignature, PublicKey, _public_key_from_blob
 
 
 @pytest.fixture(scope="module")
