@@ -83,6 +83,26 @@ def root_policy(
     return loaded, blob, f"{blob}\0{loaded.source}", f"{POLICY_FILE} at {root}"
 
 
+def refuse_partial_clone(cwd: str | Path | None) -> None:
+    """A partial clone lacks the contents (blob:none) or trees (tree:0) that every change digest
+    and policy read needs; git would fetch them one by one, or fail with "unable to read". Refuse
+    up front, as for a shallow clone, and say what makes the clone whole."""
+    filters = git.run(["config", "--get-regexp", r"^remote\..*\.partialclonefilter$"], cwd=cwd,
+                      check=False).decode("utf-8", "surrogateescape").splitlines()
+    legacy = git.config_get("extensions.partialClone", cwd=cwd)
+    if not filters and not legacy:
+        return
+    if filters:
+        key, _, spec = filters[0].partition(" ")
+        remote = key.removeprefix("remote.").rsplit(".", 1)[0]
+    else:
+        remote, spec = legacy or "origin", "a filter"
+    raise ProvenanceError(
+        f"partial clone (remote {remote!r} filters {spec}): the audit reads every change's "
+        f"content, which this clone has not fetched; make it whole (git config --unset "
+        f"remote.{remote}.partialclonefilter && git fetch --refetch {remote}) or audit a full clone")
+
+
 def refuse_shallow_boundary(revs: Sequence[str], cwd: str | Path | None) -> None:
     """A commit whose parents a shallow clone lacks cannot be judged: its change is unknown.
 

@@ -333,6 +333,7 @@ def audit(
     With `use_cache`, what never changes for a commit comes from the cache in the git common dir
     (audit/cache.py): a second audit reads no patches and checks no signature twice."""
     git.git_dir(cwd)  # "not a git repository" before anything else
+    trust.refuse_partial_clone(cwd)
     if range_ is None and git.rev_parse("HEAD", cwd=cwd) is None:
         raise ProvenanceError("HEAD names no commit: nothing to audit")
     common = git.common_dir(cwd)

@@ -18,12 +18,21 @@ from provenance.git import spawn
 _DIFF_ENV_NOISE = ("GIT_EXTERNAL_DIFF", "GIT_DIFF_OPTS", "GIT_PAGER", "GIT_CONFIG_PARAMETERS")
 
 
+# What the repository says about objects other than the objects themselves: replace refs
+# (`git replace`) and grafts (`info/grafts`) would swap a commit's parents or tree, or a policy
+# blob's bytes, for every read. Every git the tool starts ignores both (DESIGN §4), pinned or
+# not: a nonexistent graft file is no grafts.
+_OBJECTS_AS_STORED = {"GIT_NO_REPLACE_OBJECTS": "1",
+                      "GIT_GRAFT_FILE": "/nonexistent/git-provenance-reads-no-grafts"}
+
+
 def _env(extra: Mapping[str, str] | None, *, pinned: bool) -> dict[str, str]:
     env = dict(os.environ)
     if pinned:
         for name in _DIFF_ENV_NOISE + _REPO_LOCATION:
             env.pop(name, None)
     env["LC_ALL"] = "C"
+    env.update(_OBJECTS_AS_STORED)
     if extra:
         env.update(extra)
     return env
