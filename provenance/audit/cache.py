@@ -235,7 +235,8 @@ class Cache:
         """The part of every verdict key shared by one audit: tool versions and every note."""
         h = hashlib.sha256(f"epoch\0{self.gen}".encode())
         for n in notes:
-            h.update(json.dumps([n.value, n.note_commit, n.ai_assisted, n.assisted_by]).encode())
+            h.update(json.dumps([n.value, n.note_commit, n.ai_assisted, n.assisted_by, n.grouped,
+                                 n.gone]).encode())
         self._epoch = h.digest()
         return self._epoch
 

@@ -66,6 +66,14 @@ def judge(
     ai = declared_yes or bool(signals)
     clean_merge = len(record.parents) > 1 and record.digest == EMPTY
 
+    if found.removed:
+        gone = found.removed[0]
+        violations.append(Violation(
+            "removed-declaration",
+            f"a signed AI-Assisted: yes by {gone.signer} was in the history of "
+            "refs/notes/provenance and is gone from the notes (deleted, edited or moved); the "
+            "commit stays AI-assisted",
+            f"git provenance declare {sha} --ai   # run by the author; or put the note line back"))
     if signals and not declared_yes:
         what = "declares no" if declared else "has no declaration"
         violations.append(Violation(
@@ -85,15 +93,16 @@ def judge(
             f"git provenance declare {sha} --ai   # run by the author"))
 
     # -- signature verdicts that nothing superseded
+    # The fixes never suggest --no-ai for an AI-assisted commit (nothing downgrades yes).
     for a in failed:
         violations.append(Violation(
             a.status, f"{a.role} signature by {a.signer} ({a.source}): {a.reason}",
-            _fix(a.role, sha, a.signer, None if a.role != "declare" else declared_yes)))
+            _fix(a.role, sha, a.signer, None if a.role != "declare" else ai)))
     if (policy.declaration_signed and declared and not found.author_declares
-            and not any(a.role in ("declare", "?") for a in failed)):
+            and not found.removed and not any(a.role in ("declare", "?") for a in failed)):
         violations.append(Violation(
             "unsigned-declaration", "the declaration carries no valid signature by its author",
-            f"git provenance declare {sha} {'--ai' if declared_yes else '--no-ai'}"
+            f"git provenance declare {sha} {'--ai' if ai else '--no-ai'}"
             "   # run by the author"))
 
     # -- co-signs: distinct people, never the author

@@ -1,25 +1,52 @@
-"""The attestations an audit reads from refs/notes/provenance: every signature line of every note,
-with the declaration lines of the note it is in."""
+"""The attestations an audit reads from refs/notes/provenance: every signature line of every note
+(with the declaration lines of the note it is in), every `Provenance-Declaration` line (its values
+its own), and the declarations the notes ref's history holds that its tip no longer does."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from pathlib import Path
 
+from provenance.audit.cache import Cache
 from provenance.audit.records import NoteAttestation
+from provenance.git import notes
 from provenance.git.notes import all_notes
-from provenance.wire.note import fields
-from provenance.wire.statement import KEY_AI_ASSISTED, KEY_ASSISTED_BY, KEY_SIGNATURE
+from provenance.wire.note import KEY_DECLARATION, fields, parse_declaration_value
+from provenance.wire.statement import (
+    KEY_AI_ASSISTED,
+    KEY_ASSISTED_BY,
+    KEY_SIGNATURE,
+    MalformedSignature,
+)
+
+_SIGNATURE, _DECLARATION = KEY_SIGNATURE.lower(), KEY_DECLARATION.lower()
+_AI_ASSISTED, _ASSISTED_BY = KEY_AI_ASSISTED.lower(), KEY_ASSISTED_BY.lower()
 
 
 def parse_note(commit: str, text: str) -> list[NoteAttestation]:
-    """Every signature line of one note, each with the note's declaration lines."""
+    """Every attestation of one note."""
     found = fields(text)
-    ai = tuple(v for k, v in found if k == KEY_AI_ASSISTED.lower())
-    assisted = tuple(v for k, v in found if k == KEY_ASSISTED_BY.lower())
-    return [
-        NoteAttestation(value=v, note_commit=commit, ai_assisted=ai, assisted_by=assisted)
-        for k, v in found if k == KEY_SIGNATURE.lower()
-    ]
+    ai = tuple(v for k, v in found if k == _AI_ASSISTED)
+    assisted = tuple(v for k, v in found if k == _ASSISTED_BY)
+    out = []
+    for k, v in found:
+        if k == _SIGNATURE:
+            out.append(NoteAttestation(v, commit, ai, assisted))
+        elif k == _DECLARATION:
+            out.append(grouped(commit, v))
+    return out
+
+
+def grouped(commit: str, value: str) -> NoteAttestation:
+    """A `Provenance-Declaration` line; one that does not parse keeps its raw value and no
+    declared value (the audit reports it as malformed)."""
+    try:
+        d = parse_declaration_value(value)
+    except MalformedSignature:
+        return NoteAttestation(value, commit, grouped=True)
+    return NoteAttestation(d.signature.value(), commit, ("yes" if d.ai else "no",),
+                           d.assisted_by, grouped=True)
 
 
 def read_all(cwd: str | Path | None = None) -> list[NoteAttestation]:
@@ -28,3 +55,58 @@ def read_all(cwd: str | Path | None = None) -> list[NoteAttestation]:
     for commit, data in all_notes(cwd):
         out += parse_note(commit, data.decode("utf-8", "surrogateescape"))
     return out
+
+
+def identity(att: NoteAttestation) -> tuple[str, ...]:
+    """What makes an attestation the same one in two versions of the notes: its signature value
+    and the values it is read with (a grouped line's own; an old note's value lines, which
+    anyone could edit or remove apart from the signature)."""
+    return (att.value, *sorted(att.ai_assisted), "\0", *sorted(att.assisted_by))
+
+
+def read_gone(current: Sequence[NoteAttestation], cwd: str | Path | None = None,
+              db: Cache | None = None) -> list[NoteAttestation]:
+    """Declarations once in the notes ref and no longer in it: deleted, edited, or moved with
+    lines of their own removed. Only declarations: a co-sign that is gone is simply missing.
+
+    With a cache, the answer for the notes ref's tip is kept; for a tip that grew from the one
+    read last, only what is new to it is read (a pre-push gate pays for what changed)."""
+    tip = notes.tip(cwd)
+    if tip is None:
+        return []
+    known = _recalled(db, tip)
+    if known is not None:
+        return known
+    since = db.recall(_LATEST) if db is not None else None
+    before = _recalled(db, since) if since else None
+    if since is None or before is None or not notes.is_ancestor(since, tip, cwd):
+        since, before = None, []
+    found = {identity(a): a for a in before}
+    for commit, data in notes.history_notes(tip, cwd, since=since):
+        text = data.decode("utf-8", "surrogateescape")
+        if " declare " not in text and _DECLARATION not in text.lower():
+            continue
+        for att in parse_note(commit, text):
+            if att.value.split()[1:2] == ["declare"]:
+                found.setdefault(identity(att), NoteAttestation(
+                    att.value, att.note_commit, att.ai_assisted, att.assisted_by, att.grouped,
+                    gone=True))
+    here = {identity(a) for a in current}
+    gone = [a for key, a in found.items() if key not in here]
+    if db is not None:
+        db.remember(json.dumps([[a.value, a.note_commit, a.ai_assisted, a.assisted_by, a.grouped]
+                                for a in gone]), _GONE, tip)
+        db.remember(tip, _LATEST)
+    return gone
+
+
+_GONE, _LATEST = "notes-gone", "notes-gone-latest"
+
+
+def _recalled(db: Cache | None, tip: str) -> list[NoteAttestation] | None:
+    """The gone declarations stored for notes commit `tip`, if any."""
+    stored = db.recall(_GONE, tip) if db is not None else None
+    if stored is None:
+        return None
+    return [NoteAttestation(v, c, tuple(ai), tuple(by), grouped, gone=True)
+            for v, c, ai, by, grouped in json.loads(stored)]

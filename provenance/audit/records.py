@@ -20,6 +20,7 @@ VERDICT_CODES = (
     "stale-signature",
     "missing-cosign",
     "unauthorized-policy-change",
+    "removed-declaration",
 )
 
 
@@ -52,12 +53,15 @@ class CommitRecord(NamedTuple):
 
 @dataclass(frozen=True)
 class NoteAttestation:
-    """One `Provenance-Signature` line found in a note, with the note's declaration lines."""
+    """One attestation found in a note: a `Provenance-Signature` line with the note's declaration
+    lines, or a `Provenance-Declaration` line, which carries its own values (`grouped`)."""
 
-    value: str  # the raw signature value
+    value: str  # the signature value, as a `Provenance-Signature` line writes it
     note_commit: str  # the commit the note hangs on (notes match by digest, wherever they hang)
-    ai_assisted: tuple[str, ...] = ()  # `AI-Assisted:` values in the same note
-    assisted_by: tuple[str, ...] = ()  # `Assisted-by:` values in the same note
+    ai_assisted: tuple[str, ...] = ()  # `AI-Assisted:` values in the same note (grouped: its own)
+    assisted_by: tuple[str, ...] = ()  # `Assisted-by:` values in the same note (grouped: its own)
+    grouped: bool = False  # a `Provenance-Declaration` line: the values above are its own
+    gone: bool = False  # only in the notes ref's history: once attested, no longer in the notes
 
 
 class Violation(NamedTuple):  # NamedTuples here: built per commit, ~4x faster than frozen dataclasses

@@ -17,7 +17,7 @@ from provenance.audit import cache, trust
 from provenance.audit import covers as covers_module  # RECENT, read at run time (tests set it)
 from provenance.audit import stream as stream_module  # CHUNK, read at run time (tests set it)
 from provenance.audit.judge import judge
-from provenance.audit.notes import read_all
+from provenance.audit.notes import read_all, read_gone
 from provenance.audit.records import (
     CommitRecord,
     CoverApproval,
@@ -348,6 +348,7 @@ def audit(
         all_notes = read_all(cwd)
         if use_cache and db is None:
             db = cache.open_cache(common)
+        all_notes += read_gone(all_notes, cwd, db)  # a yes once attested stays yes
         if db is not None and root is not None and head is not None:
             db.remember(root, "trust-root", head)
         ctx = WalkContext(root, root_policy, root_blob, root_ident, policy_file is not None,

@@ -65,10 +65,8 @@ def build_declaration(rev: str, ai: bool, assisted_by: tuple[str, ...] = (),
             f"{signer.email or 'unknown (set user.email)'}"
         )
     sig = declare.sign_declaration(change, signer, ai=ai, assisted_by=set(assisted_by))
-    lines = [f"AI-Assisted: {'yes' if ai else 'no'}"]
-    lines += [f"Assisted-by: {v}" for v in sorted(set(assisted_by))]
-    lines.append(f"{KEY_SIGNATURE}: {sig.value()}")
-    return Attestation(commit, tuple(lines))
+    # One line: its values stay with its signature whatever else the note holds.
+    return Attestation(commit, (note.declaration_line(sig, ai, assisted_by),))
 
 
 def store_as_note(att: Attestation, cwd: str | Path | None = None) -> None:

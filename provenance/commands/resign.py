@@ -41,22 +41,20 @@ def _fields(message: str, note_lines: list[str]) -> list[tuple[str, str]]:
 
 def _note_declaration_valid(note_lines: list[str], change: change_mod.Change) -> bool:
     """A declare signature in the note that verifies for the commit's current change."""
+    from provenance.audit.declarations import note_options
+    from provenance.audit.notes import parse_note
     from provenance.ssh import sshsig
     from provenance.wire.statement import MalformedSignature, parse_signature_value
 
-    fields = _fields("", note_lines)
-    assisted = tuple(v for k, v in fields if k == "assisted-by")
-    for key, value in fields:
-        if key != "provenance-signature":
-            continue
+    for att in parse_note("", "\n".join(note_lines)):
         try:
-            sig = parse_signature_value(value)
+            sig = parse_signature_value(att.value)
             blob = sshsig.unb64(sig.signature_b64)
         except (MalformedSignature, sshsig.InvalidSignature):
             continue
         if sig.role != "declare" or sig.change != change.digest:
             continue
-        for ai in (True, False):
+        for ai, assisted in note_options(att):
             stmt = declaration.statement_for(change=change.digest, author=change.author_email,
                                              signer=sig.signer, ai=ai, assisted_by=assisted,
                                              policy_blob=change.policy_blob)
@@ -66,6 +64,15 @@ def _note_declaration_valid(note_lines: list[str], change: change_mod.Change) ->
             except sshsig.InvalidSignature:
                 continue
     return False
+
+
+def _note_says_yes(note_lines: list[str]) -> bool:
+    """Whether the note declares yes, in either form (nothing downgrades yes)."""
+    from provenance.audit.notes import parse_note
+
+    return any("yes" in (a.ai_assisted if a.grouped else ())
+               for a in parse_note("", "\n".join(note_lines))) or any(
+        ln.replace(" ", "").lower() == "ai-assisted:yes" for ln in note_lines)
 
 
 def resign(range_: str | None, cwd: str | Path | None = None) -> list[Renewal]:
@@ -85,7 +92,7 @@ def resign(range_: str | None, cwd: str | Path | None = None) -> list[Renewal]:
         stale = _stale_cosigners(message, note_lines, change.digest)
         renewed = False
         if valid is None and not note_valid and (declared.ai_values or declared.declare_sigs):
-            ai = bool(declared.ai) or any(ln.lower() == "ai-assisted: yes" for ln in note_lines)
+            ai = bool(declared.ai) or _note_says_yes(note_lines)
             att = cosign.build_declaration(commit, ai, declared.assisted_by, cwd=cwd)
             cosign.store_as_note(att, cwd)
             renewed = True

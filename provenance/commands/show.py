@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
+from provenance.audit.declarations import note_options
+from provenance.audit.notes import parse_note
 from provenance.detect.signals import commit_signals
 from provenance.errors import ProvenanceError
 from provenance.git import git
@@ -31,9 +33,11 @@ def _note_lines(commit: str) -> list[str]:
     return out.decode("utf-8", "surrogateescape").splitlines()
 
 
-def _check(
-    value: str, origin: str, change: change_mod.Change, ai_options: list[bool], assisted: tuple[str, ...]
-) -> SignatureCheck:
+def _check(value: str, origin: str, change: change_mod.Change,
+           options: list[tuple[bool, tuple[str, ...]]], claimed: bool | None = None,
+           ) -> SignatureCheck:
+    """One signature against the commit; `options` are the (ai-assisted, assisted-by) statements
+    a declaration may cover, `claimed` the value a grouped note line states."""
     try:
         sig = parse_signature_value(value)
     except MalformedSignature as e:
@@ -42,8 +46,7 @@ def _check(
         blob = sshsig.unb64(sig.signature_b64)
     except sshsig.InvalidSignature as e:
         return SignatureCheck(origin, sig.role, sig.signer, "malformed", str(e))
-    options = ai_options if sig.role == "declare" else [False]
-    for ai in options:
+    for ai, assisted in options if sig.role == "declare" else [(False, ())]:
         stmt = Statement(
             role=sig.role, change=sig.change, author=change.author_email, signer=sig.signer,
             ai_assisted=ai if sig.role == "declare" else None,
@@ -53,6 +56,11 @@ def _check(
             key = sshsig.verify(blob, stmt.to_bytes())
         except sshsig.InvalidSignature:
             continue
+        if claimed is not None and ai is not claimed:
+            return SignatureCheck(origin, sig.role, sig.signer, "invalid",
+                                  f"the line reads {'yes' if claimed else 'no'}, the signature is "
+                                  f"over {'yes' if ai else 'no'}: the value was edited",
+                                  key.fingerprint())
         if sig.change != change.digest:
             return SignatureCheck(origin, sig.role, sig.signer, "stale",
                                   f"signed {sig.change[:19]}…, the change is now {change.digest[:19]}…",
@@ -61,6 +69,21 @@ def _check(
                               key.fingerprint())
     return SignatureCheck(origin, sig.role, sig.signer, "invalid",
                           "signature does not verify over this commit's statement")
+
+
+def _note_checks(commit: str, change: change_mod.Change) -> list[SignatureCheck]:
+    """Every attestation of the commit's note: signature lines, and declaration lines that carry
+    their own values."""
+    checks = []
+    for att in parse_note(commit, "\n".join(_note_lines(commit))):
+        if att.grouped and not att.ai_assisted:
+            parts = att.value.split()
+            checks.append(SignatureCheck("note", "declare", parts[1] if len(parts) > 1 else "?",
+                                         "malformed", "a Provenance-Declaration that does not parse"))
+            continue
+        claimed = att.ai_assisted == ("yes",) if att.grouped else None
+        checks.append(_check(att.value, "note", change, note_options(att), claimed))
+    return checks
 
 
 def inspect(rev: str) -> dict[str, object]:
@@ -72,16 +95,10 @@ def inspect(rev: str) -> dict[str, object]:
     declared = declaration.read(message)
     ai_options = [declared.ai] if declared.ai is not None else [True, False]
     checks = [
-        _check(v, "trailer", change, ai_options, declared.assisted_by)
+        _check(v, "trailer", change, [(ai, declared.assisted_by) for ai in ai_options])
         for k, v in trailers.parse(message) if k.lower() == KEY_SIGNATURE.lower()
     ]
-    note = _note_lines(commit)
-    note_assisted = tuple(ln.split(":", 1)[1].strip() for ln in note
-                          if ln.lower().startswith("assisted-by:"))
-    for line in note:
-        key, _, value = line.partition(":")
-        if key.strip().lower() == KEY_SIGNATURE.lower():
-            checks.append(_check(value.strip(), "note", change, [True, False], note_assisted))
+    checks += _note_checks(commit, change)
     parent = git.rev_parse(f"{commit}^")
     pol = source.load_at(parent) if parent else None
     if pol is not None:

@@ -30,6 +30,47 @@ def all_notes(cwd: str | Path | None = None) -> list[tuple[str, bytes]]:
     return [(commit, blobs[blob]) for blob, commit in pairs if blob in blobs]
 
 
+def history_notes(tip: str, cwd: str | Path | None = None, *, since: str | None = None
+                  ) -> list[tuple[str, bytes]]:
+    """(annotated commit, note) for each version of a note that the history of notes commit
+    `tip` holds beside its tree: notes edited, removed, or moved to another commit since.
+
+    Read in the neutral git dir (no replace refs) with one `rev-list --objects` and one `cat-file
+    --batch`. With `since` (an ancestor of `tip` whose history was read before), only what is new
+    to `tip`: the objects `since` cannot reach, and the notes of `since`'s tree that `tip`'s tree
+    no longer holds. A ref rewritten without its history has none to read."""
+    if since is None:
+        revs = [f"{tip}^@", f"^{tip}^{{tree}}"]
+    else:
+        revs = [tip, f"^{since}"]
+    listing = git.text(["rev-list", "--objects", "--end-of-options", *revs, "--"], cwd=cwd,
+                       pinned=True).splitlines()
+    if since is not None:  # ":MODE MODE OLD NEW STATUS\tPATH": the old side of what changed
+        changed = git.text(["diff-tree", "-r", "--no-renames", "--no-abbrev", "--end-of-options",
+                            since, tip, "--"], cwd=cwd, pinned=True).splitlines()
+        listing += [f"{ln.split()[2]} {ln.partition(chr(9))[2]}" for ln in changed
+                    if ln.startswith(":") and "\t" in ln]
+    pairs = []
+    for line in listing:
+        blob, _, path = line.partition(" ")
+        commit = path.replace("/", "")
+        if len(commit) in (40, 64) and all(c in "0123456789abcdef" for c in commit):
+            pairs.append((blob, commit))
+    blobs = git.read_blobs(sorted({blob for blob, _ in pairs}), cwd=cwd)
+    return [(commit, blobs[blob]) for blob, commit in pairs if blob in blobs]
+
+
+def tip(cwd: str | Path | None = None) -> str | None:
+    """The notes commit the ref points at (None: no note yet)."""
+    return git.rev_parse(REF, cwd=cwd)
+
+
+def is_ancestor(ancestor: str, commit: str, cwd: str | Path | None = None) -> bool:
+    """Whether `commit`'s history holds `ancestor` (in the neutral git dir: no replace refs)."""
+    return git.text(["rev-list", "-n1", "--end-of-options", ancestor, f"^{commit}", "--"],
+                    cwd=cwd, pinned=True) == ""
+
+
 def show(commit: str, cwd: str | Path | None = None) -> bytes:
     """The note on `commit` (empty when there is none)."""
     return git.run(["notes", _NOTES, "show", commit], cwd=cwd, check=False)

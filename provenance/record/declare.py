@@ -171,9 +171,8 @@ def store_correction(commit: str, new_message: str) -> None:
     from provenance.wire import note
 
     d = declaration.read(new_message)
-    lines = [f"AI-Assisted: {'yes' if d.ai else 'no'}"]
-    lines += [f"Assisted-by: {v}" for v in d.assisted_by]
-    lines += [f"Provenance-Signature: {s.value()}" for s in d.declare_sigs]
-    note.add_attestation(commit, lines)
+    # One line a declaration, its values with its signature (docs/spec.md 1.1).
+    note.add_attestation(commit, [note.declaration_line(s, bool(d.ai), d.assisted_by)
+                                  for s in d.declare_sigs])
     print(f"git-provenance: declaration of {commit[:12]} corrected in a note "
           "(refs/notes/provenance; publish it with `git provenance sync`)", file=sys.stderr)

@@ -240,6 +240,55 @@ def test_nothing_downgrades_yes(ppl: dict[str, f.Actor]) -> None:
     assert j.ai_assisted and j.violations == ()
 
 
+def _grouped(ppl: dict[str, f.Actor], ai: bool, reads: str | None = None,
+             assisted: tuple[str, ...] = ("copilot",), gone: bool = False) -> NoteAttestation:
+    """A `Provenance-Declaration` line as audit/notes.py reads it; `reads` overrides its value."""
+    value = f.signature(ppl["bob"], "declare", D1, "bob@example.com", ai=ai, assisted_by=assisted)
+    return NoteAttestation(value, "c" * 40, (reads or ("yes" if ai else "no"),), assisted,
+                           grouped=True, gone=gone)
+
+
+def test_a_note_declaration_line_is_checked_against_its_own_values(ppl: dict[str, f.Actor]) -> None:
+    j = judge(_record(_declared(ppl)), _policy(ppl), [_grouped(ppl, True)], frozenset())
+    assert j.ai_assisted and j.violations == ()
+    assert "declared yes (note, signed by bob@example.com)" in j.evidence
+
+
+def test_an_edited_or_broken_note_yes_stays_yes_and_the_fix_is_never_no_ai(
+        ppl: dict[str, f.Actor]) -> None:
+    pol = _policy(ppl)
+    edited_value = _grouped(ppl, True, reads="no")
+    edited_by = NoteAttestation(_grouped(ppl, True).value, "c" * 40, ("yes",), ("other",),
+                                grouped=True)
+    for note in (edited_value, edited_by):
+        j = judge(_record(_declared(ppl)), pol, [note], frozenset())
+        assert j.ai_assisted, note
+        assert [v.code for v in j.violations] == ["invalid-signature"]
+        assert all("--no-ai" not in v.fix for v in j.violations)
+    # A broken `no` on a commit with an AI fingerprint: the fix still says --ai.
+    bare = NoteAttestation(_grouped(ppl, False).value, "c" * 40, ("no",), ("x",), grouped=True)
+    rec = _record([], message="change\n\nCo-authored-by: Claude <noreply@anthropic.com>\n")
+    j = judge(rec, pol, [bare], frozenset())
+    assert j.ai_assisted and j.violations and all("--no-ai" not in v.fix for v in j.violations)
+
+
+def test_a_valid_yes_only_the_notes_history_holds_is_removed_declaration(
+        ppl: dict[str, f.Actor]) -> None:
+    pol = _policy(ppl)
+    j = judge(_record(_declared(ppl)), pol, [_grouped(ppl, True, gone=True)], frozenset())
+    assert j.ai_assisted and [v.code for v in j.violations] == ["removed-declaration"]
+    assert "--ai" in j.violations[0].fix
+    # When the commit still declares yes, the history changes nothing.
+    j = judge(_record(_declared(ppl, True)), pol, [_grouped(ppl, True, gone=True)], frozenset())
+    assert j.ai_assisted and j.violations == ()
+    # A gone declaration of no, or one that does not verify, is not about this commit.
+    for gone in (_grouped(ppl, False, gone=True),
+                 NoteAttestation(_grouped(ppl, True).value, "c" * 40, ("yes",), ("x",),
+                                 grouped=True, gone=True)):
+        j = judge(_record(_declared(ppl)), pol, [gone], frozenset())
+        assert not j.ai_assisted and j.violations == ()
+
+
 def test_a_policy_change_needs_a_senior_cosign_that_is_not_the_author(
     ppl: dict[str, f.Actor]
 ) -> None:
@@ -279,6 +328,12 @@ def test_every_violation_has_a_known_code_a_message_and_a_fix(ppl: dict[str, f.A
         assert v.code in VERDICT_CODES
         assert v.message and "\n" not in v.message
         assert v.fix.startswith("git provenance ")
+
+
+def test_every_verdict_code_is_documented() -> None:
+    table = (Path(__file__).resolve().parents[2] / "docs" / "verdicts.md").read_text()
+    for code in VERDICT_CODES:
+        assert f"| `{code}` |" in table, code
 
 
 def test_judge_needs_no_repository(ppl: dict[str, f.Actor], tmp_path: Path,

@@ -6,6 +6,7 @@ that clone's git config), and notes travel only through `git provenance sync`.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -244,7 +245,8 @@ def test_resign_renews_a_declaration_a_rebase_without_hooks_left_stale(world: Wo
     renewed = bob.cli("resign")
     assert f"renewed your declaration of {rebased[:12]} in a signed note" in renewed.stdout
     assert violations(bob) == {}
-    assert "AI-Assisted: yes" in bob.git("notes", "--ref=provenance", "show", rebased)
+    renewal = bob.git("notes", "--ref=provenance", "show", rebased)
+    assert re.search(r"^Provenance-Declaration: v1 bob@example.com sha256:\S+ yes ", renewal, re.M)
     assert bob.cli("resign").stdout.strip() == "nothing went stale"
 
 

@@ -64,7 +64,7 @@ def test_sample_patch_has_the_published_digest() -> None:
 
 def test_spec_shows_the_vector_files_verbatim() -> None:
     for name in ("sample.patch", "sample.normalised", "declare.statement", "cosign.statement",
-                 "declare.sig", "allowed_signers", "test_key.pub"):
+                 "declare.sig", "declare.note", "allowed_signers", "test_key.pub"):
         assert vector(name).decode().rstrip("\n") in SPEC, name
 
 
