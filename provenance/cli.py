@@ -276,7 +276,8 @@ def resign(range_: str | None) -> None:
 @click.option("--trust-root", default=None, help="Audit everything that is not an ancestor of REV.")
 @click.option("--policy", "policy_file", default=None, type=click.Path(dir_okay=False),
               help="Use this policy file for the whole walk instead of the repository's.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "sarif"]),
+              default="text", help="sarif: SARIF 2.1.0 for code scanning (docs/evidence.md).")
 @click.option("--no-cache", is_flag=True,
               help="Neither read nor write the per-commit cache (.git/provenance-cache.sqlite).")
 def audit(range_: str | None, trust_root: str | None, policy_file: str | None, fmt: str,

@@ -12,7 +12,7 @@ from provenance.audit.records import Judgement
 from provenance.audit.walk import AuditResult
 
 SCHEMA = "git-provenance/audit/v1"
-FORMATS = ("text", "json", "markdown")
+FORMATS = ("text", "json", "markdown", "sarif")  # sarif: audit/sarif.py
 NOTES_HINT = ("co-signs may not be fetched: "
               "git fetch origin refs/notes/provenance:refs/notes/provenance")
 

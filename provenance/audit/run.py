@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from provenance.audit import report, spool, walk
+from provenance.audit import report, sarif, spool, walk
 from provenance.errors import ProvenanceError
 from provenance.git import git
 
@@ -42,6 +42,9 @@ def run_audit(
     else:
         flagged = [j.commit for j in spool.flagged(result.judgements)]
         subjects = _subjects(flagged, cwd)
-        render = report.to_text if fmt == "text" else report.to_markdown
-        print(render(result, subjects))
+        if fmt == "sarif":
+            sarif.write_sarif(result, subjects, sys.stdout)
+        else:
+            render = report.to_text if fmt == "text" else report.to_markdown
+            print(render(result, subjects))
     return 1 if spool.summary(result.judgements).violations else 0
