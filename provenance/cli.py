@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from provenance import __version__
+from provenance.commands import exports
 from provenance.errors import ProvenanceError, error_handler
 
 
@@ -30,6 +31,9 @@ def cli() -> None:
       git provenance keygen && git provenance init && git provenance install
       git provenance audit
     """
+
+
+cli.add_command(exports.attest)  # the auditors' exports: commands/exports.py
 
 
 @cli.command()

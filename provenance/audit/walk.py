@@ -54,6 +54,7 @@ class AuditResult:
     policy: str  # where the starting policy came from
     judgements: Sequence[Judgement]  # a spool.Judgements: on disk past a limit
     notes_ref_exists: bool
+    revoked: frozenset[PublicKey] = frozenset()  # every key revoked in the walk (it only grows)
 
 
 @dataclass(frozen=True)
@@ -365,5 +366,5 @@ def audit(
             db.close()
     return AuditResult(
         range=" ".join(revs), trust_root=root, trust_root_source=how, policy=described,
-        judgements=judgements, notes_ref_exists=notes.ref_exists(cwd),
+        judgements=judgements, notes_ref_exists=notes.ref_exists(cwd), revoked=ctx.revoked,
     )

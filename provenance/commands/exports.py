@@ -1,0 +1,46 @@
+"""The click commands of the auditors' exports (cli.py adds them to its group; it is full). Thin,
+like cli.py's: each calls one module, imported when it runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+
+def _walk_options(command: Callable[..., None]) -> Callable[..., None]:
+    """--trust-root and --policy, as `audit` takes them."""
+    command = click.option("--policy", "policy_file", default=None,
+                           type=click.Path(dir_okay=False),
+                           help="Use this policy file instead of the repository's.")(command)
+    return click.option("--trust-root", default=None,
+                        help="Judge everything that is not an ancestor of REV.")(command)
+
+
+@click.command()
+@click.argument("range_", metavar="[RANGE]", required=False)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the signed attestation (a DSSE envelope, JSON) to FILE.")
+@click.option("--verify", "verify_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Check the attestation in FILE instead of making one.")
+@click.option("--key", "key_spec", default=None,
+              help="With --verify: trust only this public key (a .pub file or key::LINE).")
+@_walk_options
+def attest(range_: str | None, output: Path | None, verify_file: Path | None, key_spec: str | None,
+           trust_root: str | None, policy_file: str | None) -> None:
+    """Sign an audit of RANGE as an in-toto attestation (DSSE), or check one with --verify.
+
+    The attestation records the verdicts and is written whatever they are (exit 0). --verify
+    trusts the keys of the policy in force at the attested commit (from your trust root), or
+    those of --policy FILE, or --key alone; it exits 1 when no trusted key signed it.
+
+    \b
+    Examples:
+      git provenance attest origin/main --output audit.intoto.json
+      git provenance attest --verify audit.intoto.json
+    """
+    from provenance.commands.attest import run
+
+    click.echo(run(range_, output, verify_file, key_spec, trust_root, policy_file))
+
