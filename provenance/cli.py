@@ -34,6 +34,7 @@ def cli() -> None:
 
 
 cli.add_command(exports.attest)  # the auditors' exports: commands/exports.py
+cli.add_command(exports.evidence)
 
 
 @cli.command()

@@ -318,3 +318,38 @@ def read_declarations(record: CommitRecord, policy: Policy, notes: Sequence[Note
         declared, declared_yes = declared or bool(removed), bool(removed)
     return Declarations(tuple(evidence), bad, trailer_yes, trailer_no, note_values, valid, failed,
                         author_declares, declared, declared_yes, removed)
+
+
+# --- one signature at a time, for the commands that show each (the auditor's sample) --------------
+
+check_signature = _check  # a trailer's (or any) signature value under `options`
+check_note = _check_note  # a note's attestation, with what its line claims
+superseded = _superseded
+
+
+def trailer_options(pairs: Sequence[tuple[str, str]]) -> list[Option]:
+    """The statements a `declare` signature in these trailers may cover, as read_declarations
+    tries them."""
+    values = [v for k, v in pairs if k.lower() == _AI_ASSISTED]
+    assisted_by = tuple(v for k, v in pairs if k.lower() == _ASSISTED_BY)
+    parsed = [parse_ai_assisted(v) for v in values]
+    return [(p, assisted_by) for p in (True, False) if p in parsed] or [
+        (True, assisted_by), (False, assisted_by)]
+
+
+def signed_statement(record: CommitRecord, value: str, options: Sequence[Option]
+                     ) -> tuple[Statement, bytes] | None:
+    """The statement the signature in `value` verifies over for `record`, with its SSHSIG blob
+    (what `ssh-keygen -Y verify` needs to check it again), or None when it verifies over none."""
+    try:
+        line = parse_signature_value(value)
+        blob = sshsig.unb64(line.signature_b64)
+    except (MalformedSignature, InvalidSignature):
+        return None
+    for stmt, _, _ in _statements(record, line.role, line.change, line.signer, options):
+        try:
+            sshsig.verify(blob, stmt.to_bytes())
+        except InvalidSignature:
+            continue
+        return stmt, blob
+    return None

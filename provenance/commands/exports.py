@@ -1,5 +1,5 @@
-"""The click commands of the auditors' exports (cli.py adds them to its group; it is full). Thin,
-like cli.py's: each calls one module, imported when it runs."""
+"""The click commands of the auditors' exports, `attest` and `evidence` (cli.py adds them to its
+group; it is full). Thin, like cli.py's: each calls one module, imported when it runs."""
 
 from __future__ import annotations
 
@@ -44,3 +44,38 @@ def attest(range_: str | None, output: Path | None, verify_file: Path | None, ke
 
     click.echo(run(range_, output, verify_file, key_spec, trust_root, policy_file))
 
+
+@click.command()
+@click.argument("rev", default="HEAD")
+@click.option("--sample", "size", type=click.IntRange(min=1), default=None,
+              help="Draw N changes (default: list every change of the population).")
+@click.option("--seed", default=None,
+              help="The draw's seed, required with --sample: the same seed gives the same sample.")
+@click.option("--since", default=None, help="Only changes committed on or after DATE (UTC).")
+@click.option("--until", default=None, help="Only changes committed before DATE (UTC).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "markdown", "html"]), default="csv")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to FILE instead of standard output.")
+@_walk_options
+def evidence(rev: str, size: int | None, seed: str | None, since: str | None, until: str | None,
+             fmt: str, output: Path | None, trust_root: str | None, policy_file: str | None) -> None:
+    """A reproducible sample of AI-assisted changes to critical paths, for an auditor.
+
+    Per change: commit, author, declaration and its check, rules, co-signers with their co-sign
+    times and checks, the verdict, and `ssh-keygen -Y verify` commands that re-check every
+    signature without this tool (docs/evidence.md). Exits 0 whatever the verdicts.
+
+    \b
+    Example:
+      git provenance evidence --sample 25 --seed 2025-Q3 --since 2025-07-01 --format html \\
+          --output sample.html
+    """
+    from provenance.commands.evidence import Request
+    from provenance.commands.evidence_render import export
+
+    text = export(Request(rev, size, seed, since, until, fmt, trust_root, policy_file))
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text)
+        click.echo(f"wrote {output}", err=True)
