@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from provenance.errors import ProvenanceError
+
 
 def _walk_options(command: Callable[..., None]) -> Callable[..., None]:
     """--trust-root and --policy, as `audit` takes them."""
@@ -76,6 +78,9 @@ def evidence(rev: str, size: int | None, seed: str | None, since: str | None, un
     text = export(Request(rev, size, seed, since, until, fmt, trust_root, policy_file))
     if output is None:
         click.echo(text, nl=False)
-    else:
+        return
+    try:
         output.write_text(text)
-        click.echo(f"wrote {output}", err=True)
+    except OSError as e:
+        raise ProvenanceError(f"cannot write {output}: {e.strerror or e}") from None
+    click.echo(f"wrote {output}", err=True)

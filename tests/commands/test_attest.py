@@ -4,6 +4,7 @@ configured key, verified by securesystemslib and by `attest --verify` against th
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import subprocess
 import sys
@@ -164,6 +165,11 @@ def test_verify_with_one_key_or_another_policy_file(repo: Repo, tmp_path: Path) 
     external = tmp_path / "auditors.toml"
     external.write_text(f.PolicySpec(people=[(p["carol"], ["senior"])]).text())
     assert repo.verify(policy=str(external)).signer == "carol@example.com"
+    # Made under an external policy: the predicate names the file by its sha256, no blob.
+    attest.create(None, None, str(external), repo.out, repo.path)
+    policy = statement_of(json.loads(repo.out.read_text()))["predicate"]["policy"]
+    assert policy["blob"] is None and policy["source"] == f"{external} (--policy)"
+    assert policy["sha256"] == hashlib.sha256(external.read_bytes()).hexdigest()
 
 
 def test_the_subject_must_be_here_and_the_file_an_envelope(repo: Repo) -> None:

@@ -243,3 +243,30 @@ def test_the_command_line_writes_a_file(history: History, tmp_path: Path) -> Non
     bad = subprocess.run([sys.executable, "-m", "provenance", "evidence", "--sample", "2"],
                          cwd=history.path, capture_output=True, text=True, check=False)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+    nowhere = subprocess.run([sys.executable, "-m", "provenance", "evidence", "--output",
+                              str(tmp_path / "no" / "such" / "dir.csv")], cwd=history.path,
+                             capture_output=True, text=True, check=False)
+    assert nowhere.returncode == 2 and nowhere.stderr.startswith("git-provenance: error: cannot write")
+
+
+def test_an_external_policy_samples_an_unadopted_history(tmp_path: Path) -> None:
+    """No declarations anywhere: the AI-assisted changes are the fingerprinted ones, judged under
+    the auditor's own policy file, whose sha256 the rows name."""
+    people = f.cast(tmp_path)
+    repo = f.init(tmp_path / "repo")
+    f.git(repo, "commit", "-q", "--allow-empty", "-m", "start")
+    f.write(repo, {"payments/a.py": "a\n"})
+    f.git(repo, "add", "-A")
+    f.git(repo, "commit", "-q", "-m", "pay\n\nCo-authored-by: Claude <noreply@anthropic.com>")
+    ai = f.git(repo, "rev-parse", "HEAD")
+    f.write(repo, {"payments/b.py": "b\n"})
+    f.git(repo, "add", "-A")
+    f.git(repo, "commit", "-q", "-m", "by hand")
+    policy = tmp_path / "auditor.toml"
+    policy.write_text(f.PolicySpec(people=[(people["alice"], ["senior"])],
+                                   rules=[{"name": "tier-1", "paths": ["payments/**"]}]).text())
+    req = Request("HEAD", None, None, None, None, "csv", None, str(policy))
+    [row] = csv.DictReader(io.StringIO(export(req, repo)))
+    assert row["commit"] == ai and row["declaration_checks"] == "" and row["verify_commands"] == ""
+    assert row["verdict"] == "fail: undeclared-ai, missing-cosign"
+    assert row["policy"] == "sha256:" + hashlib.sha256(policy.read_bytes()).hexdigest()
