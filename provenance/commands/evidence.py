@@ -121,10 +121,11 @@ def collect(req: Request, cwd: str | Path | None = None) -> Evidence:
         drawn = set(sorted(chosen, key=lambda sha: selection_key(seed, sha))[:req.size])
         chosen = [sha for sha in chosen if sha in drawn]  # shown oldest first
     checker = evidence_checks.Checker(result, req.policy_file, cwd)
+    checker.prefetch(chosen)
     changes = []
     for sha in chosen:
         j, f = candidates[sha], facts[sha]
-        found = checker.checks(j)
+        found = checker.checks(j, f.committer_time)
         changes.append(Change(
             commit=sha, committed_at=iso(f.committer_time), author=found.author,
             subject=f.subject, change=found.digest,

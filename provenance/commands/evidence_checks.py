@@ -128,6 +128,7 @@ class Checker:
         else:
             self.chain = inforce.replay(result, cwd)
         self.merges = [j for j in result.judgements if j.cover_approvals]
+        self.records: dict[str, CommitRecord] = {}
 
     def _policy(self, commit: str) -> tuple[Policy, str, frozenset[PublicKey]]:
         if self.external is not None:
@@ -137,13 +138,20 @@ class Checker:
         blob = self.chain.judged_under(commit)
         return self.chain.policies[blob], blob, self.chain.revoked
 
+    def prefetch(self, shas: Sequence[str]) -> None:
+        """Read the commits to check in one stream: a population can be thousands."""
+        records = list(records_of(shas, self.cwd))
+        names = [name for r in records for name in
+                 [f"{r.sha}:{POLICY_FILE}"] + ([f"{r.parents[0]}:{POLICY_FILE}"] if r.parents else [])]
+        with git.object_lookups(self.cwd) as lookup_all:
+            found = dict(zip(names, lookup_all(names), strict=True)) if names else {}
+        for r in records:
+            self.records[r.sha] = r._replace(policy_blob=_policy_blob(r, found))
+
     def _record(self, sha: str) -> CommitRecord:
-        [record] = list(records_of([sha], self.cwd))
-        names = [f"{sha}:{POLICY_FILE}"] + ([f"{record.parents[0]}:{POLICY_FILE}"]
-                                             if record.parents else [])
-        with git.object_lookup(self.cwd) as lookup:
-            found = {name: lookup(name) for name in names}
-        return record._replace(policy_blob=_policy_blob(record, found))
+        if sha not in self.records:
+            self.prefetch([sha])
+        return self.records[sha]
 
     def _signed(self, record: CommitRecord) -> list[_Signed]:
         pairs = trailers.parse(record.message)
@@ -179,9 +187,9 @@ class Checker:
         detail = att.reason or (f"verifies; key of {att.person.name}" if att.person else "")
         return Check(att.role, att.signer, s.source, att.status, detail, key, when, command), att
 
-    def checks(self, j: Judgement) -> Found:
+    def checks(self, j: Judgement, committed: int) -> Found:
+        """Every signature of the judged commit `j`, committed at `committed` (a unix time)."""
         record = self._record(j.commit)
-        committed = commit_facts([j.commit], self.cwd)[j.commit].committer_time
         checked = [c for s in self._signed(record)
                    if (c := self._check(record, s, committed)) is not None]
         said: dict[tuple[str, str], set[bool | None]] = {}
