@@ -73,6 +73,9 @@ def _write(path: Path, text: str) -> None:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
         with os.fdopen(fd, "w") as f:
             f.write(text)
+        mask = os.umask(0)  # mkstemp makes it 0600; an attestation is no secret: as `open` would
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
         os.replace(tmp, path)
     except OSError as e:
         raise ProvenanceError(f"cannot write {path}: {e.strerror or e}") from None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -48,6 +49,12 @@ class Repo:
 @pytest.fixture
 def repo(tmp_path: Path) -> Repo:
     return Repo(tmp_path)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def statement_of(envelope: dict[str, Any]) -> dict[str, Any]:
@@ -204,6 +211,7 @@ def test_the_command_line_writes_and_verifies(repo: Repo) -> None:
 
     made = cli("--output", str(repo.out))
     assert made.returncode == 0, made.stderr  # written whatever the verdicts
+    assert repo.out.stat().st_mode & 0o777 == 0o666 & ~_umask()  # as any file it writes
     assert "1 violation(s)" in made.stdout
     checked = cli("--verify", str(repo.out))
     assert checked.returncode == 0 and "signed by alice@example.com" in checked.stdout
