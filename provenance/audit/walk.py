@@ -9,13 +9,14 @@ from __future__ import annotations
 import itertools
 import json
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from provenance.audit import cache, trust
 from provenance.audit import covers as covers_module  # RECENT, read at run time (tests set it)
 from provenance.audit import stream as stream_module  # CHUNK, read at run time (tests set it)
+from provenance.audit.chain import PolicyChain, settle
 from provenance.audit.judge import judge
 from provenance.audit.notes import read_all, read_gone
 from provenance.audit.records import (
@@ -23,10 +24,9 @@ from provenance.audit.records import (
     CoverApproval,
     Judgement,
     NoteAttestation,
-    Violation,
 )
 from provenance.audit.scan import scan_stream
-from provenance.audit.spool import Encoded, Judgements, decoded, encoded, missing_cosign
+from provenance.audit.spool import Encoded, Judgements, encoded, missing_cosign
 from provenance.audit.stream import (
     NULL_OID,
     UNKNOWN,
@@ -40,8 +40,7 @@ from provenance.audit.stream import (
 from provenance.audit.verdicts import Verdicts, ident
 from provenance.errors import ProvenanceError
 from provenance.git import git, notes
-from provenance.policy import schema
-from provenance.policy.schema import POLICY_FILE, Policy
+from provenance.policy.schema import POLICY_FILE
 from provenance.ssh.sshsig import PublicKey
 from provenance.wire.digest import EMPTY
 
@@ -63,8 +62,7 @@ class WalkContext:
     `revoked` grown (`dataclasses.replace`)."""
 
     root: str | None  # the trust root (None: --policy FILE without one)
-    root_policy: Policy  # in force at the trust root, or the external policy file
-    root_blob: str | None  # its blob id (None when external)
+    chain: PolicyChain  # rooted at the trust root's policy (or the external policy file)
     root_ident: str  # its identity in verdict keys: blob id or file hash, and source name
     external: bool  # --policy FILE: one policy for the whole walk, no policy chain
     revoked: frozenset[PublicKey]
@@ -72,6 +70,8 @@ class WalkContext:
     cwd: str | Path | None
     progress: Callable[[int], None] | None
     db: cache.Cache | None  # None: --no-cache, or a cache that cannot be used
+    # A range's parents outside it -> their node in `chain` (audit/boundary.py); others: the root.
+    outside: Mapping[str, int] = field(default_factory=dict)
 
 
 # ---- the walk ------------------------------------------------------------------------------------
@@ -96,7 +96,7 @@ def _walk_once(
     stream: Iterable[CommitRecord], ctx: WalkContext, verdicts: Verdicts | None = None, *,
     branching: dict[str, int] | None = None, rows: cache.LightRows | None = None,
     in_order: bool = True,
-) -> tuple[Judgements, list[Policy]]:
+) -> tuple[Judgements, PolicyChain]:
     """Judge `stream`, or take cached verdicts; a light record (`CommitRecord.light`: from the
     cache, no message) raises CacheMiss when its verdict is not cached.
 
@@ -107,9 +107,10 @@ def _walk_once(
     # Locals, not attributes: the loop below runs once a commit.
     external, revoked, cwd, progress = ctx.external, ctx.revoked, ctx.cwd, ctx.progress
     by_digest, by_commit = _index_notes(ctx.notes)
-    policies: list[Policy] = [ctx.root_policy]
-    blobs: list[str | None] = [ctx.root_blob]
-    effective: dict[str, int] = {}  # commit -> index of the policy in force after it
+    chain = ctx.chain.copy()
+    policies, blobs = chain.policies, chain.blobs  # grow as the chain adopts
+    outside = ctx.outside  # the policy in force at parents outside the range (audit/boundary.py)
+    effective: dict[str, int] = {}  # commit -> its node in `chain`: the policy in force after it
     judgements = Judgements()
     pending: defaultdict[str, list[covers_module.Pending]] = defaultdict(list)  # digest -> waiting
     covered: dict[str, list[CoverApproval]] = defaultdict(list)
@@ -137,15 +138,17 @@ def _walk_once(
                     new_blob = lookup(f"{raw.sha}:{POLICY_FILE}")
             else:  # unchanged; out of order its parent is not known yet, and nothing needs it
                 old_blob = new_blob = blob_of(raw.parents[0]) if raw.parents and in_order else None
-            base = effective.get(raw.parents[0], 0) if raw.parents and in_order else 0
+            base = effective.get(raw.parents[0], -1) if raw.parents and in_order else 0
+            if base < 0:
+                base = outside.get(raw.parents[0], 0)
             if in_order:
                 blob_at[raw.sha] = new_blob
             policy_blob = None if new_blob == old_blob else (new_blob or NULL_OID)
             authorized: bool | None = True if external and policy_blob is not None else None
             inherited = None
             if policy_blob is not None and not external:
-                inherited = next((effective.get(q, 0) for q in raw.parents[1:]
-                                  if blobs[effective.get(q, 0)] == policy_blob), None)
+                inherited = chain.fast_forward(base, policy_blob, (
+                    effective[q] if q in effective else outside.get(q, 0) for q in raw.parents[1:]))
                 if inherited is not None:
                     authorized = True
             key = b""
@@ -180,10 +183,7 @@ def _walk_once(
                     verdicts.db.put_verdict(raw.sha, key, j, covers)
             after = base
             if j.policy_authorized and not external:
-                if inherited is not None:
-                    after = inherited
-                elif new_blob is not None:
-                    after, j = _adopt(new_blob, raw.sha, base, policies, blobs, j, cwd)
+                after, j = settle(chain, base, new_blob, inherited, j, raw.sha, cwd)
             if in_order:
                 effective[raw.sha] = after
             if not raw.light and raw.digest != UNKNOWN:
@@ -219,23 +219,23 @@ def _walk_once(
     covers_module.lift(judgements, pending, covered, revoked, verdicts, cwd)
     if progress is not None:
         progress(len(judgements))
-    return judgements, policies
+    return judgements, chain
 
 
 def _blob(oid: str) -> str | None:
     return None if oid.strip("0") == "" else oid
 
 
-def _walk(revs: Sequence[str], ctx: WalkContext) -> tuple[Judgements, list[Policy]]:
+def _walk(revs: Sequence[str], ctx: WalkContext) -> tuple[Judgements, PolicyChain]:
     """One walk: from cached verdicts alone when they answer every commit, else in full."""
     cwd, db = ctx.cwd, ctx.db
     if ctx.external and not ctx.notes:  # a scan: no policy chain, no digests, git's own order
         # No verdict cache: judging an unsigned commit (~6 us) is cheaper than looking up its
         # verdict, and storing them made a first scan of 100k commits 2.7 s -> 7.9 s (66 MB).
         # The cache still gives signed commits their facts and signatures their checks.
-        judgements, policies = _walk_once(scan_stream(revs, cwd, db), ctx, in_order=False)
+        judgements, chain = _walk_once(scan_stream(revs, cwd, db), ctx, in_order=False)
         judgements.reverse()  # oldest first, as `git log --reverse` lists them
-        return judgements, policies
+        return judgements, chain
     if db is None:
         order = walk_order(revs, cwd)
         return _walk_once(log_stream(revs, cwd, order.ids), ctx, branching=order.branching)
@@ -266,7 +266,7 @@ def _verdicts(db: cache.Cache, ctx: WalkContext) -> Verdicts:
 
 
 def _grown_walk(resolved: Sequence[str], key: bytes, ctx: WalkContext, verdicts: Verdicts
-                ) -> tuple[Judgements, list[Policy]] | None:
+                ) -> tuple[Judgements, PolicyChain] | None:
     """The range stored last, from its light rows, then the commits added since, in full.
 
     For a range that grew from the one walked last (the same exclusions, the old tip an ancestor
@@ -303,27 +303,6 @@ def _grown_walk(resolved: Sequence[str], key: bytes, ctx: WalkContext, verdicts:
         return None
 
 
-def _adopt(
-    blob: str, sha: str, base: int, policies: list[Policy], blobs: list[str | None],
-    j: Judgement | Encoded, cwd: str | Path | None,
-) -> tuple[int, Judgement | Encoded]:
-    """Put an authorised new policy in force; an unreadable one leaves the previous in force."""
-    if blob in blobs:
-        return blobs.index(blob), j
-    data = git.read_blobs([blob], cwd=cwd).get(blob, b"")
-    try:
-        new = schema.load_text(data, f"{POLICY_FILE} at {sha[:12]}")
-    except ProvenanceError as e:
-        bad = Violation("unauthorized-policy-change",
-                        f"the co-signed policy is unusable, the previous one stays in force: {e}",
-                        f"fix {POLICY_FILE} in a new commit and have it co-signed")
-        j = decoded(j)  # a cached verdict is built into a judgement only here
-        return base, j._replace(violations=(*j.violations, bad), policy_authorized=False)
-    policies.append(new)
-    blobs.append(blob)
-    return len(policies) - 1, j
-
-
 def audit(
     range_: str | None, trust_root: str | None, policy_file: str | None,
     cwd: str | Path | None = None, progress: Callable[[int], None] | None = None,
@@ -352,12 +331,13 @@ def audit(
         all_notes += read_gone(all_notes, cwd, db)  # a yes once attested stays yes
         if db is not None and root is not None and head is not None:
             db.remember(root, "trust-root", head)
-        ctx = WalkContext(root, root_policy, root_blob, root_ident, policy_file is not None,
-                          frozenset(r.key for r in root_policy.revoked), all_notes, cwd, progress, db)
+        ctx = WalkContext(root, PolicyChain.rooted(root_policy, root_blob), root_ident,
+                          policy_file is not None, frozenset(r.key for r in root_policy.revoked),
+                          all_notes, cwd, progress, db)
         with cache.memoised(db):
             while True:
-                judgements, policies = _walk(revs, ctx)
-                grown = ctx.revoked | {r.key for p in policies for r in p.revoked}
+                judgements, chain = _walk(revs, ctx)
+                grown = ctx.revoked | chain.revoked()
                 if grown == ctx.revoked:
                     break
                 ctx = replace(ctx, revoked=frozenset(grown))
