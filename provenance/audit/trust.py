@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from provenance.audit import cache
 from provenance.errors import ProvenanceError
@@ -20,19 +21,42 @@ def _commit(rev: str, what: str, cwd: str | Path | None) -> str:
     return sha
 
 
+# The default trust root is trusted on first use (DESIGN §4): the audit or gate that picks it records
+# it as provenance.trustRoot, and marks it as recorded on first use so that later runs check that
+# the history still starts there. A root the user pinned (any other value) is never second-guessed.
+FIRST_USE_KEY = "provenance.firstUseTrustRoot"
+RECORDED = "recorded in git config provenance.trustRoot"
+_VERIFIED = "first-parent-verified"  # memo: commits whose first-parent chain passes the root
+_KEEP_VERIFIED = 64
+
+
+class TrustRoot(NamedTuple):
+    sha: str | None  # None: --policy FILE without a trust root
+    how: str  # how it was chosen, said in every report
+    head: str | None = None  # the HEAD a default was found for, when the cache did not know it
+    first_use: bool = False  # a default that `record` should record
+
+
 def trust_root_of(
     trust_root: str | None, policy_file: str | None, cwd: str | Path | None,
-    db: cache.Cache | None,
-) -> tuple[str | None, str, str | None]:
-    """(trust root, how it was chosen, HEAD when the root is the default one and `db` lacked it)."""
+    db: cache.Cache | None, tips: Sequence[str] = (),
+) -> TrustRoot:
+    """The trust root and how it was chosen. A root recorded on first use must be on the
+    first-parent chain of each of `tips` (the commits audited; HEAD when none): a history whose
+    default moved is refused."""
     if trust_root:
-        return _commit(trust_root, "--trust-root", cwd), "pinned with --trust-root", None
+        return TrustRoot(_commit(trust_root, "--trust-root", cwd), "pinned with --trust-root")
     configured = git.config_get("provenance.trustRoot", cwd=cwd)
     if configured:
         sha = _commit(configured, "provenance.trustRoot", cwd)
-        return sha, "pinned by git config provenance.trustRoot", None
+        if git.config_get(FIRST_USE_KEY, cwd=cwd) != sha:
+            return TrustRoot(sha, "pinned by git config provenance.trustRoot")
+        for tip in tips or [_commit("HEAD", "HEAD", cwd)]:
+            if not _on_first_parent_chain(sha, tip, cwd, db):
+                _refuse_moved(sha, tip, cwd)
+        return TrustRoot(sha, "default, trusted on first use (git config provenance.trustRoot)")
     if policy_file:
-        return None, "none: --policy FILE given, every commit reachable from the tip is judged", None
+        return TrustRoot(None, "none: --policy FILE given, every commit reachable from the tip is judged")
     if git.is_shallow(cwd):
         raise ProvenanceError(
             "shallow clone: the default trust root would be an arbitrary cut-off; pass "
@@ -40,12 +64,61 @@ def trust_root_of(
     head = git.rev_parse("HEAD", cwd=cwd)
     if head is None:
         raise ProvenanceError("HEAD names no commit: nothing to audit")
-    how = (f"default: the earliest commit on HEAD's first-parent chain holding {POLICY_FILE} "
-           "(pin one with --trust-root)")
     root = db.recall("trust-root", head) if db is not None else None
-    if root is not None:
-        return root, how, None
-    return _default_root(head, cwd), how, head
+    found = root or _default_root(head, cwd)
+    how = (f"the earliest commit on HEAD's first-parent chain holding {POLICY_FILE} (pin one with "
+           "--trust-root)")
+    return TrustRoot(found, how, None if root else head, first_use=True)
+
+
+def record(root: TrustRoot, cwd: str | Path | None) -> str:
+    """Record a default trust root on its first use; how it was chosen, as reports say it."""
+    assert root.sha is not None
+    try:
+        git.config_set("provenance.trustRoot", root.sha, cwd=cwd)
+        git.config_set(FIRST_USE_KEY, root.sha, cwd=cwd)
+    except ProvenanceError as e:  # a read-only checkout: trusted for this run only
+        return f"default, trusted on first use, not recorded ({e}): {root.how}"
+    return f"default, trusted on first use and {RECORDED}: {root.how}"
+
+
+def _on_first_parent_chain(root: str, tip: str, cwd: str | Path | None,
+                           db: cache.Cache | None) -> bool:
+    """Whether `root` is on `tip`'s first-parent chain (`tip` itself, or an ancestor of `root`:
+    nothing to judge). The chain is read down to a commit verified before (`db` keeps the last
+    few), or to where it meets the root's history."""
+    if tip == root:
+        return True
+    known = (db.recall(_VERIFIED, root) or "").split() if db is not None else []
+    if tip in known:
+        return True
+    ok, last = False, None
+    for line in git.stream([*git.BOUNDED_MEMORY_CONFIG, "rev-list", "--first-parent", "--parents",
+                            tip, f"^{root}", "--"], cwd=cwd, pinned=True):
+        sha, *parents = line.decode().split()
+        if sha in known:
+            ok = True
+            break
+        last = parents
+    else:  # the chain leaves what the audit judges at the root itself, or judges nothing
+        ok = last is None or last[:1] == [root]
+    if ok and db is not None:
+        db.remember(" ".join([tip, *known][:_KEEP_VERIFIED]), _VERIFIED, root)
+    return ok
+
+
+def _refuse_moved(root: str, tip: str, cwd: str | Path | None) -> None:
+    try:
+        new: str | None = _default_root(tip, cwd)
+        where = f"its own default would be {new[:12] if new else ''}"
+    except ProvenanceError:
+        new, where = None, f"it has no {POLICY_FILE} of its own"
+    raise ProvenanceError(
+        f"the trust root moved: git config provenance.trustRoot holds {root[:12]}, trusted on first "
+        f"use, but the first-parent chain of {tip[:12]} does not pass through it ({where}); a "
+        "history whose policy starts elsewhere (an orphan policy merged in as first parent?) is "
+        f"not trusted. If it is meant to, pin it: git config provenance.trustRoot "
+        f"{new or 'REV'} (or audit with --trust-root REV)")
 
 
 def _default_root(head: str, cwd: str | Path | None) -> str:

@@ -320,9 +320,13 @@ def audit(
     # An audit that stops before its walk writes nothing: the cache is created only for the walk.
     db = cache.open_cache(common) if use_cache and (common / cache.FILE_NAME).exists() else None
     try:
-        root, how, head = trust.trust_root_of(trust_root, policy_file, cwd, db)
-        root_policy, root_blob, root_ident, described = trust.root_policy(root, policy_file, cwd)
         tip = range_ or "HEAD"
+        tips = [r for r in git.resolve_revs([tip], cwd=cwd) if not r.startswith("^")]
+        found = trust.trust_root_of(trust_root, policy_file, cwd, db, tips)
+        root, how, head = found.sha, found.how, found.head
+        root_policy, root_blob, root_ident, described = trust.root_policy(root, policy_file, cwd)
+        if found.first_use:
+            how = trust.record(found, cwd)
         revs = [tip] + ([f"^{root}"] if root else [])
         trust.refuse_shallow_boundary(revs, cwd)
         all_notes = read_all(cwd)

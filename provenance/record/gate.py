@@ -77,7 +77,7 @@ def run(args: Sequence[str], environ: Mapping[str, str], stdin_text: str) -> int
 
 
 def _gate(ref: PushedRef, remote: str, branch: str, protected: bool) -> int:
-    from provenance.audit import walk
+    from provenance.audit import trust, walk
 
     pushed = new_commits(ref, remote)
     if not pushed:
@@ -87,6 +87,9 @@ def _gate(ref: PushedRef, remote: str, branch: str, protected: bool) -> int:
     except ProvenanceError as e:
         print(f"git-provenance: cannot audit the push to {branch}: {e}", file=sys.stderr)
         return 1 if protected else 0
+    if trust.RECORDED in result.trust_root_source and result.trust_root:
+        print(f"git-provenance: trust root {result.trust_root[:12]}, the first commit holding "
+              f"the policy, trusted on first use and {trust.RECORDED}", file=sys.stderr)
     failing = [j for j in result.judgements if j.commit in pushed and j.violations]
     if not failing:
         return 0
