@@ -9,7 +9,9 @@ in force is a policy change of its own, judged under its first parent's policy.
 
 Policies are numbered as they are adopted; 0 is the trust root's (or the `--policy` file's: a
 chain of one). The same policy adopted from the same chain parent is one node, wherever in
-history that happened, so two branches that made the same authorised change merge as equals.
+history that happened, so two branches that made the same authorised change merge as equals; a
+node is named by its blob (not by the commit that adopted it, which depends on the order a walk
+meets the two), and identified across walks by the blobs from the root to it (`path`).
 Every walk over history (the audit's, the boundary's in audit/boundary.py) settles a commit's
 policy through `settle`, so that they cannot disagree.
 """
@@ -17,7 +19,7 @@ policy through `settle`, so that they cannot disagree.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from provenance.audit.records import Judgement, Violation
@@ -34,21 +36,20 @@ ROOT = 0
 @dataclass
 class PolicyChain:
     """The policies in force somewhere in one walk: node i is `policies[i]` (blob `blobs[i]`),
-    adopted at commit `adopted_at[i]` from node `parents[i]` (None: the root)."""
+    adopted from node `parents[i]` (None: the root)."""
 
     policies: list[Policy]
     blobs: list[str | None]
     parents: list[int | None]
-    adopted_at: list[str | None]
     _nodes: dict[tuple[str, int], int] = field(default_factory=dict)
 
     @classmethod
     def rooted(cls, policy: Policy, blob: str | None) -> PolicyChain:
-        return cls([policy], [blob], [None], [None])
+        return cls([policy], [blob], [None])
 
     def copy(self) -> PolicyChain:
         return PolicyChain(list(self.policies), list(self.blobs), list(self.parents),
-                           list(self.adopted_at), dict(self._nodes))
+                           dict(self._nodes))
 
     def on_chain(self, node: int, tip: int) -> bool:
         """Whether `node` is `tip` or a policy that `tip` descends from by authorised changes."""
@@ -79,35 +80,37 @@ class PolicyChain:
             new = schema.load_text(data, f"{POLICY_FILE} at {sha[:12]}")
         except ProvenanceError as e:
             return str(e)
-        self.policies.append(new)
+        self.policies.append(replace(new, source=f"{POLICY_FILE} blob {blob[:12]}"))
         self.blobs.append(blob)
         self.parents.append(base)
-        self.adopted_at.append(sha)
         self._nodes[(blob, base)] = node = len(self.policies) - 1
         return node
 
-    def path(self, node: int) -> tuple[tuple[str, str], ...]:
-        """(blob, adopting commit) of each adoption from the root to `node`, oldest first: what
-        identifies a node across walks (`follow` rebuilds it)."""
-        steps: list[tuple[str, str]] = []
+    def path(self, node: int) -> tuple[str, ...]:
+        """The blobs adopted from the root to `node`, oldest first: what identifies a node
+        across walks (`follow` finds it again)."""
+        steps: list[str] = []
         at: int | None = node
         while at is not None and at != ROOT:
-            blob, sha = self.blobs[at], self.adopted_at[at]
-            assert blob is not None and sha is not None
-            steps.append((blob, sha))
+            blob = self.blobs[at]
+            assert blob is not None
+            steps.append(blob)
             at = self.parents[at]
         return tuple(reversed(steps))
 
-    def follow(self, path: Sequence[Sequence[str]], cwd: str | Path | None) -> int | None:
+    def follow(self, path: Sequence[str], cwd: str | Path | None) -> int | None:
         """The node `path` names, adopting what this chain lacks; None if a policy on it no
         longer loads (it did when `path` was recorded: a cache from another tool version)."""
         at = ROOT
-        for blob, sha in path:
-            step = self.adopt(blob, at, sha, cwd)
+        for blob in path:
+            step = self.adopt(blob, at, blob, cwd)
             if isinstance(step, str):
                 return None
             at = step
         return at
+
+    def revoked_by(self, node: int) -> frozenset[PublicKey]:
+        return frozenset(r.key for r in self.policies[node].revoked)
 
     def revoked(self) -> frozenset[PublicKey]:
         """Every key revoked by a policy of this chain (each was authorised, or is the root)."""

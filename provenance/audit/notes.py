@@ -5,6 +5,7 @@ its own), and the declarations the notes ref's history holds that its tip no lon
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from provenance.audit.cache import Cache
 from provenance.audit.records import NoteAttestation
 from provenance.git import notes
 from provenance.git.notes import all_notes
+from provenance.wire.digest import EMPTY
 from provenance.wire.note import KEY_DECLARATION, fields, parse_declaration_value
 from provenance.wire.statement import (
     KEY_AI_ASSISTED,
@@ -110,3 +112,26 @@ def _recalled(db: Cache | None, tip: str) -> list[NoteAttestation] | None:
         return None
     return [NoteAttestation(v, c, tuple(ai), tuple(by), grouped, gone=True)
             for v, c, ai, by, grouped in json.loads(stored)]
+
+
+Index = dict[str, list[NoteAttestation]]
+
+
+def index(atts: Sequence[NoteAttestation]) -> tuple[Index, Index]:
+    """The attestations by the change digest they sign (a note counts wherever it hangs: DESIGN §3),
+    and by the commit their note hangs on."""
+    by_digest: Index = defaultdict(list)
+    by_commit: Index = defaultdict(list)
+    for att in atts:
+        parts = att.value.split()
+        # An empty change carries nothing a rebase or cherry-pick could move: matching it by
+        # digest would hand one empty commit's note to every clean merge (4.7k of them at 100k).
+        if len(parts) > 3 and parts[3] != EMPTY:
+            by_digest[parts[3]].append(att)
+        by_commit[att.note_commit].append(att)
+    return by_digest, by_commit
+
+
+def matched(sha: str, change: str, by_digest: Index, by_commit: Index) -> list[NoteAttestation]:
+    """The attestations that reach commit `sha` whose change digest is `change`, each once."""
+    return list({id(a): a for a in by_digest.get(change, []) + by_commit.get(sha, [])}.values())

@@ -26,6 +26,9 @@ def _commit(rev: str, what: str, cwd: str | Path | None) -> str:
 # the history still starts there. A root the user pinned (any other value) is never second-guessed.
 FIRST_USE_KEY = "provenance.firstUseTrustRoot"
 RECORDED = "recorded in git config provenance.trustRoot"
+_DEFAULT = (f"default, trusted on first use and {RECORDED}: the earliest commit on HEAD's "
+            f"first-parent chain holding {POLICY_FILE} (pin one with --trust-root)")
+_NONE = "none: --policy FILE given, every commit reachable from the tip is judged"
 _VERIFIED = "first-parent-verified"  # memo: commits whose first-parent chain passes the root
 _KEEP_VERIFIED = 64
 
@@ -51,12 +54,14 @@ def trust_root_of(
         sha = _commit(configured, "provenance.trustRoot", cwd)
         if git.config_get(FIRST_USE_KEY, cwd=cwd) != sha:
             return TrustRoot(sha, "pinned by git config provenance.trustRoot")
+        if policy_file:  # a default, which --policy FILE never takes
+            return TrustRoot(None, _NONE)
         for tip in tips or [_commit("HEAD", "HEAD", cwd)]:
             if not _on_first_parent_chain(sha, tip, cwd, db):
                 _refuse_moved(sha, tip, cwd)
-        return TrustRoot(sha, "default, trusted on first use (git config provenance.trustRoot)")
+        return TrustRoot(sha, _DEFAULT)
     if policy_file:
-        return TrustRoot(None, "none: --policy FILE given, every commit reachable from the tip is judged")
+        return TrustRoot(None, _NONE)
     if git.is_shallow(cwd):
         raise ProvenanceError(
             "shallow clone: the default trust root would be an arbitrary cut-off; pass "
@@ -66,20 +71,20 @@ def trust_root_of(
         raise ProvenanceError("HEAD names no commit: nothing to audit")
     root = db.recall("trust-root", head) if db is not None else None
     found = root or _default_root(head, cwd)
-    how = (f"the earliest commit on HEAD's first-parent chain holding {POLICY_FILE} (pin one with "
-           "--trust-root)")
-    return TrustRoot(found, how, None if root else head, first_use=True)
+    return TrustRoot(found, _DEFAULT, None if root else head, first_use=True)
 
 
-def record(root: TrustRoot, cwd: str | Path | None) -> str:
-    """Record a default trust root on its first use; how it was chosen, as reports say it."""
+def record(root: TrustRoot, cwd: str | Path | None) -> TrustRoot:
+    """Record a default trust root on its first use (`root.how` says so: the same words as on
+    every later use); a read-only checkout trusts it for this run only, and says that instead."""
     assert root.sha is not None
     try:
         git.config_set("provenance.trustRoot", root.sha, cwd=cwd)
         git.config_set(FIRST_USE_KEY, root.sha, cwd=cwd)
-    except ProvenanceError as e:  # a read-only checkout: trusted for this run only
-        return f"default, trusted on first use, not recorded ({e}): {root.how}"
-    return f"default, trusted on first use and {RECORDED}: {root.how}"
+    except ProvenanceError as e:
+        return root._replace(how=root.how.replace(RECORDED, f"not recorded ({e})"),
+                             first_use=False)
+    return root
 
 
 def _on_first_parent_chain(root: str, tip: str, cwd: str | Path | None,

@@ -13,12 +13,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from provenance.audit import cache, trust
+from provenance.audit import boundary, cache, trust
 from provenance.audit import covers as covers_module  # RECENT, read at run time (tests set it)
 from provenance.audit import stream as stream_module  # CHUNK, read at run time (tests set it)
 from provenance.audit.chain import PolicyChain, settle
 from provenance.audit.judge import judge
-from provenance.audit.notes import read_all, read_gone
+from provenance.audit.notes import index, matched, read_all, read_gone
 from provenance.audit.records import (
     CommitRecord,
     CoverApproval,
@@ -42,7 +42,6 @@ from provenance.errors import ProvenanceError
 from provenance.git import git, notes
 from provenance.policy.schema import POLICY_FILE
 from provenance.ssh.sshsig import PublicKey
-from provenance.wire.digest import EMPTY
 
 
 @dataclass(frozen=True)
@@ -54,6 +53,7 @@ class AuditResult:
     judgements: Sequence[Judgement]  # a spool.Judgements: on disk past a limit
     notes_ref_exists: bool
     revoked: frozenset[PublicKey] = frozenset()  # every key revoked in the walk (it only grows)
+    trust_root_recorded: bool = False  # a default trust root this audit recorded (first use)
 
 
 @dataclass(frozen=True)
@@ -77,25 +77,10 @@ class WalkContext:
 # ---- the walk ------------------------------------------------------------------------------------
 
 
-def _index_notes(
-    atts: Sequence[NoteAttestation],
-) -> tuple[dict[str, list[NoteAttestation]], dict[str, list[NoteAttestation]]]:
-    by_digest: dict[str, list[NoteAttestation]] = defaultdict(list)
-    by_commit: dict[str, list[NoteAttestation]] = defaultdict(list)
-    for att in atts:
-        parts = att.value.split()
-        # An empty change carries nothing a rebase or cherry-pick could move: matching it by
-        # digest would hand one empty commit's note to every clean merge (4.7k of them at 100k).
-        if len(parts) > 3 and parts[3] != EMPTY:
-            by_digest[parts[3]].append(att)
-        by_commit[att.note_commit].append(att)
-    return by_digest, by_commit
-
-
 def _walk_once(
     stream: Iterable[CommitRecord], ctx: WalkContext, verdicts: Verdicts | None = None, *,
     branching: dict[str, int] | None = None, rows: cache.LightRows | None = None,
-    in_order: bool = True,
+    in_order: bool = True, states: dict[str, int] | None = None,
 ) -> tuple[Judgements, PolicyChain]:
     """Judge `stream`, or take cached verdicts; a light record (`CommitRecord.light`: from the
     cache, no message) raises CacheMiss when its verdict is not cached.
@@ -103,14 +88,16 @@ def _walk_once(
     With `branching` (`WalkOrder.branching`, emptied as the walk goes) a commit's policy state is
     forgotten once its last child is judged, so the walk's memory does not grow with history.
     `rows` receives the light rows of a walk that has every digest. A walk under an `external`
-    policy has no policy chain: its stream may come in any order (not `in_order`)."""
+    policy has no policy chain: its stream may come in any order (not `in_order`). `states`, when
+    given, receives each commit's node in the chain (the tests compare it with audit/boundary.py)."""
     # Locals, not attributes: the loop below runs once a commit.
     external, revoked, cwd, progress = ctx.external, ctx.revoked, ctx.cwd, ctx.progress
-    by_digest, by_commit = _index_notes(ctx.notes)
+    by_digest, by_commit = index(ctx.notes)
     chain = ctx.chain.copy()
     policies, blobs = chain.policies, chain.blobs  # grow as the chain adopts
     outside = ctx.outside  # the policy in force at parents outside the range (audit/boundary.py)
-    effective: dict[str, int] = {}  # commit -> its node in `chain`: the policy in force after it
+    # commit -> its node in `chain`: the policy in force after it
+    effective: dict[str, int] = {} if states is None else states
     judgements = Judgements()
     pending: defaultdict[str, list[covers_module.Pending]] = defaultdict(list)  # digest -> waiting
     covered: dict[str, list[CoverApproval]] = defaultdict(list)
@@ -167,8 +154,7 @@ def _walk_once(
                 raise CacheMiss
             if not raw.light:
                 if by_commit:  # a history without notes skips the look-ups
-                    found = list({id(a): a for a in by_digest.get(raw.digest, []) +
-                                  by_commit.get(raw.sha, [])}.values())
+                    found = matched(raw.sha, raw.digest, by_digest, by_commit)
                 if hit is None:
                     covers = (covers_module.brought_in(raw, recent, cwd)
                               if len(raw.parents) > 1 and covers_module.has_cosign(raw, found) else ())
@@ -323,12 +309,14 @@ def audit(
         tip = range_ or "HEAD"
         tips = [r for r in git.resolve_revs([tip], cwd=cwd) if not r.startswith("^")]
         found = trust.trust_root_of(trust_root, policy_file, cwd, db, tips)
-        root, how, head = found.sha, found.how, found.head
+        root, head = found.sha, found.head
         root_policy, root_blob, root_ident, described = trust.root_policy(root, policy_file, cwd)
         if found.first_use:
-            how = trust.record(found, cwd)
+            found = trust.record(found, cwd)
         revs = [tip] + ([f"^{root}"] if root else [])
-        trust.refuse_shallow_boundary(revs, cwd)
+        # A range's parents outside it take the policy in force there (audit/boundary.py).
+        edge = boundary.boundary_of(revs, root, cwd) if root and not policy_file else []
+        trust.refuse_shallow_boundary([*revs, *edge], cwd)
         all_notes = read_all(cwd)
         if use_cache and db is None:
             db = cache.open_cache(common)
@@ -338,10 +326,15 @@ def audit(
         ctx = WalkContext(root, PolicyChain.rooted(root_policy, root_blob), root_ident,
                           policy_file is not None, frozenset(r.key for r in root_policy.revoked),
                           all_notes, cwd, progress, db)
+        rooted, found_notes = ctx.chain, boundary.Notes(*index(all_notes))
         with cache.memoised(db):
             while True:
+                gone = frozenset[PublicKey]()
+                if edge and root:
+                    out = boundary.outside(rooted, root, edge, ctx.revoked, found_notes, cwd, db)
+                    ctx, gone = replace(ctx, chain=out.chain, outside=out.states), out.revoked
                 judgements, chain = _walk(revs, ctx)
-                grown = ctx.revoked | chain.revoked()
+                grown = ctx.revoked | chain.revoked() | gone
                 if grown == ctx.revoked:
                     break
                 ctx = replace(ctx, revoked=frozenset(grown))
@@ -349,6 +342,7 @@ def audit(
         if db is not None:
             db.close()
     return AuditResult(
-        range=" ".join(revs), trust_root=root, trust_root_source=how, policy=described,
+        range=" ".join(revs), trust_root=root, trust_root_source=found.how, policy=described,
         judgements=judgements, notes_ref_exists=notes.ref_exists(cwd), revoked=ctx.revoked,
+        trust_root_recorded=found.first_use,
     )

@@ -87,7 +87,7 @@ def _gate(ref: PushedRef, remote: str, branch: str, protected: bool) -> int:
     except ProvenanceError as e:
         print(f"git-provenance: cannot audit the push to {branch}: {e}", file=sys.stderr)
         return 1 if protected else 0
-    if trust.RECORDED in result.trust_root_source and result.trust_root:
+    if result.trust_root_recorded and result.trust_root:
         print(f"git-provenance: trust root {result.trust_root[:12]}, the first commit holding "
               f"the policy, trusted on first use and {trust.RECORDED}", file=sys.stderr)
     failing = [j for j in result.judgements if j.commit in pushed and j.violations]

@@ -109,8 +109,14 @@ def test_the_default_trust_root_is_recorded_on_first_use_and_said(
     assert "trusted on first use and recorded in git config provenance.trustRoot" in \
         first.stdout.decode()
     assert repo.git("config", "provenance.trustRoot").strip() == root
+    assert repo.git("config", "provenance.firstUseTrustRoot").strip() == root
     again = _cli(repo, "audit")
-    assert "default, trusted on first use (git config provenance.trustRoot)" in again.stdout.decode()
+    assert again.stdout == first.stdout  # the same words every time: reports stay comparable
+    # --policy FILE scans everything, as before: a default trust root is not a pin.
+    external = tmp_path / "policy.toml"
+    external.write_text((repo.path / POLICY_FILE).read_text())
+    scan = _cli(repo, "audit", "--policy", str(external), "--format", "json")
+    assert json.loads(scan.stdout)["trust_root"] is None
 
 
 def test_a_history_whose_default_trust_root_moved_is_refused(
