@@ -198,16 +198,17 @@ class Cache:
         key holds those ids and the shallow file: the neutral git dir sees no replace refs or
         grafts, so these fix the range's commits and their order."""
         resolved = git.resolve_revs(revs, cwd=cwd)
-        return self._range_key(resolved, cwd), resolved
+        return self.key_of_range(resolved, cwd), resolved
 
-    def _range_key(self, resolved: Sequence[str], cwd: str | Path | None) -> bytes:
+    def key_of_range(self, resolved: Sequence[str], cwd: str | Path | None) -> bytes:
         shallow = git.common_dir(cwd) / "shallow"
         return self._key("range", shallow.read_bytes() if shallow.exists() else b"",
                          *(r.encode() for r in resolved))
 
     def light_rows(self, key: bytes) -> tuple[int, Iterator[list[str]]] | None:
         """How many commits the range `key` has, and its rows ("SHA DIGEST POLICY-IDS|- CHILDREN
-        PARENT...", walk order) a chunk at a time; None unless a full walk stored all of them."""
+        m|- PARENT...", m: on the mainline; walk order) a chunk at a time; None unless a full walk
+        stored all of them."""
         head = self._db.execute("SELECT value FROM light_rows WHERE key = ? AND seq = -1",
                                 (key,)).fetchone()
         if head is None:
@@ -224,7 +225,7 @@ class Cache:
                 "SELECT key, value FROM light_rows WHERE seq = -1").fetchall():
             resolved = str(value).split()[1:]
             rows = self.light_rows(bytes(key))
-            if resolved and rows is not None and self._range_key(resolved, cwd) == bytes(key):
+            if resolved and rows is not None and self.key_of_range(resolved, cwd) == bytes(key):
                 return resolved, rows
         return None
 

@@ -49,6 +49,9 @@ class CommitRecord(NamedTuple):
     # From the cache's light rows: no message, identities or paths, so only a cached verdict
     # can judge it (a miss sends the audit to a full walk).
     light: bool = False
+    # On the audited tip's first-parent chain (audit/forks.py): from the light rows; None when
+    # the walk reads it from git.
+    mainline: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -348,16 +348,16 @@ def light_stream(rows: tuple[int, Iterator[list[str]]], db: cache.Cache, branchi
             total = int(children) + more.get(sha, 0)
             if total != 1:
                 branching[sha] = total
-        for sha, change, policy_ids, _, *parents in chunk:
+        for sha, change, policy_ids, _, mainline, *parents in chunk:
             yield CommitRecord(sha, tuple(parents), "", "", "", "", 0, "", change, (),
                                None if policy_ids == "-" else tuple(policy_ids.split(",")),
-                               light=True)
+                               light=True, mainline=mainline == "m")
         seen += len(chunk)
     if seen != expected:  # rows a concurrent walk of the same range was replacing: walk in full
         raise CacheMiss
 
 
-def light_row(raw: CommitRecord, children: int) -> str:
+def light_row(raw: CommitRecord, children: int, mainline: bool) -> str:
     """`raw` as a light row for `Cache.light_writer`."""
     return " ".join([raw.sha, raw.digest, ",".join(raw.policy_ids or ()) or "-", str(children),
-                     *raw.parents])
+                     "m" if mainline else "-", *raw.parents])

@@ -9,11 +9,11 @@ from __future__ import annotations
 import itertools
 import json
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from provenance.audit import boundary, cache, trust
+from provenance.audit import boundary, cache, forks, trust
 from provenance.audit import covers as covers_module  # RECENT, read at run time (tests set it)
 from provenance.audit import stream as stream_module  # CHUNK, read at run time (tests set it)
 from provenance.audit.chain import PolicyChain, settle
@@ -81,6 +81,7 @@ def _walk_once(
     stream: Iterable[CommitRecord], ctx: WalkContext, verdicts: Verdicts | None = None, *,
     branching: dict[str, int] | None = None, rows: cache.LightRows | None = None,
     in_order: bool = True, states: dict[str, int] | None = None,
+    watch: forks.Watch | None = None,
 ) -> tuple[Judgements, PolicyChain]:
     """Judge `stream`, or take cached verdicts; a light record (`CommitRecord.light`: from the
     cache, no message) raises CacheMiss when its verdict is not cached.
@@ -89,7 +90,8 @@ def _walk_once(
     forgotten once its last child is judged, so the walk's memory does not grow with history.
     `rows` receives the light rows of a walk that has every digest. A walk under an `external`
     policy has no policy chain: its stream may come in any order (not `in_order`). `states`, when
-    given, receives each commit's node in the chain (the tests compare it with audit/boundary.py)."""
+    given, receives each commit's node in the chain (the tests compare it with audit/boundary.py).
+    `watch` follows the audited tip's mainline for the landings of old forks (audit/forks.py)."""
     # Locals, not attributes: the loop below runs once a commit.
     external, revoked, cwd, progress = ctx.external, ctx.revoked, ctx.cwd, ctx.progress
     by_digest, by_commit = index(ctx.notes)
@@ -104,6 +106,8 @@ def _walk_once(
     blob_at: dict[str, str | None] = {}  # commit -> its policy blob, known from the patch stream
     idents = {0: ident(ctx.root_ident)}  # policy index -> its identity in verdict keys
     recent = covers_module.Recent(covers_module.RECENT)
+    track = forks.Forks() if watch is not None and in_order and not external else None
+    on_main = False
     with git.object_lookup(cwd) as lookup:
 
         def blob_of(sha: str) -> str | None:
@@ -128,6 +132,10 @@ def _walk_once(
             base = effective.get(raw.parents[0], -1) if raw.parents and in_order else 0
             if base < 0:
                 base = outside.get(raw.parents[0], 0)
+            if watch is not None:
+                on_main = watch.on_mainline(raw)
+                if track is not None:
+                    track.see(raw, base, on_main)
             if in_order:
                 blob_at[raw.sha] = new_blob
             policy_blob = None if new_blob == old_blob else (new_blob or NULL_OID)
@@ -191,7 +199,8 @@ def _walk_once(
                 else:
                     # Without counts, one child: a light walk that forgets a commit too early
                     # misses its verdict keys and walks in full; it never judges by the wrong policy.
-                    rows.add(light_row(raw, 1 if branching is None else branching.get(raw.sha, 1)))
+                    rows.add(light_row(raw, 1 if branching is None else branching.get(raw.sha, 1),
+                                       on_main))
             if branching is not None:
                 for parent in raw.parents:
                     left = branching.pop(parent, 1) - 1
@@ -200,9 +209,15 @@ def _walk_once(
                     else:  # its last child: nothing will ask for it again
                         effective.pop(parent, None)
                         blob_at.pop(parent, None)
+                        if track is not None:
+                            track.forget(parent)
+    covers_module.lift(judgements, pending, covered, revoked, verdicts, cwd)
+    if track is not None and track.landings:  # before `rows` replace those it finds them in
+        assert watch is not None
+        forks.judge_landings(judgements, track.landings, watch.excluded, watch.positions, chain,
+                             (by_digest, by_commit), revoked, covered, cwd)
     if rows is not None:
         rows.close(complete=True)
-    covers_module.lift(judgements, pending, covered, revoked, verdicts, cwd)
     if progress is not None:
         progress(len(judgements))
     return judgements, chain
@@ -224,14 +239,16 @@ def _walk(revs: Sequence[str], ctx: WalkContext) -> tuple[Judgements, PolicyChai
         return judgements, chain
     if db is None:
         order = walk_order(revs, cwd)
-        return _walk_once(log_stream(revs, cwd, order.ids), ctx, branching=order.branching)
+        return _walk_once(log_stream(revs, cwd, order.ids), ctx, branching=order.branching,
+                          watch=forks.watch_order(git.resolve_revs(revs, cwd=cwd), order.ids, cwd))
     verdicts = _verdicts(db, ctx)
     key, resolved = db.range_key(revs, cwd)
     rows = db.light_rows(key)
     if rows is not None:
         branching: dict[str, int] = {}
         try:
-            return _walk_once(light_stream(rows, db, branching), ctx, verdicts, branching=branching)
+            return _walk_once(light_stream(rows, db, branching), ctx, verdicts, branching=branching,
+                              watch=forks.watch_rows(resolved, lambda: _stored_ids(db, key)))
         except CacheMiss:
             pass
     else:
@@ -241,7 +258,16 @@ def _walk(revs: Sequence[str], ctx: WalkContext) -> tuple[Judgements, PolicyChai
     order = walk_order(revs, cwd)
     return _walk_once(cached_stream(revs, cwd, db, order.ids), ctx, verdicts,
                       branching=order.branching,
-                      rows=db.light_writer(key, resolved, stream_module.CHUNK))
+                      rows=db.light_writer(key, resolved, stream_module.CHUNK),
+                      watch=forks.watch_order(resolved, order.ids, cwd))
+
+
+def _stored_ids(db: cache.Cache, key: bytes) -> Iterator[str]:
+    """The ids of a range's light rows, in walk order."""
+    stored = db.light_rows(key)
+    for lines in stored[1] if stored is not None else ():
+        for line in lines:
+            yield line.split(" ", 1)[0]
 
 
 def _verdicts(db: cache.Cache, ctx: WalkContext) -> Verdicts:
@@ -280,11 +306,15 @@ def _grown_walk(resolved: Sequence[str], key: bytes, ctx: WalkContext, verdicts:
     children = Counter(p for _, *parents in added for p in parents)
     branching = {sha: n for sha, n in children.items() if n != 1}  # old ones are re-counted
     ids = "".join(sha + "\n" for sha, *_ in added).encode()
+    old_key = db.key_of_range([old_tip, *old_excluded], cwd)
+    watch = forks.watch_rows(resolved, lambda: _stored_ids(db, old_key), added, old_tip)
+    if watch is None:
+        return None
     stream = itertools.chain(light_stream(rows, db, branching, children),
                              cached_stream((), cwd, db, ids))
     try:
         return _walk_once(stream, ctx, verdicts, branching=branching,
-                          rows=db.light_writer(key, resolved, stream_module.CHUNK))
+                          rows=db.light_writer(key, resolved, stream_module.CHUNK), watch=watch)
     except CacheMiss:
         return None
 
