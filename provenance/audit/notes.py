@@ -51,10 +51,10 @@ def grouped(commit: str, value: str) -> NoteAttestation:
                            d.assisted_by, grouped=True)
 
 
-def read_all(cwd: str | Path | None = None) -> list[NoteAttestation]:
-    """All attestations in the notes ref."""
+def read_all(cwd: str | Path | None = None, tip: str | None = None) -> list[NoteAttestation]:
+    """All attestations in the notes ref (or in notes commit `tip`)."""
     out: list[NoteAttestation] = []
-    for commit, data in all_notes(cwd):
+    for commit, data in all_notes(cwd, tip):
         out += parse_note(commit, data.decode("utf-8", "surrogateescape"))
     return out
 
@@ -67,13 +67,14 @@ def identity(att: NoteAttestation) -> tuple[str, ...]:
 
 
 def read_gone(current: Sequence[NoteAttestation], cwd: str | Path | None = None,
-              db: Cache | None = None) -> list[NoteAttestation]:
+              db: Cache | None = None, tip: str | None = None) -> list[NoteAttestation]:
     """Declarations once in the notes ref and no longer in it: deleted, edited, or moved with
     lines of their own removed. Only declarations: a co-sign that is gone is simply missing.
 
     With a cache, the answer for the notes ref's tip is kept; for a tip that grew from the one
-    read last, only what is new to it is read (a pre-push gate pays for what changed)."""
-    tip = notes.tip(cwd)
+    read last, only what is new to it is read (a pre-push gate pays for what changed). `tip`:
+    another notes commit than the ref's (a server's notes as a push will leave them)."""
+    tip = tip or notes.tip(cwd)
     if tip is None:
         return []
     known = _recalled(db, tip)

@@ -72,6 +72,7 @@ class WalkContext:
     db: cache.Cache | None  # None: --no-cache, or a cache that cannot be used
     # A range's parents outside it -> their node in `chain` (audit/boundary.py); others: the root.
     outside: Mapping[str, int] = field(default_factory=dict)
+    keep_rows: bool = True  # a walk in full stores its light rows (replacing another range's)
 
 
 # ---- the walk ------------------------------------------------------------------------------------
@@ -251,14 +252,15 @@ def _walk(revs: Sequence[str], ctx: WalkContext) -> tuple[Judgements, PolicyChai
                               watch=forks.watch_rows(resolved, lambda: _stored_ids(db, key)))
         except CacheMiss:
             pass
-    else:
+    elif ctx.keep_rows:
         grown = _grown_walk(resolved, key, ctx, verdicts)
         if grown is not None:
             return grown
     order = walk_order(revs, cwd)
     return _walk_once(cached_stream(revs, cwd, db, order.ids), ctx, verdicts,
                       branching=order.branching,
-                      rows=db.light_writer(key, resolved, stream_module.CHUNK),
+                      rows=db.light_writer(key, resolved, stream_module.CHUNK) if ctx.keep_rows
+                      else None,
                       watch=forks.watch_order(resolved, order.ids, cwd))
 
 
@@ -322,12 +324,15 @@ def _grown_walk(resolved: Sequence[str], key: bytes, ctx: WalkContext, verdicts:
 def audit(
     range_: str | None, trust_root: str | None, policy_file: str | None,
     cwd: str | Path | None = None, progress: Callable[[int], None] | None = None,
-    *, use_cache: bool = True,
+    *, use_cache: bool = True, exclude: Sequence[str] = (), notes_tip: str | None = None,
+    keep_rows: bool = True,
 ) -> AuditResult:
-    """Walk and judge `RANGE ^TRUST_ROOT`; revocations found on the way re-run the walk.
+    """Walk and judge `RANGE ^EXCLUDE... ^TRUST_ROOT`; revocations found on the way re-run the walk.
 
     With `use_cache`, what never changes for a commit comes from the cache in the git common dir
-    (audit/cache.py): a second audit reads no patches and checks no signature twice."""
+    (audit/cache.py): a second audit reads no patches and checks no signature twice. `notes_tip`
+    reads the notes of that notes commit instead of the ref's; without `keep_rows` the walk does
+    not replace the light rows a full audit keeps (audit/incoming.py, for a push)."""
     git.git_dir(cwd)  # "not a git repository" before anything else
     trust.refuse_partial_clone(cwd)
     if range_ is None and git.rev_parse("HEAD", cwd=cwd) is None:
@@ -343,19 +348,19 @@ def audit(
         root_policy, root_blob, root_ident, described = trust.root_policy(root, policy_file, cwd)
         if found.first_use:
             found = trust.record(found, cwd)
-        revs = [tip] + ([f"^{root}"] if root else [])
+        revs = [tip, *(f"^{x}" for x in exclude)] + ([f"^{root}"] if root else [])
         # A range's parents outside it take the policy in force there (audit/boundary.py).
         edge = boundary.boundary_of(revs, root, cwd) if root and not policy_file else []
         trust.refuse_shallow_boundary([*revs, *edge], cwd)
-        all_notes = read_all(cwd)
+        all_notes = read_all(cwd, notes_tip)
         if use_cache and db is None:
             db = cache.open_cache(common)
-        all_notes += read_gone(all_notes, cwd, db)  # a yes once attested stays yes
+        all_notes += read_gone(all_notes, cwd, db, notes_tip)  # a yes once attested stays yes
         if db is not None and root is not None and head is not None:
             db.remember(root, "trust-root", head)
         ctx = WalkContext(root, PolicyChain.rooted(root_policy, root_blob), root_ident,
                           policy_file is not None, frozenset(r.key for r in root_policy.revoked),
-                          all_notes, cwd, progress, db)
+                          all_notes, cwd, progress, db, keep_rows=keep_rows)
         rooted, found_notes = ctx.chain, boundary.Notes(*index(all_notes))
         with cache.memoised(db):
             while True:
@@ -373,6 +378,7 @@ def audit(
             db.close()
     return AuditResult(
         range=" ".join(revs), trust_root=root, trust_root_source=found.how, policy=described,
-        judgements=judgements, notes_ref_exists=notes.ref_exists(cwd), revoked=ctx.revoked,
+        judgements=judgements, notes_ref_exists=notes_tip is not None or notes.ref_exists(cwd),
+        revoked=ctx.revoked,
         trust_root_recorded=found.first_use,
     )

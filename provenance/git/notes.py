@@ -18,14 +18,18 @@ def ref_exists(cwd: str | Path | None = None) -> bool:
     return git.rev_parse(REF, cwd=cwd) is not None
 
 
-def all_notes(cwd: str | Path | None = None) -> list[tuple[str, bytes]]:
-    """(annotated commit, note) for every note in the ref: one `notes list` and one `cat-file --batch`."""
-    if not ref_exists(cwd):
+def all_notes(cwd: str | Path | None = None, tip: str | None = None) -> list[tuple[str, bytes]]:
+    """(annotated commit, note) for every note in the ref, or in notes commit `tip` (a server's
+    notes as a push will leave them): one listing and one `cat-file --batch`."""
+    if tip is not None:  # "MODE blob BLOB\tPATH", the path the annotated commit in fan-out dirs
+        pairs = [[line.split()[2], line.partition("\t")[2].replace("/", "")] for line in git.text(
+            ["ls-tree", "-r", "--full-tree", "--end-of-options", tip], cwd=cwd,
+            pinned=True).splitlines() if " blob " in line]
+    elif not ref_exists(cwd):
         return []
-    pairs = [
-        line.split() for line in git.text(["notes", _NOTES, "list"], cwd=cwd).splitlines()
-        if len(line.split()) == 2
-    ]
+    else:
+        pairs = [line.split() for line in git.text(["notes", _NOTES, "list"], cwd=cwd).splitlines()
+                 if len(line.split()) == 2]
     blobs = git.read_blobs(sorted({blob for blob, _ in pairs}), cwd=cwd)
     return [(commit, blobs[blob]) for blob, commit in pairs if blob in blobs]
 
