@@ -22,6 +22,7 @@ class PushedRef:
     local_sha: str
     remote_ref: str
     remote_sha: str
+    local_ref: str = ""
 
 
 def parse_push(stdin_text: str, environ: Mapping[str, str]) -> list[PushedRef]:
@@ -30,7 +31,7 @@ def parse_push(stdin_text: str, environ: Mapping[str, str]) -> list[PushedRef]:
     for line in stdin_text.splitlines():
         parts = line.split()
         if len(parts) == 4:
-            refs.append(PushedRef(parts[1], parts[2], parts[3]))
+            refs.append(PushedRef(parts[1], parts[2], parts[3], parts[0]))
     if not refs and environ.get("PRE_COMMIT_TO_REF"):
         refs.append(PushedRef(environ["PRE_COMMIT_TO_REF"],
                               environ.get("PRE_COMMIT_REMOTE_BRANCH", ""),
@@ -48,12 +49,16 @@ def protected_patterns(remote: str, configured: tuple[str, ...] | None) -> tuple
     return default + DEFAULT_PROTECTED
 
 
-def new_commits(ref: PushedRef, remote: str) -> set[str]:
+def have(ref: PushedRef, remote: str) -> list[str]:
+    """What the remote already holds for this push: the branch's tip there, or (a new branch, or
+    a tip not fetched here) every branch of the remote that this clone knows."""
     if ref.remote_sha != ZERO and git.rev_parse(f"{ref.remote_sha}^{{commit}}"):
-        spec = [ref.local_sha, f"^{ref.remote_sha}"]
-    else:
-        spec = [ref.local_sha, "--not", f"--remotes={remote}"]
-    return set(git.text(["rev-list", *spec]).split())
+        return [ref.remote_sha]
+    return _remote_tips(remote)
+
+
+def _remote_tips(remote: str) -> list[str]:
+    return git.text(["for-each-ref", "--format=%(objectname)", f"refs/remotes/{remote}/"]).split()
 
 
 def run(args: Sequence[str], environ: Mapping[str, str], stdin_text: str) -> int:
@@ -77,20 +82,20 @@ def run(args: Sequence[str], environ: Mapping[str, str], stdin_text: str) -> int
 
 
 def _gate(ref: PushedRef, remote: str, branch: str, protected: bool) -> int:
-    from provenance.audit import trust, walk
+    from provenance.audit import incoming, trust
 
-    pushed = new_commits(ref, remote)
-    if not pushed:
-        return 0
+    held = have(ref, remote)
     try:
-        result = walk.audit(ref.local_sha, None, None)
+        if not incoming.adds(ref.local_sha, held):
+            return 0
+        result = incoming.judge_push(ref.local_sha, held)
     except ProvenanceError as e:
         print(f"git-provenance: cannot audit the push to {branch}: {e}", file=sys.stderr)
         return 1 if protected else 0
     if result.trust_root_recorded and result.trust_root:
         print(f"git-provenance: trust root {result.trust_root[:12]}, the first commit holding "
               f"the policy, trusted on first use and {trust.RECORDED}", file=sys.stderr)
-    failing = [j for j in result.judgements if j.commit in pushed and j.violations]
+    failing = [j for j in result.judgements if j.violations]
     if not failing:
         return 0
     word = "stopped" if protected else "warning"
@@ -104,17 +109,37 @@ def _gate(ref: PushedRef, remote: str, branch: str, protected: bool) -> int:
               file=sys.stderr)
         return 0
     print("to fix it, run:", file=sys.stderr)
-    for line in fix_commands(failing, remote, branch):
+    review = _review_push(ref, remote, failing)
+    for line in fix_commands(failing, remote, branch, review):
         print(f"  {line}", file=sys.stderr)
     print("PROVENANCE_SKIP=1 bypasses this gate; the audit in CI will not.", file=sys.stderr)
     return 1
 
 
-def fix_commands(failing: Sequence[Judgement], remote: str, branch: str) -> list[str]:
-    """The exact commands, in order, that make the push pass: each violation's fix (de-duplicated),
-    publishing the notes they create, then fetching them here and pushing again."""
+def _review_push(ref: PushedRef, remote: str, failing: Sequence[Judgement]) -> str | None:
+    """The push that shares the failing commits the remote does not have yet, so that seniors
+    can review and co-sign them (issue 16 item 8); None when every one is there already."""
+    needing = [j.commit for j in failing
+               if any(v.fix.startswith("git provenance cosign ") for v in j.violations)]
+    tips = _remote_tips(remote)
+    if not needing or not git.text(["rev-list", "-n1", "--end-of-options", *needing,
+                                    *(f"^{t}" for t in tips), "--"], pinned=True):
+        return None
+    name = ref.local_ref.removeprefix("refs/heads/")
+    if not ref.local_ref.startswith("refs/heads/") or not name:
+        name = ref.local_sha[:12]  # a detached HEAD or a commit id pushed: name it by its id
+    return f"git push {remote} {name}:refs/heads/review/{name}"
+
+
+def fix_commands(failing: Sequence[Judgement], remote: str, branch: str,
+                 review: str | None = None) -> list[str]:
+    """The exact commands, in order, that make the push pass: sharing the commits for review when
+    only this clone has them (`review`), each violation's fix (de-duplicated), publishing the
+    notes they create, then fetching them here and pushing again."""
     fixes = dict.fromkeys(v.fix for j in failing for v in j.violations)
-    rows = [f.partition("   #") for f in fixes]
+    rows = [(review, "", " first: share the commits for review (only this clone has them)")
+            ] if review else []
+    rows += [f.partition("   #") for f in fixes]
     rows.append((f"git provenance sync {remote}", "", " by each of them: publish the notes"))
     rows.append((f"git provenance sync {remote}", "", f" here, then push to {branch} again"))
     width = max(len(cmd) for cmd, _, _ in rows)
