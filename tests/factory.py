@@ -197,3 +197,41 @@ def add_note(repo: Path, commit: str, lines: Sequence[str]) -> None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def same_second_history(repo: Path) -> dict[str, str]:
+    """All commits in one second: git's date order shows X before C2, one of its children, and
+    `git log` (2.39) then frees X's parents before C2, a clean merge of X, is remerged."""
+    init(repo)
+    when = {"GIT_AUTHOR_DATE": "1700000000 +0000", "GIT_COMMITTER_DATE": "1700000000 +0000"}
+    ids: dict[str, str] = {}
+
+    def at(name: str, files: dict[str, str | bytes | None]) -> None:
+        write(repo, files)
+        git(repo, "add", "-A")
+        _git_at(repo, when, "commit", "-q", "--no-verify", "-m", name)
+        ids[name] = git(repo, "rev-parse", "HEAD")
+
+    at("B", {"crit.txt": "secure = 0\n", "a.txt": "a\n"})
+    git(repo, "checkout", "-qb", "y")
+    at("Y", {"y.txt": "y\n"})
+    git(repo, "checkout", "-q", "main")
+    at("X", {"crit.txt": "secure = 1\n"})
+    at("C1", {"c1.txt": "c1\n"})
+    at("T1", {"t1.txt": "t1\n"})
+    git(repo, "checkout", "-qb", "two", ids["X"])
+    _git_at(repo, when, "merge", "-q", "--no-ff", "--no-edit", "y")
+    ids["C2"] = git(repo, "rev-parse", "HEAD")
+    at("D", {"d.txt": "d\n"})
+    at("T2", {"t2.txt": "t2\n"})
+    git(repo, "checkout", "-q", "main")
+    _git_at(repo, when, "merge", "-q", "--no-ff", "--no-edit", "two")
+    ids["TOP"] = git(repo, "rev-parse", "HEAD")
+    return ids
+
+
+def _git_at(repo: Path, env: dict[str, str], *args: str) -> None:
+    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
+                   env={**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "S",
+                        "GIT_AUTHOR_EMAIL": "s@example.com", "GIT_COMMITTER_NAME": "S",
+                        "GIT_COMMITTER_EMAIL": "s@example.com", **env})

@@ -40,7 +40,9 @@ from provenance.ssh import sshsig
 from provenance.ssh.sshsig import InvalidSignature, PublicKey
 
 FILE_NAME = "provenance-cache.sqlite"
-DIGEST_ALGORITHM = 1  # bump when digest.digest_of_patch or the pinned diff options change
+# Bump when digest.digest_of_patch, the pinned diff options or a commit's facts change (2: a
+# merge's paths are its own change's, and an evil merge's digest reads its hidden part).
+DIGEST_ALGORITHM = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS facts (
     gen TEXT NOT NULL, sha TEXT NOT NULL, digest TEXT NOT NULL, paths TEXT NOT NULL,

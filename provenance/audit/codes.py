@@ -22,8 +22,8 @@ TABLE: tuple[Code, ...] = (
     Code(
         "missing-declaration", "No AI-Assisted declaration.",
         "the policy requires a declaration and the commit has none, or its `AI-Assisted:` value is "
-        "neither `yes` nor `no` (the message names the bad value). A clean merge (empty change "
-        "digest) needs none.",
+        "neither `yes` nor `no` (the message names the bad value). A merge without an own change "
+        "(its tree is git's automatic merge of its parents) needs none.",
         "committed with `--no-verify` or in a web UI",
         "the author runs `git provenance declare <sha> --ai` (or `--no-ai`): a signed note, no "
         "history rewrite"),

@@ -61,13 +61,13 @@ def brought_in(merge: CommitRecord, recent: Recent, cwd: str | Path | None) -> t
 
     They were walked before the merge: their digests come from `recent`, and only those it no
     longer holds (or a scan did not compute) from git."""
-    brought = git.text(["rev-list", merge.sha, f"^{merge.parents[0]}"], cwd=cwd,
-                       pinned=True).split()
+    brought = git.text(["rev-list", "--topo-order", merge.sha, f"^{merge.parents[0]}"], cwd=cwd,
+                       pinned=True).split()  # children first (git.merges.own_changes)
     known = {sha: recent.get(sha) for sha in brought if sha != merge.sha}
     missing = [sha for sha, change in known.items() if change == UNKNOWN]
     found = set(known.values())
     if missing:
-        found |= set(digests_of(missing, cwd).values())
+        found |= set(digests_of(missing, cwd, newest_first=True).values())
     return tuple(sorted(found - {UNKNOWN}))
 
 
@@ -89,13 +89,16 @@ class Pending(NamedTuple):
 
 def lift(judgements: Judgements, pending: defaultdict[str, list[Pending]],
          covered: dict[str, list[CoverApproval]], revoked: frozenset[PublicKey],
-         verdicts: Verdicts | None, cwd: str | Path | None) -> None:
-    """Judge again, with their cover co-signs, the missing-cosign verdicts that merges cover."""
+         verdicts: Verdicts | None, cwd: str | Path | None, *, newest_first: bool = False) -> None:
+    """Judge again, with their cover co-signs, the missing-cosign verdicts that merges cover
+    (`newest_first`: the walk's order is children first, a scan's)."""
     lazy = pending.pop(UNKNOWN, [])
     due = [p for d, waiting in pending.items() if d in covered for p in waiting]
     if lazy and covered:  # commits a scan judged without digests, and merges covering digests
         due += lazy
-    again = {raw.sha: raw for raw in records_of([p.sha for p in due if p.walked], cwd)}
+    due.sort(key=lambda p: p.position)  # in the walk's order (git.merges.own_changes)
+    again = {raw.sha: raw for raw in records_of([p.sha for p in due if p.walked], cwd,
+                                                 newest_first=newest_first)}
     for p in lazy if covered else ():
         if p.walked:
             pending[again[p.sha].digest].append(p)

@@ -20,7 +20,6 @@ from provenance.audit.records import (
 from provenance.detect.signals import commit_signals
 from provenance.policy.schema import Policy, Rule
 from provenance.ssh.sshsig import PublicKey
-from provenance.wire.digest import EMPTY
 
 
 def _short(sha: str) -> str:
@@ -64,7 +63,9 @@ def judge(
     if signals:
         evidence += [f"fingerprint: {s.evidence}" for s in signals]
     ai = declared_yes or bool(signals)
-    clean_merge = len(record.parents) > 1 and record.digest == EMPTY
+    # A merge's paths are its own change's (its tree against git's automatic merge): none, and it
+    # is clean whatever its combined diff shows (nearby changes on both sides).
+    clean_merge = len(record.parents) > 1 and not record.paths
 
     if found.removed:
         gone = found.removed[0]

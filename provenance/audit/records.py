@@ -38,7 +38,9 @@ class CommitRecord(NamedTuple):
     author_time: int
     message: str  # decoded with surrogateescape
     digest: str  # wire.digest of the commit; "" when a scan did not need it
-    paths: tuple[str, ...]  # paths in the commit's own patch (combined diff for merges)
+    # Paths in the commit's own patch; for a merge, those of its own change: its tree against
+    # git's automatic merge of its parents (git/merges.py), not its combined diff's.
+    paths: tuple[str, ...]
     # The policy file's ids when the diff shows it: the first parent's, (other parents',) the new.
     # A scan gives every merge (first parent's, the merge's), looked up (scan.scan_stream).
     policy_ids: tuple[str, ...] | None = None

@@ -16,8 +16,10 @@ from provenance.audit import cache
 from provenance.audit.records import CommitRecord
 from provenance.errors import ProvenanceError
 from provenance.git import git
+from provenance.git.merges import OwnChange, own_changes
 from provenance.policy.schema import POLICY_FILE
 from provenance.wire import digest, trailers
+from provenance.wire.patch import DIFF_HEADER, path_of_header, raw_entries, raw_paths
 
 _START = b"\x00\x00C "
 _END = b"\x00END\x00\n"
@@ -28,55 +30,10 @@ UNKNOWN = ""  # the digest of a commit streamed without its patch: nothing neede
 SIGNATURE_MARK = "Provenance-Signature"  # a message holding it may need its digest
 
 
-def _unquote(data: bytes) -> tuple[bytes, bytes]:
-    """Decode one C-quoted string at the start of `data` (git's quote_c_style); return the rest."""
-    simple = {b"a": 7, b"b": 8, b"t": 9, b"n": 10, b"v": 11, b"f": 12, b"r": 13, b'"': 34,
-              b"\\": 92}
-    out = bytearray()
-    i = 1
-    while i < len(data):
-        c = data[i:i + 1]
-        if c == b'"':
-            return bytes(out), data[i + 1:]
-        if c == b"\\":
-            nxt = data[i + 1:i + 2]
-            if nxt in simple:
-                out.append(simple[nxt])
-                i += 2
-                continue
-            out.append(int(data[i + 1:i + 4], 8) & 0xFF)
-            i += 4
-            continue
-        out += c
-        i += 1
-    return bytes(out), b""
-
-
-def path_of_header(line: bytes) -> str | None:
-    """The path a `diff --git` / `diff --cc` / `diff --combined` header names."""
-    text = line.rstrip(b"\n")
-    if text.startswith(b"diff --git "):
-        rest = text[len(b"diff --git "):]
-        if rest.startswith(b'"'):
-            raw = _unquote(rest)[0][2:]
-        else:
-            # No renames: "a/P b/P", both halves the same path.
-            raw = rest[2:2 + (len(rest) - 5) // 2]
-    elif text.startswith((b"diff --cc ", b"diff --combined ")):
-        rest = text.split(b" ", 2)[2]
-        raw = _unquote(rest)[0] if rest.startswith(b'"') else rest
-    else:
-        return None
-    return raw.decode("utf-8", "surrogateescape")
-
-
-_DIFF_HEADER = re.compile(rb"^diff --.*$", re.MULTILINE)
-
-
 def _patch_facts(patch: bytes, paths: list[str]) -> tuple[str, ...] | None:
     """Fill `paths` from the patch's `diff --` headers; the policy file's `index` ids, if shown."""
     policy_ids = None
-    for header in _DIFF_HEADER.finditer(patch):  # `^` after LF only: a lone CR is content
+    for header in DIFF_HEADER.finditer(patch):
         path = path_of_header(header[0])
         if path is None:
             continue
@@ -85,7 +42,7 @@ def _patch_facts(patch: bytes, paths: list[str]) -> tuple[str, ...] | None:
             # "index OLD..NEW [mode]", or "index P1,P2..NEW" for a combined diff; none when only
             # the mode changed, so look no further than the next header.
             after = patch[header.end():]
-            extended = after[:m.start()] if (m := _DIFF_HEADER.search(after)) else after
+            extended = after[:m.start()] if (m := DIFF_HEADER.search(after)) else after
             index = re.search(rb"^index (\S+)", extended.split(b"\n@@", 1)[0], re.MULTILINE)
             if index is not None:
                 old, _, new = index[1].decode().partition("..")
@@ -93,24 +50,15 @@ def _patch_facts(patch: bytes, paths: list[str]) -> tuple[str, ...] | None:
     return policy_ids
 
 
-# ":MODE MODE OLD NEW STATUS\tPATH"; one `findall` a commit rather than a Python step per line.
-_RAW_LINE = re.compile(rb"^:[0-7]+ [0-7]+ ([0-9a-f]+) ([0-9a-f]+) ([A-Z])[0-9]*\t([^\n]*)$", re.M)
-
-
 def _raw_facts(raw: bytes, paths: list[str]) -> tuple[str, ...] | None:
     """The same from `--raw` lines: the paths a patch would name, in the same order, and the
     policy file's ids."""
     policy_ids = None
-    lines = _RAW_LINE.findall(raw)
-    if len(lines) != raw.count(b"\n:") + raw.startswith(b":"):  # a path unread is a rule unapplied
-        raise ProvenanceError("unexpected output from git (a --raw line)")
-    for old, new, status, name in lines:
-        path = (_unquote(name)[0] if name.startswith(b'"') else name).decode(
-            "utf-8", "surrogateescape")
+    for old, new, status, path in raw_entries(raw):
         # A type change is a deletion and a creation in a patch: two headers, one path.
         paths.extend((path, path) if status == b"T" else (path,))
         if path == POLICY_FILE and policy_ids is None:
-            policy_ids = (old.decode(), new.decode())
+            policy_ids = (old, new)
     return policy_ids
 
 
@@ -134,12 +82,14 @@ def _records(blocks: Iterable[bytes]) -> Iterator[bytes]:
         yield bytes(buf)
 
 
-def parse_log(blocks: Iterable[bytes], *, patches: bool = True
-              ) -> Generator[CommitRecord, None, None]:
+def parse_log(blocks: Iterable[bytes], *, patches: bool = True,
+              own: Mapping[str, OwnChange] | None = None) -> Generator[CommitRecord, None, None]:
     """Split the `LOG_FORMAT` + patch stream into commits and digest each patch.
 
-    Without `patches` the stream holds `--raw` lines instead and the digest is `UNKNOWN`; a
-    merge's paths are left empty."""
+    A merge's paths are those of its own change: from `own` (`git.merges.own_changes` of the
+    stream's merges; its digest reads the hidden part too, `digest.merge_part`), or, without
+    `patches`, from the `--remerge-diff --raw` lines the stream holds instead of a patch (an
+    octopus merge's come later, scan.scan_stream). Without `patches` the digest is `UNKNOWN`."""
     for record in _records(blocks):
         if not record.startswith(_START):
             continue
@@ -153,18 +103,25 @@ def parse_log(blocks: Iterable[bytes], *, patches: bool = True
         if body.startswith(b"\n"):
             body = body[1:]
         paths: list[str] = []
-        if patches:
-            change = digest.digest_of_patch(io.BytesIO(body))
-            policy_ids = _patch_facts(body, paths)
-        elif " " in fields[1]:  # a merge: `--cc --raw` lists the files that differ from every
-            # parent, more than its patch names (a file both sides changed, merged cleanly). None:
-            # its patch is empty too; else it is read (scan.scan_stream).
-            change, policy_ids = (UNKNOWN if body.strip() else digest.EMPTY), None
-        else:
-            change = UNKNOWN
-            policy_ids = _raw_facts(body, paths)
         sha, parents, author_name, author_email, committer_name, committer_email, stamp, \
             message = fields
+        if " " not in parents:
+            if patches:
+                change = digest.digest_of_patch(io.BytesIO(body))
+                policy_ids = _patch_facts(body, paths)
+            else:
+                change = UNKNOWN
+                policy_ids = _raw_facts(body, paths)
+        elif patches:
+            mine = own.get(sha) if own is not None else None
+            if mine is None:  # judged on its --cc paths, an evil merge would pass
+                raise ProvenanceError(f"git gave no own change for merge {sha}")
+            policy_ids = _patch_facts(body, paths)
+            change = digest.digest_of_patch(io.BytesIO(body + digest.merge_part(body, mine)))
+            paths = list(raw_paths(mine.raw))
+        else:
+            change, policy_ids = UNKNOWN, None
+            paths = list(raw_paths(body))
         yield CommitRecord(
             sha, tuple(parents.split()), author_name, author_email, committer_name,
             committer_email, int(stamp) if stamp.isdigit() else 0, message.removesuffix("\n"),
@@ -256,23 +213,38 @@ def commit_lines(order: bytes, cwd: str | Path | None, *, body: str = "patch") -
             cwd=cwd, stdin_lines=[batch], pinned=True, by_line=False)
 
 
+def patch_records(order: bytes, cwd: str | Path | None, *, newest_first: bool = False
+                  ) -> Iterator[CommitRecord]:
+    """The commits of `order` (ids, one a line, in a topological order: parents first, or
+    children first with `newest_first`) with their pinned patches digested and their merges' own
+    changes: a batch at a time, the merges' own changes first (one process a batch; most merges
+    have none, and a batch without merges costs git a commit parse each)."""
+    for batch in _batches(order):
+        own = own_changes(batch, cwd, newest_first=newest_first)
+        yield from parse_log(commit_lines(batch, cwd), own=own)
+
+
 def log_stream(revs: Sequence[str], cwd: str | Path | None, order: bytes | None = None
                ) -> Iterator[CommitRecord]:
     """Every commit of `revs` (or of `order`, its `walk_order` ids) with its pinned patch
     digested, parents before children."""
-    return parse_log(commit_lines(topo_order(revs, cwd) if order is None else order, cwd))
+    return patch_records(topo_order(revs, cwd) if order is None else order, cwd)
 
 
-def records_of(shas: Sequence[str], cwd: str | Path | None) -> Iterator[CommitRecord]:
-    """The commits `shas` (each once), streamed with their patches digested."""
+def records_of(shas: Sequence[str], cwd: str | Path | None, *, newest_first: bool = False
+               ) -> Iterator[CommitRecord]:
+    """The commits `shas` (each once, in a topological order as for `patch_records`), streamed
+    with their patches digested."""
     if not shas:  # most walks have nothing to read again
         return iter(())
-    return parse_log(commit_lines("".join(s + "\n" for s in dict.fromkeys(shas)).encode(), cwd))
+    return patch_records("".join(s + "\n" for s in dict.fromkeys(shas)).encode(), cwd,
+                         newest_first=newest_first)
 
 
-def digests_of(shas: Sequence[str], cwd: str | Path | None) -> dict[str, str]:
-    """The change digests of `shas` (commits a scan streamed without their patches)."""
-    return {raw.sha: raw.digest for raw in records_of(shas, cwd)}
+def digests_of(shas: Sequence[str], cwd: str | Path | None, *, newest_first: bool = False
+               ) -> dict[str, str]:
+    """The change digests of `shas` (as for `records_of`)."""
+    return {raw.sha: raw.digest for raw in records_of(shas, cwd, newest_first=newest_first)}
 
 
 def _with_facts(raw: CommitRecord, facts: cache.Facts) -> CommitRecord:
@@ -294,24 +266,27 @@ def cached_stream(revs: Sequence[str], cwd: str | Path | None, db: cache.Cache |
     that what is known and missing is never held for a whole history."""
     order = topo_order(revs, cwd) if order is None else order
     if db is None:
-        yield from parse_log(commit_lines(order, cwd))
+        yield from patch_records(order, cwd)
         return
     for batch in _batches(order):
         yield from cached_batch(batch, cwd, db)
 
 
-def cached_batch(batch: bytes, cwd: str | Path | None, db: cache.Cache) -> Iterator[CommitRecord]:
+def cached_batch(batch: bytes, cwd: str | Path | None, db: cache.Cache, *,
+                 newest_first: bool = False) -> Iterator[CommitRecord]:
+    """`batch` (as for `patch_records`): the cache's facts, and the patch stream for the rest."""
     ids = batch.decode().split()
     known = db.facts(ids)
     db.load_verdicts(ids)  # the walk asks for each commit's verdict as the batch goes by
     if not known:  # nothing known: one stream, no headers pass
-        for raw in parse_log(commit_lines(batch, cwd)):
+        for raw in patch_records(batch, cwd, newest_first=newest_first):
             facts = _facts(raw)
             db.put_facts(raw.sha, facts)
             yield raw._replace(trailers=facts.trailers)
         return
-    fresh = parse_log(commit_lines("".join(s + "\n" for s in ids if s not in known).encode(), cwd))
-    for head in parse_log(commit_lines(batch, cwd, body="none")):
+    fresh = patch_records("".join(s + "\n" for s in ids if s not in known).encode(), cwd,
+                          newest_first=newest_first)
+    for head in parse_log(commit_lines(batch, cwd, body="none"), patches=False):  # ids only
         if head.sha in known:
             yield _with_facts(head, known[head.sha])
             continue

@@ -25,7 +25,7 @@ from provenance.audit.records import (
     Judgement,
     NoteAttestation,
 )
-from provenance.audit.scan import scan_stream
+from provenance.audit.scan import Unordered, scan_stream
 from provenance.audit.spool import Encoded, Judgements, encoded, missing_cosign
 from provenance.audit.stream import (
     NULL_OID,
@@ -212,7 +212,8 @@ def _walk_once(
                         blob_at.pop(parent, None)
                         if track is not None:
                             track.forget(parent)
-    covers_module.lift(judgements, pending, covered, revoked, verdicts, cwd)
+    covers_module.lift(judgements, pending, covered, revoked, verdicts, cwd,
+                       newest_first=not in_order)
     if track is not None and track.landings:  # before `rows` replace those it finds them in
         assert watch is not None
         forks.judge_landings(judgements, track.landings, watch.excluded, watch.positions, chain,
@@ -235,7 +236,11 @@ def _walk(revs: Sequence[str], ctx: WalkContext) -> tuple[Judgements, PolicyChai
         # No verdict cache: judging an unsigned commit (~6 us) is cheaper than looking up its
         # verdict, and storing them made a first scan of 100k commits 2.7 s -> 7.9 s (66 MB).
         # The cache still gives signed commits their facts and signatures their checks.
-        judgements, chain = _walk_once(scan_stream(revs, cwd, db), ctx, in_order=False)
+        try:
+            judgements, chain = _walk_once(scan_stream(revs, cwd, db), ctx, in_order=False)
+        except Unordered:  # equal or skewed dates: git's order put a parent before a child
+            judgements, chain = _walk_once(scan_stream(revs, cwd, db, topo=True), ctx,
+                                           in_order=False)
         judgements.reverse()  # oldest first, as `git log --reverse` lists them
         return judgements, chain
     if db is None:

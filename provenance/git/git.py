@@ -59,6 +59,10 @@ BOUNDED_MEMORY_CONFIG: tuple[str, ...] = (
 _OID_RE = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
+def is_oid(name: str) -> bool:
+    return _OID_RE.fullmatch(name) is not None
+
+
 def neutral_dir(cwd: str | Path | None = None) -> str:
     return _neutral_for(str(common_dir(cwd)))
 
@@ -107,6 +111,7 @@ def stream(
     stdin_lines: Iterable[bytes] | None = None,
     pinned: bool = False,
     by_line: bool = True,
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[bytes]:
     """Yield stdout of one long-running git process line by line (bytes, with the newline), or
     in blocks of up to 64 KiB as they arrive when not `by_line`.
@@ -122,7 +127,8 @@ def stream(
         stdin=subprocess.PIPE if stdin_lines is not None else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env=_env({"GIT_DIR": neutral_dir(cwd)} if pinned else None, pinned=pinned),
+        env=_env({**(env or {}), **({"GIT_DIR": neutral_dir(cwd)} if pinned else {})},
+                 pinned=pinned),
         bufsize=1 << 16,
     )
     assert proc.stdout is not None and proc.stderr is not None
@@ -310,7 +316,7 @@ def commit_message(rev: str, *, cwd: str | Path | None = None) -> bytes:
 
 def patch(commit: str, *, cwd: str | Path | None = None) -> bytes:
     """The pinned patch of one commit against its first parent (--cc for merges, empty-tree roots)."""
-    if not _OID_RE.fullmatch(commit):
+    if not is_oid(commit):
         resolved = rev_parse(f"{commit}^{{commit}}", cwd=cwd)
         if resolved is None:
             raise ProvenanceError(f"{commit!r} does not name a commit")

@@ -140,7 +140,7 @@ def committed_change(commit: str, cwd: str | Path | None = None) -> Change:
     name, email, tree, parents = out.split("\0")
     first = parents.split()[0] if parents else None
     return Change(
-        digest=digest_mod.of_commit(commit, cwd=cwd),
+        digest=digest_mod.of_commit(commit, cwd=cwd, parents=parents.split()),
         author_name=name,
         author_email=email.lower(),
         policy_blob=_policy_blob(tree, first, cwd),

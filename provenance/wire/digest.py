@@ -2,7 +2,9 @@
 
 Normalisation (docs/spec.md): blob ids of text files and the whole text of hunk headers are dropped,
 because both move under clean rebases; binary files keep their `index` line (the ids are the content);
-context lines stay, binding where in the file the change sits. Merges digest their combined diff.
+context lines stay, binding where in the file the change sits. Merges digest their combined diff,
+followed by the blocks of their own change (against git's automatic merge) for the paths the
+combined diff does not name: an honest merge keeps v1's bytes, an evil one does not share them.
 """
 
 from __future__ import annotations
@@ -11,8 +13,13 @@ import hashlib
 import io
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from provenance.errors import ProvenanceError
 from provenance.git import git
+
+if TYPE_CHECKING:
+    from provenance.git.merges import OwnChange
 
 EMPTY = "sha256:" + hashlib.sha256(b"").hexdigest()
 _PROBE_MESSAGE = b"git-provenance digest probe\n"
@@ -40,11 +47,43 @@ def digest_of_patch(lines: Iterable[bytes]) -> str:
     return "sha256:" + h.hexdigest()
 
 
-def of_commit(commit: str, *, cwd: str | Path | None = None) -> str:
-    """The digest the audit computes for an existing commit."""
+def merge_part(combined: bytes, own: OwnChange) -> bytes:
+    """What a merge's digest reads after its combined diff (docs/spec.md 4.3): the blocks of its
+    own-change patch for the paths it changes that the combined diff does not name. Nothing for
+    an honest merge, whose own change (a conflict resolution, if any) `--cc` shows."""
+    from provenance.wire import patch as patch_mod  # deferred: hooks need it for merges only
+
+    changed = patch_mod.raw_paths(own.raw)
+    if not changed:
+        return b""
+    hidden = set(changed) - patch_mod.header_paths(combined)
+    return patch_mod.blocks_of(own.patch, hidden) if hidden else b""
+
+
+def of_commit(commit: str, *, cwd: str | Path | None = None,
+              parents: Sequence[str] | None = None) -> str:
+    """The digest the audit computes for an existing commit (`parents`, when the caller knows
+    them, spare a merge check)."""
     # Split on LF only: bytes.splitlines would also split at a lone CR inside a content line,
     # letting text after it pass for a hunk header or an index line.
-    return digest_of_patch(io.BytesIO(git.patch(commit, cwd=cwd)))
+    return digest_of_patch(io.BytesIO(commit_patch(commit, cwd=cwd, parents=parents)))
+
+
+def commit_patch(commit: str, *, cwd: str | Path | None = None,
+                 parents: Sequence[str] | None = None) -> bytes:
+    """The bytes `of_commit` digests: the pinned patch, and a merge's `merge_part`."""
+    sha = git.rev_parse(f"{commit}^{{commit}}", cwd=cwd) if not git.is_oid(commit) else commit
+    if sha is None:
+        raise ProvenanceError(f"{commit!r} does not name a commit")
+    combined = git.patch(sha, cwd=cwd)
+    # Only a merge prints `diff --cc`; an empty patch may be a clean merge or an empty commit.
+    if parents is None and (not combined or combined.startswith(b"diff --cc ")):
+        parents = git.text(["rev-parse", f"{sha}^@"], cwd=cwd).split()
+    if parents is None or len(parents) < 2:
+        return combined
+    from provenance.git import merges  # deferred: hooks need it for merges only
+
+    return combined + merge_part(combined, merges.own_changes([sha], cwd)[sha])
 
 
 def of_pending(tree: str, parents: Sequence[str], *, cwd: str | Path | None = None) -> str:
@@ -57,9 +96,9 @@ def of_pending(tree: str, parents: Sequence[str], *, cwd: str | Path | None = No
 
 
 def pending_patch(tree: str, parents: Sequence[str], *, cwd: str | Path | None = None) -> bytes:
-    """The pinned patch `of_pending` digests (for callers that read more from it)."""
+    """The bytes `of_pending` digests (for callers that read more from it)."""
     probe = git.commit_tree(tree, parents, _PROBE_MESSAGE, cwd=cwd)
-    return git.patch(probe, cwd=cwd)
+    return commit_patch(probe, cwd=cwd, parents=parents)
 
 
 _MODE_LINES = (b"old mode ", b"new mode ", b"new file mode ", b"deleted file mode ")

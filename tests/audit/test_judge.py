@@ -194,11 +194,13 @@ def test_declarations_missing_unsigned_conflicting_or_malformed(ppl: dict[str, f
     assert _codes(_record([("AI-Assisted", "no")]), lax) == []
 
 
-def test_a_clean_merge_needs_no_declaration(ppl: dict[str, f.Actor]) -> None:
+def test_a_merge_without_an_own_change_needs_no_declaration(ppl: dict[str, f.Actor]) -> None:
     merge = _record([], parents=("a" * 40, "b" * 40), change=EMPTY, paths=())
     assert _codes(merge, _policy(ppl)) == []
-    conflicted = merge._replace(digest=D1)
-    assert _codes(conflicted, _policy(ppl)) == ["missing-declaration"]
+    nearby = merge._replace(digest=D1)  # --cc shows both sides' nearby changes: still clean
+    assert _codes(nearby, _policy(ppl)) == []
+    resolved = nearby._replace(paths=("src/app.py",))  # its tree differs from git's merge there
+    assert _codes(resolved, _policy(ppl)) == ["missing-declaration"]
 
 
 def test_fingerprints_make_a_commit_ai_assisted_whatever_it_declares(
