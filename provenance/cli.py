@@ -221,14 +221,26 @@ def declare(revs: tuple[str, ...], ai: bool | None, assisted_by: tuple[str, ...]
 @cli.command()
 @click.argument("range_", metavar="[RANGE]", required=False)
 @click.option("--yes", "assume_yes", is_flag=True, help="Co-sign every listed change without asking.")
-def review(range_: str | None, assume_yes: bool) -> None:
+@click.option("--request", default=None, metavar="N",
+              help="Fetch pull/merge request N's head from REMOTE and review its commits.")
+@click.option("--remote", default="origin", show_default=True, help="Where --request fetches from.")
+def review(range_: str | None, assume_yes: bool, request: str | None, remote: str) -> None:
     """List AI-assisted changes to critical paths that still need your co-sign; co-sign on confirmation.
 
-    Example: git provenance review origin/main..HEAD
+    \b
+    Examples:
+      git provenance review origin/main..HEAD
+      git provenance review --request 7     # a pull request, before it is squashed or merged
     """
     from provenance.commands import cosign as cosign_mod
-    from provenance.commands.review import describe, pending_for_signer
+    from provenance.commands.review import describe, fetch_request, pending_for_signer
 
+    if request is not None:
+        if range_:
+            raise ProvenanceError("give a RANGE or --request, not both")
+        ref, range_ = fetch_request(request, remote)
+        click.echo(f"fetched {ref}; reviewing {range_} (a co-sign here counts for the commit "
+                   "that lands it: a squash or rebase-merge is judged by these commits)")
     pending = pending_for_signer(range_)
     if not pending:
         click.echo("nothing needs your co-sign")

@@ -86,6 +86,25 @@ class CoverApproval:
     key: PublicKey
 
 
+class LandedFrom(NamedTuple):
+    """A landing's source (DESIGN §11.3): the commit's tree is git's merge of `source` onto its
+    first parent, and it is judged by the source's commits (`H ^L^1`, parents first)."""
+
+    source: str  # the source head's commit
+    request: str | None  # "#7" (GitHub, Gitea), "!7" (GitLab), or None: found by tree or author
+    commits: tuple[str, ...]
+    verdicts: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (source commit, its verdict codes)
+
+
+class NotLanded(NamedTuple):
+    """Why a commit that names a request is not judged as its landing."""
+
+    request: str | None
+    source: str | None  # the request's head, when it is here
+    reason: str
+    fetch: str | None = None  # the command that brings the head here, when it is absent
+
+
 class Judgement(NamedTuple):
     commit: str
     author: str
@@ -97,3 +116,5 @@ class Judgement(NamedTuple):
     policy_change: bool = False  # the commit changes the policy file
     policy_authorized: bool = False  # ... and that change is authorised
     cover_approvals: tuple[CoverApproval, ...] = ()  # merges: co-signs covering brought-in commits
+    landed_from: LandedFrom | None = None  # a landing, judged by its source's commits
+    not_landed: NotLanded | None = None  # names a request, but is not its landing

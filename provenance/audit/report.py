@@ -79,15 +79,35 @@ def to_text(result: AuditResult, subjects: dict[str, str] | None = None) -> str:
                 f"  {v.code}: {v.message}",
                 f"  fix: {v.fix}",
             ]
+        out += [f"  {line}" for line in landing_lines(j)]
     if out[-1] != "":
         out.append("")
     out.append(
         f"{s['commits']} commit(s) judged, {s['ai_assisted']} AI-assisted, {s['critical']} "
-        f"touching critical paths, {s['violations']} violation(s)"
+        f"touching critical paths, {s['violations']} violation(s)" + _landings(result)
     )
     if not result.notes_ref_exists:
         out.append(f"hint: no refs/notes/provenance here; {NOTES_HINT}")
     return "\n".join(out)
+
+
+def landing_lines(j: Judgement) -> list[str]:
+    """What a landing says for people (its source and each source commit's verdict), or why a
+    commit that names a request is not its landing, and the fetch that would tell."""
+    if j.landed_from is not None:
+        landed = j.landed_from
+        via = f"{landed.request} " if landed.request else ""
+        verdicts = ", ".join(f"{sha[:12]} {'/'.join(codes) or 'ok'}" for sha, codes in landed.verdicts)
+        return [f"landing of {via}{landed.source[:12]}: judged by its source commits: {verdicts}"]
+    if j.not_landed is not None:
+        fetch = [f"fetch it: {j.not_landed.fetch}"] if j.not_landed.fetch else []
+        return [f"not a landing: {j.not_landed.reason}", *fetch]
+    return []
+
+
+def _landings(result: AuditResult) -> str:
+    n = len(getattr(result.judgements, "landed", ()))
+    return f", {n} landing(s) judged by their source commits" if n else ""
 
 
 def _cell(text: str) -> str:
@@ -105,6 +125,7 @@ def to_markdown(result: AuditResult, subjects: dict[str, str] | None = None) -> 
         "|---:|---:|---:|---:|",
         f"| {s['commits']} | {s['ai_assisted']} | {s['critical']} | {s['violations']} |",
         "",
+        *([_landings(result).removeprefix(", ").capitalize() + ".", ""] if _landings(result) else []),
         f"Trust root: `{result.trust_root or '(none)'}` ({_cell(result.trust_root_source)}); "
         f"policy: {_cell(result.policy)}",
         "",
@@ -115,7 +136,7 @@ def to_markdown(result: AuditResult, subjects: dict[str, str] | None = None) -> 
                 "|---|---|---|---|---|---|"]
         out += [
             f"| `{j.commit[:12]}` | {_cell(j.author)} | {_cell(subj[j.commit])} | `{v.code}` "
-            f"| {_cell(v.message)} | `{_cell(v.fix)}` |"
+            f"| {_cell(' — '.join([v.message, *landing_lines(j)]))} | `{_cell(v.fix)}` |"
             for j, v in rows
         ]
     if not result.notes_ref_exists:

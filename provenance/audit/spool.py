@@ -16,7 +16,7 @@ from array import array
 from collections.abc import Iterator, Sequence
 from typing import IO, Any, NamedTuple, overload
 
-from provenance.audit.records import CoverApproval, Judgement, Violation
+from provenance.audit.records import CoverApproval, Judgement, LandedFrom, NotLanded, Violation
 from provenance.ssh import sshsig
 from provenance.ssh.sshsig import PublicKey
 
@@ -62,8 +62,9 @@ encode_line = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
 
 def to_doc(j: Judgement) -> dict[str, Any]:
     """A judgement as the JSON report's object for its commit (docs/audit-json.md), ready for
-    `encode_line`: tuples stand for arrays (JSON reads them back as lists), nothing is copied."""
-    return {
+    `encode_line`: tuples stand for arrays (JSON reads them back as lists), nothing is copied.
+    `landed_from` and `not_landed` are there only when they say something."""
+    doc = {
         "commit": j.commit,
         "author": j.author,
         "ai_assisted": j.ai_assisted,
@@ -77,6 +78,13 @@ def to_doc(j: Judgement) -> dict[str, Any]:
         "cover_approvals": [{"merge": c.merge, "signer": c.signer, "key": c.key.openssh()}
                             for c in j.cover_approvals] if j.cover_approvals else [],
     }
+    if j.landed_from is not None:
+        landed = j.landed_from
+        doc["landed_from"] = {"source": landed.source, "request": landed.request,
+                              "commits": landed.commits, "verdicts": dict(landed.verdicts)}
+    if j.not_landed is not None:
+        doc["not_landed"] = j.not_landed._asdict()
+    return doc
 
 
 def from_doc(doc: dict[str, Any]) -> Judgement:
@@ -87,7 +95,16 @@ def from_doc(doc: dict[str, Any]) -> Judgement:
               for v in doc["violations"]),
         doc["policy_change"], doc["policy_authorized"],
         tuple(CoverApproval(c["merge"], c["signer"], _key(c["key"])) for c in doc["cover_approvals"]),
+        _landed(doc.get("landed_from")),
+        NotLanded(**doc["not_landed"]) if doc.get("not_landed") else None,
     )
+
+
+def _landed(doc: dict[str, Any] | None) -> LandedFrom | None:
+    if doc is None:
+        return None
+    return LandedFrom(doc["source"], doc["request"], tuple(doc["commits"]),
+                      tuple((sha, tuple(codes)) for sha, codes in doc["verdicts"].items()))
 
 
 def _key(openssh: str) -> PublicKey:
@@ -152,6 +169,7 @@ class Judgements(Sequence[Judgement]):
         self._writing = True
         self._flags = array("B")  # per judgement: _AI | _CRITICAL
         self._violations = array("I")  # per judgement: how many
+        self.landed: list[int] = []  # the positions of landings (audit/landings.py)
 
     def summary(self) -> Summary:
         flags = self._flags

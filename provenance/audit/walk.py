@@ -18,6 +18,7 @@ from provenance.audit import covers as covers_module  # RECENT, read at run time
 from provenance.audit import stream as stream_module  # CHUNK, read at run time (tests set it)
 from provenance.audit.chain import PolicyChain, settle
 from provenance.audit.judge import judge
+from provenance.audit.landings import Landings
 from provenance.audit.notes import index, matched, read_all, read_gone
 from provenance.audit.records import (
     CommitRecord,
@@ -109,6 +110,9 @@ def _walk_once(
     recent = covers_module.Recent(covers_module.RECENT)
     track = forks.Forks() if watch is not None and in_order and not external else None
     on_main = False
+    # Commits that fail on their own may be forges' landings (audit/landings.py); a scan's order
+    # has no policy chain for them.
+    landed = Landings((by_digest, by_commit), revoked, verdicts, cwd) if in_order else None
     with git.object_lookup(cwd) as lookup:
 
         def blob_of(sha: str) -> str | None:
@@ -190,6 +194,8 @@ def _walk_once(
             for approval in j.cover_approvals:
                 for d in covers:
                     covered[d].append(approval)
+            if landed is not None and (j.violations or len(raw.parents) > 1):
+                landed.saw(raw, j, policies[base], key, len(judgements))
             judgements.append(j)
             if progress is not None and not raw.light:
                 progress(n + 1)
@@ -220,6 +226,8 @@ def _walk_once(
                              (by_digest, by_commit), revoked, covered, cwd)
     if rows is not None:
         rows.close(complete=True)
+    if landed is not None:
+        landed.finish(judgements)
     if progress is not None:
         progress(len(judgements))
     return judgements, chain

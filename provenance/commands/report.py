@@ -11,7 +11,7 @@ from html import escape
 from pathlib import Path
 
 from provenance.audit.walk import audit
-from provenance.commands.report_data import ReportData, build
+from provenance.commands.report_data import Landing, ReportData, build
 
 WIDTH = 560
 ROW = 26
@@ -173,6 +173,23 @@ def violations_table(data: ReportData) -> str:
     return f"<table><tr><th>commit</th><th>verdict</th><th>what and how to fix</th></tr>{rows}</table>"
 
 
+def landings_table(data: ReportData) -> str:
+    """Commits a forge landed (squash, rebase-merge, merge train), each with its source."""
+    if not data.landings:
+        return '<p class="empty">no landings</p>'
+
+    def sources(x: Landing) -> str:
+        return "<br>".join(escape(f"{sha[:12]} {'/'.join(codes) or 'ok'}") for sha, codes in x.verdicts)
+
+    rows = "".join(
+        f'<tr class="landing"><td><code>{escape(x.commit[:12])}</code><br>{escape(x.subject)}</td>'
+        f'<td>{escape(x.request or "by tree or author")}</td>'
+        f'<td><code>{escape(x.source[:12])}</code></td><td>{sources(x)}</td></tr>'
+        for x in data.landings)
+    return ("<table><tr><th>landing</th><th>request</th><th>source head</th>"
+            f"<th>source commits and their verdicts</th></tr>{rows}</table>")
+
+
 def _card(value: str, label: str, cls: str = "") -> str:
     return (f'<div class="card {cls}"><div class="value">{escape(value)}</div>'
             f'<div class="label">{escape(label)}</div></div>')
@@ -187,6 +204,7 @@ def render(data: ReportData, title: str = "AI provenance report") -> str:
         _card(coverage, f"co-sign coverage ({data.cosigned} of {data.needing_cosign})",
               "ok" if data.cosigned == data.needing_cosign else "bad"),
         _card(str(len(data.violations)), "open violations", "bad" if data.violations else "ok"),
+        _card(str(len(data.landings)), "landings judged by their sources"),
     ])
     agents = hbars_svg("agents", [(name, [(n, "--ai", "ai")]) for name, n in data.agents])
     rules = hbars_svg("rules", [
@@ -214,6 +232,9 @@ policy {escape(data.policy)}</p></header>
 <section><h2>Co-sign coverage</h2>{coverage_svg(data)}</section>
 <section><h2>Time to co-sign</h2>{delays_section(data)}</section>
 <section class="wide"><h2>Open violations</h2>{violations_table(data)}</section>
+<section class="wide"><h2>Landings</h2>
+<p class="note">squashes, rebase-merges and merge trains, judged by the commits of their
+source</p>{landings_table(data)}</section>
 </div>
 <footer>git-provenance · co-sign times: a note's co-sign is dated by the refs/notes/provenance
 commit that added it, a trailer co-sign by the commit's committer date.</footer></main></body></html>

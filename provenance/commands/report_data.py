@@ -76,6 +76,17 @@ class OpenViolation:
 
 
 @dataclass(frozen=True)
+class Landing:
+    """A commit judged by its source's commits (audit/landings.py)."""
+
+    commit: str
+    subject: str
+    request: str | None
+    source: str
+    verdicts: tuple[tuple[str, tuple[str, ...]], ...]  # (source commit, its verdict codes)
+
+
+@dataclass(frozen=True)
 class ReportData:
     range: str
     trust_root_source: str
@@ -90,6 +101,7 @@ class ReportData:
     cosigned: int  # ... of which co-signed well enough to pass
     delays: tuple[CosignDelay, ...]  # oldest commit first
     violations: tuple[OpenViolation, ...]
+    landings: tuple[Landing, ...] = ()
 
     @property
     def median_delay(self) -> int | None:
@@ -240,4 +252,7 @@ def build(result: AuditResult, cwd: str | Path | None = None) -> ReportData:
         cosigned=sum(bool(j.cosigners) and not _missing_rules(j) for j in needing),
         delays=tuple(_delays(js, facts, note_times=note_cosign_times(cwd))),
         violations=tuple(violations),
+        landings=tuple(Landing(j.commit, facts[j.commit].subject if j.commit in facts else "",
+                               j.landed_from.request, j.landed_from.source, j.landed_from.verdicts)
+                       for j in js if j.landed_from is not None),
     )

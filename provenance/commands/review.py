@@ -62,3 +62,29 @@ def describe(item: Pending, cwd: str | Path | None = None) -> str:
     lines += [f"  needs you:  {reason}" for reason in item.reasons]
     diff = git.text(["show", "--stat", "-p", "--no-color", "--format=", item.commit], cwd=cwd)
     return "\n".join(lines) + "\n\n" + diff.strip("\n") + "\n"
+
+
+def fetch_request(request: str, remote: str, cwd: str | Path | None = None) -> tuple[str, str]:
+    """Fetch request `request` (`7`, `#7`, or `!7` for GitLab) from `remote` into the ref the
+    audit reads (refs/pull/7/head or refs/merge-requests/7/head); return (that ref, the range of
+    its commits not on the remote's default branch). Co-signs given on those commits count for
+    the squash or rebase-merge that lands them: the audit judges a landing by its source."""
+    number = request.lstrip("#!")
+    if not number.isdigit():
+        raise ProvenanceError(f"--request {request!r}: give the request's number (7, #7 or !7)")
+    refs = [f"refs/pull/{number}/head", f"refs/merge-requests/{number}/head"]
+    for ref in refs[::-1] if request.startswith("!") else refs:
+        if git.run_ok(["fetch", "-q", remote, f"+{ref}:{ref}"], cwd=cwd) and git.rev_parse(ref, cwd=cwd):
+            break
+    else:
+        raise ProvenanceError(f"{remote} has no request {number} ({' nor '.join(refs)})")
+    return ref, f"{_default_branch(remote, cwd)}..{ref}"
+
+
+def _default_branch(remote: str, cwd: str | Path | None) -> str:
+    """The remote's default branch (what a request lands on): its HEAD, else main or master."""
+    for candidate in (f"refs/remotes/{remote}/HEAD", f"refs/remotes/{remote}/main",
+                      f"refs/remotes/{remote}/master", "main", "master"):
+        if git.rev_parse(candidate, cwd=cwd):
+            return candidate
+    raise ProvenanceError(f"no default branch of {remote} here: fetch it (git fetch {remote})")

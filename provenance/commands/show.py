@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from provenance.audit.declarations import note_options
 from provenance.audit.notes import parse_note
@@ -104,6 +105,7 @@ def inspect(rev: str) -> dict[str, object]:
     if pol is not None:
         checks = [_with_person(c, pol) for c in checks]
     signals = commit_signals(change.author_name, change.author_email, message)
+    fine = any(c.origin == "trailer" and c.role == "declare" and c.status == "valid" for c in checks)
     return {
         "commit": commit,
         "author": f"{change.author_name} <{change.author_email}>",
@@ -113,7 +115,32 @@ def inspect(rev: str) -> dict[str, object]:
         "fingerprints": [s.evidence for s in signals],
         "policy_change": change.policy_blob,
         "signatures": [asdict(c) for c in checks],
+        "landing": _landing(commit, message, fine),
     }
+
+
+def _landing(commit: str, message: str, fine: bool) -> dict[str, object] | None:
+    """The audit's word on `commit` as a landing (audit/landings.py): its source and each source
+    commit's verdict, or why it is not one. Asked only of a commit that names a request, or whose
+    own declaration does not verify while source heads are here: `show` stays a quick look."""
+    from provenance.audit import landings, walk
+
+    if landings.request_of(message) is None and (fine or not landings.source_heads(None)):
+        return None
+    try:
+        js = walk.audit(commit, None, None).judgements
+    except ProvenanceError:
+        return None  # no policy, a shallow clone: nothing to say about landings
+    j = js[len(js) - 1] if len(js) else None
+    if j is None or j.commit != commit:
+        return None
+    if j.landed_from is not None:
+        landed = j.landed_from
+        return {"source": landed.source, "request": landed.request, "commits": list(landed.commits),
+                "verdicts": {sha: list(codes) for sha, codes in landed.verdicts}}
+    if j.not_landed is not None:
+        return {"not_landed": j.not_landed._asdict()}
+    return None
 
 
 def _with_person(check: SignatureCheck, pol: object) -> SignatureCheck:
@@ -150,4 +177,14 @@ def render(rev: str, fmt: str) -> str:
     for s in sigs:
         who = f" [{s['key']}{' ' + s['person'] if s['person'] else ''}]" if s["key"] else ""
         lines.append(f"{s['origin']:<7} {s['role']:<7} {s['signer']}: {s['status']} ({s['detail']}){who}")
+    landing: dict[str, Any] | None = info["landing"]  # type: ignore[assignment]
+    if landing and "not_landed" in landing:
+        lines.append(f"not landed  {landing['not_landed']['reason']}")
+        if landing["not_landed"]["fetch"]:
+            lines.append(f"fetch       {landing['not_landed']['fetch']}")
+    elif landing:
+        via = f"{landing['request']} " if landing["request"] else ""
+        lines.append(f"landing     of {via}{landing['source']}: judged by its source commits")
+        for sha, codes in landing["verdicts"].items():
+            lines.append(f"source      {sha} {'/'.join(codes) or 'ok'}")
     return "\n".join(lines) + "\n"

@@ -98,12 +98,16 @@ def _gate(ref: PushedRef, remote: str, branch: str, protected: bool) -> int:
     failing = [j for j in result.judgements if j.violations]
     if not failing:
         return 0
+    from provenance.audit import report  # a landing's explanation: only when something fails
+
     word = "stopped" if protected else "warning"
     print(f"git-provenance: push to {branch} {word}: {len(failing)} commit(s) fail the audit",
           file=sys.stderr)
     for j in failing:
         for v in j.violations:
             print(f"  {j.commit[:12]} {v.code}: {v.message}", file=sys.stderr)
+        for line in report.landing_lines(j):  # a landing's source commits, or the fetch to try
+            print(f"  {j.commit[:12]} {line}", file=sys.stderr)
     if not protected:
         print(f"  ({branch} is not a protected branch: pushed anyway; the audit will flag these)",
               file=sys.stderr)
