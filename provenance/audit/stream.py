@@ -220,8 +220,44 @@ def patch_records(order: bytes, cwd: str | Path | None, *, newest_first: bool = 
     changes: a batch at a time, the merges' own changes first (one process a batch; most merges
     have none, and a batch without merges costs git a commit parse each)."""
     for batch in _batches(order):
-        own = own_changes(batch, cwd, newest_first=newest_first)
+        own = _OwnChanges(batch, cwd, newest_first)  # git works on both while the walk judges
         yield from parse_log(commit_lines(batch, cwd), own=own)
+
+
+class _OwnChanges(Mapping[str, OwnChange]):
+    """`own_changes` of a batch, computed in a thread while the batch's patches stream: only a
+    merge waits for it (on 10k commits with 472 merges: ~0.2 s of git time, hidden behind the
+    patch stream's)."""
+
+    def __init__(self, batch: bytes, cwd: str | Path | None, newest_first: bool) -> None:
+        import threading  # deferred, as in git.stream
+
+        self._found: dict[str, OwnChange] = {}
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(batch, cwd, newest_first),
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self, batch: bytes, cwd: str | Path | None, newest_first: bool) -> None:
+        try:
+            self._found = own_changes(batch, cwd, newest_first=newest_first)
+        except BaseException as e:  # raised where a merge asks, in the walk's thread
+            self._error = e
+
+    def _done(self) -> dict[str, OwnChange]:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._found
+
+    def __getitem__(self, sha: str) -> OwnChange:
+        return self._done()[sha]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._done())
+
+    def __len__(self) -> int:
+        return len(self._done())
 
 
 def log_stream(revs: Sequence[str], cwd: str | Path | None, order: bytes | None = None
