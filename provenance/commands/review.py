@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from provenance.audit import walk
+from provenance.audit.records import Violation
 from provenance.errors import ProvenanceError
 from provenance.git import git
 from provenance.policy import source
@@ -32,20 +33,29 @@ def pending_for_signer(range_: str | None, cwd: str | Path | None = None) -> lis
         raise ProvenanceError(f"{signer.email or 'you'} is not a person in the policy at HEAD")
     roles_for = {r.name: r.cosign_roles for r in pol.rules}
     result = walk.audit(range_, None, None, cwd)
-    pending = []
+    pending: dict[str, Pending] = {}
     for j in result.judgements:
-        if j.author.lower() in me.emails:
-            continue  # nobody co-signs their own change
         mine = [
             v for v in j.violations if v.code in NEEDS_YOU and (
                 (v.code == "missing-cosign" and me.roles & roles_for.get(v.rule or "", frozenset()))
                 or (v.code == "unauthorized-policy-change" and me.roles & pol.policy_change_roles)
             )
         ]
-        if mine:
-            rules = tuple((v.rule or "policy-changes", v.paths) for v in mine)
-            pending.append(Pending(j.commit, j.author, j.evidence, tuple(v.message for v in mine), rules))
-    return pending
+        # A landing's co-sign goes to its source commit, which its fix names (audit/landings.py).
+        targets: dict[str, list[Violation]] = {}
+        for v in mine:
+            fix = v.fix.split()
+            target = fix[3] if fix[:3] == ["git", "provenance", "cosign"] else j.commit
+            targets.setdefault(target, []).append(v)
+        for target, found in targets.items():
+            author = j.author if target == j.commit else git.text(
+                ["log", "-1", "--format=%ae", target], cwd=cwd)
+            if author.lower() in me.emails or target in pending:
+                continue  # nobody co-signs their own change; a source lands once in a listing
+            rules = tuple((v.rule or "policy-changes", v.paths) for v in found)
+            pending[target] = Pending(target, author, j.evidence if target == j.commit else (),
+                                      tuple(v.message for v in found), rules)
+    return list(pending.values())
 
 
 def describe(item: Pending, cwd: str | Path | None = None) -> str:

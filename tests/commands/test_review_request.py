@@ -76,3 +76,19 @@ def test_review_of_a_request_the_remote_does_not_have_is_one_clear_line(
         "git-provenance: error: origin has no request 9 (refs/pull/9/head nor "
         "refs/merge-requests/9/head)"]
     assert _provenance(clone, people["alice"], "review", "--request", "seven").returncode == 2
+
+
+def test_review_after_a_squash_cosigns_the_commits_it_lands(tmp_path: Path,
+                                                             people: dict[str, f.Actor]) -> None:
+    repo = setup(tmp_path, people)
+    srcs = request(repo, people, [{"payments/pay.py": LINES.replace("line 5", "pr 5")}],
+                   cosigned=False)
+    nearby(repo, people)
+    squash = github.squash(repo, "main", "pr", 7, "Pay more", merger=MERGER, when=WHEN)
+    f.git(repo, "reset", "-q", "--hard", "main")
+    assert verdicts(audit(repo)) == {squash: ["missing-cosign"]}
+    proc = _provenance(repo, people["alice"], "review", "--yes")
+    assert proc.returncode == 0, proc.stderr
+    assert [line for line in proc.stdout.splitlines() if line.startswith("co-signed")] == [
+        f"co-signed {srcs[0][:12]}"]  # the source commit, not the squash
+    assert verdicts(audit(repo)) == {}
