@@ -93,8 +93,8 @@ def test_github_merge_commit_with_nearby_changes(tmp_path: Path, people: dict[st
 def test_gitlab_squash_and_merge_commit(tmp_path: Path, people: dict[str, f.Actor],
                                         cosigned: bool) -> None:
     repo = setup(tmp_path, people)
-    srcs = request(repo, people, [_change(5, prefix="mr"), _change(5, 9, prefix="mr")], cosigned=cosigned,
-                   forge="gitlab")
+    srcs = request(repo, people, [_change(5, prefix="mr"), _change(5, 9, prefix="mr")],
+                   cosigned=cosigned, forge="gitlab")
     nearby(repo, people)
     bob = f.git(repo, "log", "-1", "--format=%an%x00%ae", srcs[0]).split("\0")
     done = gitlab.squash_and_merge(repo, "main", "pr", title="Pay more", reference="pay/app!7",
@@ -111,12 +111,46 @@ def test_gitlab_squash_and_merge_commit(tmp_path: Path, people: dict[str, f.Acto
 @pytest.mark.parametrize("cosigned", [True, False], ids=["co-signed", "not co-signed"])
 def test_gitlab_fast_forward(tmp_path: Path, people: dict[str, f.Actor], cosigned: bool) -> None:
     repo = setup(tmp_path, people)
-    srcs = request(repo, people, [_change(5, prefix="mr"), _change(5, 9, prefix="mr")], cosigned=cosigned,
-                   forge="gitlab")
+    srcs = request(repo, people, [_change(5, prefix="mr"), _change(5, 9, prefix="mr")],
+                   cosigned=cosigned, forge="gitlab")
     assert gitlab.fast_forward(repo, "main", "pr") == srcs[-1]  # the request's own commits land
     doc = audit(repo)
     assert not any("landed_from" in c for c in doc["commits"])
     assert verdicts(doc) == ({} if cosigned else {s: ["missing-cosign"] for s in srcs})
+
+
+@pytest.mark.parametrize("cosigned", [True, False], ids=["co-signed", "not co-signed"])
+def test_gitlab_fast_forward_with_squash(tmp_path: Path, people: dict[str, f.Actor],
+                                         cosigned: bool) -> None:
+    repo = setup(tmp_path, people)
+    srcs = request(repo, people, [_change(5, prefix="mr"), _change(5, 9, prefix="mr")],
+                   cosigned=cosigned, forge="gitlab")
+    bob = gitlab.Identity(*f.git(repo, "log", "-1", "--format=%an%x00%ae", srcs[0]).split("\0"))
+    squash = gitlab.fast_forward(repo, "main", "pr", squash=True, title="Pay more",
+                                 mr_author=bob, merger=MERGER, when=WHEN)
+    doc = audit(repo)  # its message names nothing: found by its exact tree
+    assert entry(doc, squash)["landed_from"] == {
+        "source": srcs[-1], "request": None, "commits": srcs,
+        "verdicts": {s: [] if cosigned else ["missing-cosign"] for s in srcs}}
+    assert verdicts(doc) == ({} if cosigned else {squash: ["missing-cosign"] * 2})
+
+
+def test_landing_refs_name_request_heads_kept_elsewhere(tmp_path: Path,
+                                                        people: dict[str, f.Actor]) -> None:
+    """CI that fetches request heads to refs/remotes/origin/pr/* names them in
+    provenance.landingRefs; a rebase-merge's picks name no request, so only that finds them."""
+    repo = setup(tmp_path, people)
+    srcs = request(repo, people, [_change(5), _change(5, 9)], cosigned=True, note=False)
+    f.git(repo, "update-ref", "refs/remotes/origin/pr/7", srcs[-1])
+    f.git(repo, "update-ref", "-d", "refs/pull/7/head")
+    nearby(repo, people, 7)
+    tip = github.rebase_merge(repo, "main", "pr", merger=MERGER, when=WHEN)
+    picks = f.git(repo, "rev-list", "--reverse", f"{tip}~2..{tip}").split()
+    assert set(verdicts(audit(repo))) == set(picks)
+    f.git(repo, "config", "--add", "provenance.landingRefs", "refs/remotes/origin/pr/*")
+    doc = audit(repo)
+    assert verdicts(doc) == {}
+    assert [entry(doc, p)["landed_from"]["source"] for p in picks] == srcs
 
 
 def test_a_merge_queue_lands_by_the_same_rules(tmp_path: Path, people: dict[str, f.Actor]) -> None:

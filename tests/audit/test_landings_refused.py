@@ -19,6 +19,7 @@ from forges.plumbing import publish_request_head, read_commit
 from landing_support import LINES, MERGER, WHEN, audit, entry, nearby, request, setup, verdicts
 
 from provenance.audit import report, walk
+from provenance.commands import report as html_report
 from provenance.commands import report_data
 from provenance.commands import show as show_mod
 
@@ -148,6 +149,9 @@ def test_show_explains_a_landing_and_the_html_report_counts_it(
     assert show_mod.inspect(src)["landing"] is None  # a reviewed commit, fine on its own
     data = report_data.build(walk.audit(None, None, None, repo), repo)
     assert [(x.commit, x.request, x.source) for x in data.landings] == [(squash, "#7", src)]
+    page = html_report.render(data)
+    assert '<div class="value">1</div><div class="label">landings judged by their sources' in page
+    assert f"<code>{src[:12]}</code></td><td>{src[:12]} ok</td>" in page
 
 
 def test_the_pre_push_gate_explains_a_failing_landing(tmp_path: Path,
