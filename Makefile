@@ -5,12 +5,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench man clean
 
+MAN := man/git-provenance.1
+
+# setuptools announces every editable install with a banner: nothing to act on, so not shown.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,dev]'
+	PYTHONWARNINGS='ignore:Editable installation' $(BIN)/pip install --quiet -e '.[test,dev]'
+	# An editable install skips data-files: link the manual where man looks for this bin/.
+	mkdir -p $(VENV)/share/man/man1 && ln -sf $(CURDIR)/$(MAN) $(VENV)/share/man/man1/
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -22,6 +27,11 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check provenance tests bench
 	$(BIN)/mypy
+
+# The manual (`git provenance --help`) from the click commands; tests/commands/test_manpage.py checks it.
+man: $(STAMP)
+	$(BIN)/python -c 'from provenance.cli import cli; from provenance.commands.manpage import render; \
+		print(render(cli), end="")' > $(MAN)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -12,6 +12,9 @@ from provenance import __version__
 from provenance.commands import exports
 from provenance.errors import ProvenanceError, error_handler
 
+# Commands that work anywhere; every other one needs a repository and says so first, in one line.
+ANYWHERE = frozenset({"keygen", "demo", "completion", "help"})
+
 
 class Group(click.Group):
     """Every command runs inside the error handler: user errors become one line, never a traceback."""
@@ -19,6 +22,16 @@ class Group(click.Group):
     def invoke(self, ctx: click.Context) -> object:
         with error_handler():
             return super().invoke(ctx)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str],
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        if command is not None and name not in ANYWHERE and not ctx.resilient_parsing:
+            from provenance.git import git
+
+            git.git_dir()  # "not a git repository" before any command-specific message
+        return name, command, rest
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -30,6 +43,8 @@ def cli() -> None:
     Quick start:
       git provenance keygen && git provenance init && git provenance install
       git provenance audit
+
+    `git provenance help COMMAND` shows one command; `man git-provenance` shows them all.
     """
 
 
@@ -364,14 +379,34 @@ def doctor() -> None:
 def completion(shell: str) -> None:
     """Print the shell completion script for bash, zsh or fish.
 
+    It completes both `git-provenance <TAB>` and `git provenance <TAB>` (through git's own
+    completion, which must be loaded first).
+
     \b
     Examples:
       eval "$(git-provenance completion bash)"          # in ~/.bashrc
-      git-provenance completion fish > ~/.config/fish/completions/git-provenance.fish
+      eval "$(git-provenance completion zsh)"           # in ~/.zshrc, after compinit
+      git-provenance completion fish > ~/.config/fish/conf.d/git-provenance.fish
     """
-    from click.shell_completion import get_completion_class
+    from provenance.commands.completion import script
 
-    cls = get_completion_class(shell)
-    assert cls is not None  # click ships bash, zsh and fish
-    comp = cls(cli, {}, "git-provenance", "_GIT_PROVENANCE_COMPLETE")
-    click.echo(comp.source())
+    click.echo(script(shell, cli), nl=False)
+
+
+@cli.command("help")
+@click.argument("command", required=False)
+@click.pass_context
+def help_(ctx: click.Context, command: str | None) -> None:
+    """Show the help of git-provenance or of one command (`man git-provenance` has every command).
+
+    Example: git provenance help audit
+    """
+    parent = ctx.parent
+    assert parent is not None and isinstance(parent.command, click.Group)
+    if command is None:
+        click.echo(parent.command.get_help(parent))
+        return
+    found = parent.command.get_command(parent, command)
+    if found is None:
+        raise ProvenanceError(f"no command {command!r}: `git provenance help` lists them")
+    click.echo(found.get_help(click.Context(found, info_name=command, parent=parent)))

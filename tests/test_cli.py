@@ -1,4 +1,5 @@
-"""The real CLI, run as a process: set-up commands, --help with an example for every command, completion."""
+"""The real CLI, run as a process: set-up commands, --help with an example for every command, `help`,
+and what every command says outside a repository."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Person, Repo, new_repo
+from conftest import Person, Repo, clean_env, new_repo
 
-from provenance.cli import cli
+from provenance.cli import ANYWHERE, cli
 
 COMMANDS = sorted(cli.commands)
 
@@ -63,18 +64,39 @@ def test_the_group_help_lists_every_command(repo: Repo) -> None:
     assert {"report", "doctor", "completion"} <= set(COMMANDS)
 
 
-@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
-def test_completion_scripts(repo: Repo, shell: str) -> None:
-    out = run(repo, "completion", shell)
-    assert out.returncode == 0 and "_GIT_PROVENANCE_COMPLETE" in out.stdout
+# Minimal arguments for each command that needs a repository; every one must say so first.
+OUTSIDE_ARGS = {
+    "cosign": ("HEAD",), "declare": ("--ai",), "report": ("--html", "x.html"),
+    "hook": ("pre-push", "origin", "url"),
+}
+HOOK_ARGS = (("prepare-commit-msg", "MSG"), ("commit-msg", "MSG"), ("post-commit",),
+             ("post-rewrite", "amend"), ("applypatch-msg", "MSG"), ("pre-push", "origin", "url"))
 
 
-def test_bash_completion_completes_commands(repo: Repo) -> None:
-    script = run(repo, "completion", "bash").stdout
-    env = {**repo.env, "_GIT_PROVENANCE_COMPLETE": "bash_complete", "COMP_WORDS": "git-provenance do",
-           "COMP_CWORD": "1"}
-    proc = subprocess.run([sys.executable, "-m", "provenance"], cwd=repo.path, env=env,
-                          capture_output=True, text=True)
-    assert "plain,doctor" in proc.stdout.splitlines()
-    check = subprocess.run(["bash", "-n"], input=script, text=True, capture_output=True)
-    assert check.returncode == 0, check.stderr
+@pytest.mark.parametrize("args", [(c, *OUTSIDE_ARGS.get(c, ())) for c in COMMANDS
+                                  if c not in ANYWHERE] + [("hook", *a) for a in HOOK_ARGS],
+                         ids=lambda a: " ".join(a[:2]))
+def test_outside_a_repository_every_command_says_so_in_one_line(tmp_path: Path,
+                                                                args: tuple[str, ...]) -> None:
+    env = {**clean_env(tmp_path), "GIT_CEILING_DIRECTORIES": str(tmp_path.parent)}
+    proc = subprocess.run([sys.executable, "-m", "provenance", *args], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (
+        2, "", "git-provenance: error: not a git repository\n")
+
+
+def test_the_commands_that_work_anywhere(tmp_path: Path) -> None:
+    env = {**clean_env(tmp_path), "GIT_CEILING_DIRECTORIES": str(tmp_path.parent)}
+    for args in (("help",), ("help", "audit"), ("completion", "bash"), ("keygen", "--no-config")):
+        proc = subprocess.run([sys.executable, "-m", "provenance", *args], cwd=tmp_path, env=env,
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, (args, proc.stderr)
+    assert set(ANYWHERE) == {"keygen", "demo", "completion", "help"}
+
+
+def test_help_shows_one_command_or_all(repo: Repo) -> None:
+    assert run(repo, "help").stdout == run(repo, "--help").stdout
+    assert run(repo, "help", "audit").stdout == run(repo, "audit", "--help").stdout
+    unknown = run(repo, "help", "audi")
+    assert unknown.returncode == 2 and unknown.stderr == (
+        "git-provenance: error: no command 'audi': `git provenance help` lists them\n")

@@ -83,6 +83,7 @@ def commit_msg(args: Sequence[str], environ: Mapping[str, str]) -> int:
     """Re-check after the editor: the author may have changed the declaration."""
     if skip_requested(environ) or not args:
         return 0
+    head = git.head()  # first: outside a repository it says so, and it tells the git dir
     path = Path(args[0])
     message = read_message(path)
     from provenance.wire import trailers
@@ -92,7 +93,7 @@ def commit_msg(args: Sequence[str], environ: Mapping[str, str]) -> int:
         print("git-provenance: aborting commit: the message holds only provenance trailers",
               file=sys.stderr)
         return 1
-    change = pending_change(None, environ)
+    change = pending_change(None, environ, head)
     new = decide(message, change, environ)
     if new is not None and new != message:
         write_message(path, new)
@@ -132,6 +133,7 @@ def run_hook(hook_type: str, args: Sequence[str], environ: Mapping[str, str]) ->
     func = HOOKS.get(hook_type)
     if func is not None:
         return func(args, environ)
+    git.git_dir()  # outside a repository: "not a git repository", as every command says
     if hook_type in ("post-rewrite", "applypatch-msg"):
         from provenance.record import rewrite
 

@@ -24,6 +24,7 @@ def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     root = tmp_path_factory.mktemp("hookrepo")
     for name in ("pyproject.toml", "README.md", ".pre-commit-hooks.yaml"):
         shutil.copy(PROJECT / name, root / name)
+    shutil.copytree(PROJECT / "man", root / "man")  # the manual, installed as data-files
     shutil.copytree(PROJECT / "provenance", root / "provenance",
                     ignore=shutil.ignore_patterns("__pycache__"))
     env = clean_env(root)
