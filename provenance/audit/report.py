@@ -39,6 +39,7 @@ def write_json(result: AuditResult, out: TextIO) -> None:
         "trust_root_source": result.trust_root_source,
         "policy": result.policy,
         "notes_ref": result.notes_ref_exists,
+        "warnings": [w.to_doc() for w in result.warnings],
         "summary": _summary(result),
         "commits": [0],  # a placeholder where the commits go, at an indent of four spaces
     }
@@ -70,6 +71,7 @@ def to_text(result: AuditResult, subjects: dict[str, str] | None = None) -> str:
         f"— {result.trust_root_source}",
         f"policy: {result.policy}",
         f"range: {result.range}",
+        *(f"warning: {w.message()}" for w in result.warnings),
         "",
     ]
     for j in spool.flagged(result.judgements):
@@ -129,6 +131,7 @@ def to_markdown(result: AuditResult, subjects: dict[str, str] | None = None) -> 
         f"Trust root: `{result.trust_root or '(none)'}` ({_cell(result.trust_root_source)}); "
         f"policy: {_cell(result.policy)}",
         "",
+        *(line for w in result.warnings for line in (f"> warning: {_cell(w.message())}", "")),
     ]
     rows = [(j, v) for j in spool.flagged(result.judgements) for v in j.violations]
     if rows:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
 from provenance.audit import report, sarif, spool, walk
 from provenance.errors import ProvenanceError
 from provenance.git import git
+from provenance.policy import coverage, schema, source
 
 
 def _subjects(shas: list[str], cwd: str | Path | None) -> dict[str, str]:
@@ -36,6 +38,7 @@ def run_audit(
             total = 0
         progress = report.progress_printer(total)
     result = walk.audit(range, trust_root, policy_file, cwd, progress, use_cache=use_cache)
+    result = dataclasses.replace(result, warnings=tuple(glob_warnings(range, policy_file, cwd)))
     if fmt == "json":
         report.write_json(result, sys.stdout)
         sys.stdout.write("\n")
@@ -48,3 +51,21 @@ def run_audit(
             render = report.to_text if fmt == "text" else report.to_markdown
             print(render(result, subjects))
     return 1 if spool.summary(result.judgements).violations else 0
+
+
+def glob_warnings(range: str | None, policy_file: str | None,
+                  cwd: str | Path | None) -> list[coverage.UnmatchedGlob]:
+    """Rule globs matching no file at the audited tip, under the policy written there (or
+    `--policy`). Once per audit, never per commit; a tip whose policy does not load has nothing
+    to add to what the walk reported."""
+    tips = [r for r in git.resolve_revs([range or "HEAD"], cwd=cwd) if not r.startswith("^")]
+    if not tips:
+        return []
+    try:
+        pol = schema.load_file(policy_file) if policy_file else source.load_at(tips[0], cwd=cwd)
+    except ProvenanceError:
+        return []
+    paths = coverage.tracked_paths(tips[0], cwd)
+    if pol is None or paths is None:
+        return []
+    return coverage.unmatched(pol, paths, "HEAD" if range is None else tips[0][:12])

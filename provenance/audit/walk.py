@@ -41,6 +41,7 @@ from provenance.audit.stream import (
 from provenance.audit.verdicts import Verdicts, ident
 from provenance.errors import ProvenanceError
 from provenance.git import git, notes
+from provenance.policy.coverage import UnmatchedGlob
 from provenance.policy.schema import POLICY_FILE
 from provenance.ssh.sshsig import PublicKey
 
@@ -55,6 +56,7 @@ class AuditResult:
     notes_ref_exists: bool
     revoked: frozenset[PublicKey] = frozenset()  # every key revoked in the walk (it only grows)
     trust_root_recorded: bool = False  # a default trust root this audit recorded (first use)
+    warnings: tuple[UnmatchedGlob, ...] = ()  # set by audit/run.py: the walk never looks at them
 
 
 @dataclass(frozen=True)

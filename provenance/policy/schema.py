@@ -95,6 +95,7 @@ class Rule:
     threshold: int
     applies_to: str  # "ai-assisted" | "all"
     description: str = ""
+    future_paths: tuple[str, ...] = ()  # globs of `paths` that may match no file yet (no warning)
     _patterns: tuple[pathspec.Pattern, ...] = field(init=False, repr=False, compare=False)
     # path -> match(path): an audit asks about the same paths commit after commit.
     _matches: dict[str, str | None] = field(init=False, repr=False, compare=False)
@@ -206,8 +207,8 @@ def _parse_key(t: _Table, key: str, elem: int | None, line: str) -> PublicKey:
 
 
 def _rule(ck: Checker, data: Any, i: int) -> Rule:
-    t = _Table(ck, data, "rule", i,
-               ("name", "description", "paths", "cosign-roles", "threshold", "applies-to"))
+    t = _Table(ck, data, "rule", i, ("name", "description", "paths", "future-paths", "cosign-roles",
+                                     "threshold", "applies-to"))
     name = t.get_str("name")
     paths = t.get_strs("paths", None, "gitignore-style globs")
     if not paths:
@@ -215,6 +216,11 @@ def _rule(ck: Checker, data: Any, i: int) -> Rule:
     for j, glob in enumerate(paths):
         if (problem := _glob_problem(glob)) is not None:
             t.fail("paths", f"bad glob {_show(glob)}: {problem}", elem=j, value=glob)
+    future = t.get_strs("future-paths", (), "globs of this rule's paths")
+    for j, glob in enumerate(future):
+        if glob not in paths:
+            t.fail("future-paths", f"{_show(glob)} is not one of this rule's paths (a future path "
+                   "must be listed in both)", elem=j, value=glob)
     roles = _check_role(t, "cosign-roles", t.get_strs("cosign-roles", ("senior",), "role names"))
     if not roles:
         t.fail("cosign-roles", "must list at least one role, got an empty array")
@@ -223,7 +229,7 @@ def _rule(ck: Checker, data: Any, i: int) -> Rule:
         t.fail("applies-to", f'must be "ai-assisted" or "all", got {_show(applies_to)}')
     return Rule(name=name, paths=paths, cosign_roles=roles,
                 threshold=t.get_int("threshold", 1), applies_to=applies_to,
-                description=t.get_str("description", ""))
+                description=t.get_str("description", ""), future_paths=future)
 
 
 def _person(ck: Checker, data: Any, i: int) -> Person:

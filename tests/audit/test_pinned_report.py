@@ -7,7 +7,9 @@ policy (no violation), and under a stricter external policy (missing co-signs, u
 missing declaration). The hashes were taken with the code as it stood before the package was laid
 out in folders and hold after it. A change that means to change a report (a new key, a reworded
 message) updates them, and says so: the two reports under the history's own policy changed in
-their trust-root line alone when the default trust root became trusted on first use.
+their trust-root line alone when the default trust root became trusted on first use; the glob
+warnings (issue 16) added `warnings` to the JSON and a line for the generated policy's
+`lib/core/**`, which matches no file at 80 commits.
 """
 
 from __future__ import annotations
@@ -26,10 +28,10 @@ sys.path.insert(0, str(PROJECT / "bench"))
 import generate  # noqa: E402
 
 PINNED = {
-    ("own", "json"): "b1483bdd0192477b759e7ff8b8c7c8d3eecd0b5eba759b326d3cde01d7977257",
-    ("own", "text"): "d1a2a080c734773be92206538842137a950d9cf87d3d2de3418b41e120915455",
-    ("strict", "json"): "b82afe35631e2a21059c8e634ae38a8c9569834752d16dc44f7b317a265dd5bf",
-    ("strict", "markdown"): "9c2761139b260865e6c9df57f6fa53ea92a68a11625a9fbbfea3f1f79a10d417",
+    ("own", "json"): "c00c47fd6f0d722ac8e8fba5d0853cdeb73a1eec0485f3869ee993e0cf51c41c",
+    ("own", "text"): "ce1d4f15295e218d3d0461f211cb70ca0965f828553a1c70c53e9f813433a19c",
+    ("strict", "json"): "1dcc3c567b78fa40f8299f310c84c132f5d71d8c3838a6e2a6d682459c141b0c",
+    ("strict", "markdown"): "e2552aa052d085df108c4b826ece53fcbaeec8c34f533e414da47cf36d8dbf8e",
 }
 
 

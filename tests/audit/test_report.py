@@ -100,7 +100,7 @@ def test_json_is_the_whole_document_with_one_commit_a_line(repo: tuple[Path, str
     doc = {
         "schema": report.SCHEMA, "range": result.range, "trust_root": result.trust_root,
         "trust_root_source": result.trust_root_source, "policy": result.policy,
-        "notes_ref": result.notes_ref_exists, "summary": report._summary(result),
+        "notes_ref": result.notes_ref_exists, "warnings": [], "summary": report._summary(result),
         "commits": [report._commit_doc(j) for j in result.judgements],
     }
     text = report.to_json(result)

@@ -1,0 +1,55 @@
+"""Rule globs that match no tracked file: a typo (`service/payments/**` for `services/...`) makes a
+rule protect nothing, silently. `init`, `doctor` and the audit warn; a rule's `future-paths` names
+the globs that are meant to match nothing yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import NamedTuple
+
+from provenance.git import git
+from provenance.policy.schema import Policy, _compile_glob
+
+CODE = "unmatched-glob"
+
+
+class UnmatchedGlob(NamedTuple):
+    rule: str
+    glob: str
+    rev: str  # the revision whose files were looked at
+
+    def message(self) -> str:
+        return (f"rule {self.rule!r}: {self.glob!r} matches no tracked file at {self.rev}, so it "
+                "protects nothing (a typo? a path still to come goes in the rule's future-paths)")
+
+    def to_doc(self) -> dict[str, str]:
+        """The JSON report's form (docs/audit-json.md, `warnings`)."""
+        return {"code": CODE, "rule": self.rule, "glob": self.glob, "message": self.message()}
+
+
+def unmatched(policy: Policy, paths: Iterable[str], rev: str) -> list[UnmatchedGlob]:
+    """Every rule glob (not listed in its rule's `future-paths`) that matches none of `paths`."""
+    pending = {(rule.name, glob): _compile_glob(glob) for rule in policy.rules
+               for glob in rule.paths if glob not in rule.future_paths}
+    for path in paths:
+        if not pending:
+            break
+        for key in [k for k, pattern in pending.items() if pattern.match_file(path) is not None]:
+            del pending[key]
+    return [UnmatchedGlob(rule, glob, rev) for rule, glob in pending]
+
+
+def tracked_paths(rev: str, cwd: str | Path | None = None) -> list[str] | None:
+    """The files of `rev`'s tree, or None when `rev` names no commit (an unborn HEAD)."""
+    if git.rev_parse(f"{rev}^{{commit}}", cwd=cwd) is None:
+        return None
+    out = git.run(["ls-tree", "-r", "-z", "--name-only", "--full-tree", f"{rev}^{{commit}}", "--"], cwd=cwd)
+    return [p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p]
+
+
+def unmatched_at(policy: Policy, rev: str = "HEAD", cwd: str | Path | None = None) -> list[UnmatchedGlob]:
+    """`unmatched` against the files of `rev`; nothing to say when `rev` has no commit yet."""
+    paths = tracked_paths(rev, cwd)
+    return [] if paths is None else unmatched(policy, paths, rev)
