@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from provenance import __version__
-from provenance.commands import exports
+from provenance.commands import exports, first_steps
 from provenance.errors import ProvenanceError, error_handler
 
 # Commands that work anywhere; every other one needs a repository and says so first, in one line.
@@ -48,67 +48,11 @@ def cli() -> None:
     """
 
 
+cli.add_command(first_steps.keygen)  # a person's first steps: commands/first_steps.py
+cli.add_command(first_steps.init)
+cli.add_command(first_steps.add_key)
 cli.add_command(exports.attest)  # the auditors' exports: commands/exports.py
 cli.add_command(exports.evidence)
-
-
-@cli.command()
-@click.option("--path", "key_path", type=click.Path(path_type=Path), default=None,
-              help="Where to write the private key (default ~/.ssh/git-provenance_ed25519).")
-@click.option("--no-config", is_flag=True, help="Do not set provenance.signingKey in this repository.")
-def keygen(key_path: Path | None, no_config: bool) -> None:
-    """Create an Ed25519 key pair for signing (never overwrites); print the public key.
-
-    Example: git provenance keygen
-    """
-    from provenance.git import git
-    from provenance.record import identity
-    from provenance.ssh import keyfile
-
-    config = identity.read_config()
-    path = key_path or Path.home() / ".ssh" / "git-provenance_ed25519"
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    comment = config.get("user.email", "git-provenance")
-    key = keyfile.keygen(path, comment)
-    if not no_config and git.run_ok(["rev-parse", "--git-dir"]):
-        git.config_set("provenance.signingKey", str(path))
-        click.echo(f"set provenance.signingKey={path} in this repository", err=True)
-    click.echo(f"{key.openssh()} {comment}")
-
-
-@cli.command()
-@click.option("--name", default=None, help="Your name (default: git config user.name).")
-@click.option("--email", default=None, help="Your email (default: git config user.email).")
-def init(name: str | None, email: str | None) -> None:
-    """Write a starter .provenance.toml (never overwrites) and register your public key in it.
-
-    Example: git provenance init
-    """
-    from provenance.git import git
-    from provenance.policy import edit, schema
-    from provenance.record import identity
-    from provenance.ssh import keyfile
-
-    config = identity.read_config()
-    name = name or config.get("user.name", "")
-    email = (email or config.get("user.email", "")).lower()
-    if not email:
-        raise ProvenanceError("no email: pass --email or set git config user.email")
-    key = identity.signing_key(config)
-    key_line = keyfile.public_key_of(key).openssh() if key else None
-    path = git.toplevel() / schema.POLICY_FILE
-    if path.exists():
-        if key_line is None:
-            raise ProvenanceError(f"{path.name} exists and you have no signing key to register")
-        schema.load_file(path)  # one clear line for a file that does not load (e.g. not UTF-8)
-        path.write_text(edit.add_person_key(path.read_text(), name, email, key_line))
-        click.echo(f"registered your key in the existing {path.name}")
-    else:
-        path.write_text(edit.starter_policy(name, email, key_line))
-        click.echo(f"wrote {path.name}: review the rules, then commit it")
-    schema.load_file(path)
-    if key_line is None:
-        click.echo("no signing key yet: run `git provenance keygen`, then `git provenance init` again")
 
 
 @cli.command("allowed-signers")

@@ -128,9 +128,10 @@ def _insert_key(text: str, index: int, loc: Locator, quoted: str) -> str:
     return "".join(lines)
 
 
-def add_person_key(text: str, name: str, email: str, key_line: str) -> str:
+def add_person_key(text: str, name: str, email: str, key_line: str,
+                   roles: tuple[str, ...] = ()) -> str:
     """Register `key_line` for the person with `email` (appended to their `keys`, comments kept),
-    or append a new `[[person]]` without roles; the result is validated by loading it."""
+    or append a new `[[person]]` with `roles`; the result is validated by loading it."""
     policy = load_text(text)
     key = parse_public_key(key_line)
     quoted = _toml_str(_key_text(key_line))
@@ -139,12 +140,17 @@ def add_person_key(text: str, name: str, email: str, key_line: str) -> str:
     owner, person = policy.person_by_key(key), policy.person_by_email(email)
     if owner is not None and owner is not person:
         raise ProvenanceError(f"{policy.source}: this key already belongs to {owner.name}")
+    if person is not None and not set(roles) <= person.roles:
+        raise ProvenanceError(f"{policy.source}: {person.name} is already listed without the role(s) "
+                              f"{', '.join(sorted(set(roles) - person.roles))}; add them to their "
+                              "`roles` by hand")
     if person is not None and owner is person:
         return text
     if person is None:
         sep = "" if not text or text.endswith("\n\n") else "\n" if text.endswith("\n") else "\n\n"
+        listed = f"roles = [{', '.join(_toml_str(r) for r in roles)}]\n" if roles else ""
         new = (f"{text}{sep}[[person]]\nname = {_toml_str(name)}\nemail = {_toml_str(email)}\n"
-               f"keys = [{quoted}]\n")
+               f"{listed}keys = [{quoted}]\n")
     else:
         index = policy.people.index(person)
         loc = Locator(text)
