@@ -43,6 +43,8 @@ def build_cosign(rev: str, *, covers: bool = True, cwd: str | Path | None = None
 
     commit = _commit(rev, cwd)
     change = change_mod.committed_change(commit, cwd)
+    if change.policy_blob:
+        _refuse_unparseable_policy(commit, cwd)
     signer = identity.signer(identity.read_config(cwd))
     key = identity.require_key(signer)
     covered = merge_covers(commit, cwd) if covers else ()
@@ -51,6 +53,20 @@ def build_cosign(rev: str, *, covers: bool = True, cwd: str | Path | None = None
     blob = signing.sign(stmt.to_bytes(), key)
     line = SignatureLine("cosign", signer.email, change.digest, sshsig.b64(blob))
     return Attestation(commit, (f"{KEY_SIGNATURE}: {line.value()}",))
+
+
+def _refuse_unparseable_policy(commit: str, cwd: str | Path | None) -> None:
+    """A co-sign of a policy change approves the new policy; one that does not parse approves nothing."""
+    from provenance.policy import schema
+
+    data = git.read_blob(commit, schema.POLICY_FILE, cwd=cwd)
+    if data is None:
+        return  # deleted: the audit judges that as a policy change of its own
+    try:
+        schema.load_text(data, f"{commit[:12]}:{schema.POLICY_FILE}")
+    except ProvenanceError as e:
+        raise ProvenanceError(f"refusing to co-sign {commit[:12]}: its {schema.POLICY_FILE} does not "
+                              f"parse ({e}); the author fixes it in a new commit") from None
 
 
 def build_declaration(rev: str, ai: bool, assisted_by: tuple[str, ...] = (),
