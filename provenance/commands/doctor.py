@@ -11,14 +11,14 @@ from pathlib import Path
 
 from provenance.errors import ProvenanceError
 from provenance.git import git, notes
-from provenance.policy import schema
-from provenance.policy.source import load_current
+from provenance.policy import coverage, schema
 from provenance.record import identity, install
-from provenance.ssh import keyfile
+from provenance.ssh import keyfile, signing
 
 # Hooks and trailer formats are verified on git 2.39; below 2.32 `%(trailers:...)` options differ.
 MIN_GIT = (2, 32)
-# OpenSSH 8.8 made rsa-sha2 the default and fixed `ssh-keygen -Y` corner cases.
+# OpenSSH 8.8 made rsa-sha2 the default and fixed `ssh-keygen -Y` corner cases (it signs only
+# passphrase-protected keys outside ssh-agent; see check_ssh_keygen).
 MIN_OPENSSH = (8, 8)
 # What .pre-commit-hooks.yaml offers; applypatch-msg is native only.
 PRE_COMMIT_HOOKS = ("prepare-commit-msg", "commit-msg", "post-commit", "post-rewrite", "pre-push")
@@ -46,19 +46,32 @@ def check_git(cwd: str | Path | None = None) -> Check:
                  "" if ok else f"upgrade git to {MIN_GIT[0]}.{MIN_GIT[1]} or later")
 
 
-def check_openssh() -> Check:
+def check_ssh_keygen(route: signing.Route | None) -> Check:
+    """ssh-keygen signs only a passphrase-protected key that ssh-agent does not hold (through
+    SSH_ASKPASS); every other key signs in-process or through the agent, and verifying never
+    needs it."""
+    needed = route is not None and route.how == "ssh-keygen"
     fix = "install OpenSSH 8.8 or later (Debian/Ubuntu: apt-get install openssh-client)"
-    if shutil.which("ssh-keygen") is None:
-        return Check("OpenSSH", False, "ssh-keygen not found on PATH", fix)
-    try:
-        proc = subprocess.run(["ssh", "-V"], capture_output=True, stdin=subprocess.DEVNULL,
-                              timeout=10, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return Check("OpenSSH", True, "ssh-keygen found; version unknown (no `ssh -V`)")
-    found = (proc.stderr or proc.stdout).decode(errors="replace").strip()
-    v = _version(found.split(",")[0])
+    found = None
+    if shutil.which("ssh-keygen") is not None:
+        try:
+            proc = subprocess.run(["ssh", "-V"], capture_output=True, stdin=subprocess.DEVNULL,
+                                  timeout=10, check=False)
+            found = (proc.stderr or proc.stdout).decode(errors="replace").strip().split(",")[0]
+        except (OSError, subprocess.TimeoutExpired):
+            found = "version unknown"
+    if not needed:
+        how = {"agent": "your key signs through ssh-agent", "in-process": "your key signs "
+               "in-process"}.get(route.how if route else "", "keys sign in-process or through ssh-agent")
+        return Check("ssh-keygen", True, f"not needed: {how}; only a passphrase-protected key that "
+                     "is not in ssh-agent needs it" + (f" ({found} found)" if found else ""))
+    if found is None:
+        return Check("ssh-keygen", False, "needed to sign with your passphrase-protected key, "
+                     "and not found on PATH", f"{fix}; or `ssh-add` the key: the agent needs none")
+    v = _version(found)
     ok = v is not None and v >= MIN_OPENSSH
-    return Check("OpenSSH", ok, found.split(",")[0] or "version unknown", "" if ok else fix)
+    return Check("ssh-keygen", ok, f"signs with your passphrase-protected key ({found})",
+                 "" if ok else fix)
 
 
 def _hook_state(path: Path) -> str:
@@ -107,28 +120,69 @@ def check_hooks(cwd: str | Path | None = None) -> list[Check]:
     return out
 
 
-def check_signing(cwd: str | Path | None = None) -> list[Check]:
+def check_notes_config(cwd: str | Path | None = None) -> Check:
+    """`install` sets it; other routes (pre-commit) get it on their first commit, or here."""
+    missing = install.missing_notes_config(identity.read_config(cwd))
+    if not missing:
+        return Check("notes config", True, "notes follow amend and rebase; co-signs merge line by line")
+    install.set_notes_config(cwd)
+    return Check("notes config", True, f"set {', '.join(missing)} (`git provenance install` sets "
+                 "them; the pre-commit route does not)")
+
+
+def check_policy(cwd: str | Path | None = None) -> tuple[list[Check], schema.Policy | None]:
+    """The work tree's policy: whether it parses, and whether each rule glob matches a file."""
+    path = git.toplevel(cwd) / schema.POLICY_FILE
+    if not path.exists():
+        return [Check("policy", False, f"no {schema.POLICY_FILE} in this work tree",
+                      "git provenance init   # or pull the commit that adopted it")], None
+    try:
+        pol = schema.load_text(path.read_bytes(), schema.POLICY_FILE)
+    except ProvenanceError as e:
+        where = str(e).split(": ", 1)[0]
+        return [Check("policy", False, f"does not parse: {e}",
+                      f"edit {where} (docs/policy.md has every key), then run doctor again")], None
+    out = [Check("policy", True, f"{schema.POLICY_FILE} parses: {len(pol.rules)} rule(s), "
+                 f"{len(pol.people)} people")]
+    for miss in coverage.unmatched_at(pol, "HEAD", cwd):
+        out.append(Check("rule glob", False, miss.message(),
+                         f"correct {miss.glob!r} in {schema.POLICY_FILE}, or add it to rule "
+                         f"{miss.rule!r}'s future-paths"))
+    return out, pol
+
+
+def check_signing(pol: schema.Policy | None, cwd: str | Path | None = None
+                  ) -> tuple[list[Check], signing.Route | None]:
     signer = identity.signer(identity.read_config(cwd))
     if not signer.key:
-        return [Check("signing key", False, "none configured", "git provenance keygen")]
+        return [Check("signing key", False, "none configured", "git provenance keygen   # or: git "
+                      "config provenance.signingKey ~/.ssh/id_ed25519")], None
     try:
         key = keyfile.public_key_of(signer.key)
     except ProvenanceError as e:
         return [Check("signing key", False, f"{signer.key}: {e}",
-                      "git config provenance.signingKey ~/.ssh/id_ed25519   # a key you have")]
-    found = Check("signing key", True, f"{signer.key} ({key.fingerprint()})")
-    try:
-        pol = load_current(cwd=cwd)
-    except ProvenanceError as e:
-        return [found, Check("key in policy", False, str(e), "git provenance init")]
+                      "git config provenance.signingKey ~/.ssh/id_ed25519   # a key you have")], None
+    route = signing.route(signer.key)
+    if route.problem:
+        found = Check("signing key", False, f"{signer.key} ({key.fingerprint()}): {route.problem}",
+                      f"ssh-add {signer.key.removesuffix('.pub')}   # once a session: hooks cannot "
+                      "ask for a passphrase")
+    else:
+        how = {"agent": "through ssh-agent", "in-process": "in-process",
+               "ssh-keygen": "by ssh-keygen"}[route.how]
+        found = Check("signing key", True, f"{signer.key} ({key.fingerprint()}), signs {how}")
+    if pol is None:
+        return [found], route
+    register = (f"git provenance init   # registers your key in {schema.POLICY_FILE}; commit it, "
+                "and a senior co-signs that policy change")
     person = next((p for p in pol.people if signer.email in p.emails), None)
     if person is None:
-        return [found, Check("key in policy", False, f"{signer.email or 'your email'} is not a person "
-                             f"in {schema.POLICY_FILE}", "git provenance init   # then commit it")]
+        return [found, Check("key in policy", False, f"{signer.email or 'your email'} is not a "
+                             f"person in {schema.POLICY_FILE}", register)], route
     if key not in person.keys:
         return [found, Check("key in policy", False, f"{person.name}'s keys in {schema.POLICY_FILE} "
-                             "do not include it", "git provenance init   # then commit it")]
-    return [found, Check("key in policy", True, f"listed for {person.name} <{signer.email}>")]
+                             "do not include it", register)], route
+    return [found, Check("key in policy", True, f"listed for {person.name} <{signer.email}>")], route
 
 
 def check_notes(remote: str = "origin", cwd: str | Path | None = None) -> Check:
@@ -164,5 +218,7 @@ def check_trust_root(cwd: str | Path | None = None) -> Check:
 def diagnose(cwd: str | Path | None = None) -> list[Check]:
     """Every check, in the order a newcomer would fix them."""
     git.git_dir(cwd)  # "not a git repository" before anything else
-    return [check_git(cwd), check_openssh(), *check_hooks(cwd), *check_signing(cwd),
-            check_notes(cwd=cwd), check_trust_root(cwd)]
+    policy_checks, pol = check_policy(cwd)
+    signing_checks, route = check_signing(pol, cwd)
+    return [check_git(cwd), *check_hooks(cwd), check_notes_config(cwd), *policy_checks,
+            *signing_checks, check_ssh_keygen(route), check_notes(cwd=cwd), check_trust_root(cwd)]

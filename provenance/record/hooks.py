@@ -17,7 +17,13 @@ from provenance.errors import ProvenanceError
 from provenance.git import git
 from provenance.record.change import Change, _read_lines, committed_change, pending_change
 from provenance.record.declare import decide, read_message, store_correction, write_message
-from provenance.record.hookstate import NEXT_DECLARATION, STATE_COMMIT, STATE_MESSAGE, skip_requested
+from provenance.record.hookstate import (
+    NEXT_DECLARATION,
+    NOTES_CONFIGURED,
+    STATE_COMMIT,
+    STATE_MESSAGE,
+    skip_requested,
+)
 from provenance.wire import declaration
 
 
@@ -62,6 +68,10 @@ def prepare_commit_msg(args: Sequence[str], environ: Mapping[str, str]) -> int:
     clear_state(gitdir)
     if skip_requested(environ) or not args:
         return 0
+    if not (gitdir / NOTES_CONFIGURED).exists():  # a route without `install` (pre-commit): once
+        from provenance.record.install import set_notes_config
+
+        set_notes_config()
     path = Path(args[0])
     source = args[1] if len(args) > 1 else environ.get("PRE_COMMIT_COMMIT_MSG_SOURCE")
     message = read_message(path)

@@ -14,6 +14,9 @@ if TYPE_CHECKING:
 STATE_MESSAGE = "provenance-hook-message"
 STATE_COMMIT = "provenance-hook-commit"
 NEXT_DECLARATION = "provenance-next-declaration"  # written by `declare --ai|--no-ai`
+# Present once the notes configuration is set (install.set_notes_config): by `install`, or by the
+# first prepare-commit-msg of a route that never runs `install` (pre-commit, hooks/ copied by hand).
+NOTES_CONFIGURED = "provenance-notes-configured"
 COMMIT_FACTS_FORMAT = "%T %P%n%(trailers:key=AI-Assisted,key=Assisted-by,key=Provenance-Signature)"
 
 

@@ -9,7 +9,13 @@ import sys
 from pathlib import Path
 
 from provenance.git import git
-from provenance.record.hookstate import COMMIT_FACTS_FORMAT, NEXT_DECLARATION, STATE_COMMIT, STATE_MESSAGE
+from provenance.record.hookstate import (
+    COMMIT_FACTS_FORMAT,
+    NEXT_DECLARATION,
+    NOTES_CONFIGURED,
+    STATE_COMMIT,
+    STATE_MESSAGE,
+)
 
 HOOK_TYPES = (
     "prepare-commit-msg",
@@ -26,6 +32,14 @@ NOTES_REF = "refs/notes/provenance"
 # A glob naming the same ref: git warns "notes ref ... is invalid" on every amend while a plain
 # rewriteRef names a ref that does not exist yet; a glob matching nothing stays silent.
 NOTES_REWRITE_REF = "refs/notes/provenanc[e]"
+# Notes follow amend and rebase; cat_sort_uniq: attestations from several seniors merge line by
+# line, never conflict.
+NOTES_CONFIG = (
+    ("notes.rewriteRef", NOTES_REWRITE_REF),
+    ("notes.rewrite.amend", "true"),
+    ("notes.rewrite.rebase", "true"),
+    ("notes.provenance.mergeStrategy", "cat_sort_uniq"),
+)
 
 
 # When prepare-commit-msg's work is intact, commit-msg and post-commit need no Python at all
@@ -103,13 +117,21 @@ def install(cwd: str | Path | None = None, python: str | None = None) -> list[st
         path.write_text(hook_script(hook_type, python))
         path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH | stat.S_IRUSR)
         report.append(f"installed {path}")
-    git.config_set("notes.rewriteRef", NOTES_REWRITE_REF, cwd=cwd)
-    git.config_set("notes.rewrite.amend", "true", cwd=cwd)
-    git.config_set("notes.rewrite.rebase", "true", cwd=cwd)
-    # cat_sort_uniq: attestations from several seniors merge line by line, never conflict.
-    git.config_set("notes.provenance.mergeStrategy", "cat_sort_uniq", cwd=cwd)
+    set_notes_config(cwd)
     report.append(f"set notes.rewriteRef={NOTES_REF} (notes follow amend and rebase)")
     return report
+
+
+def missing_notes_config(config: dict[str, str]) -> list[str]:
+    """The NOTES_CONFIG keys `config` (identity.read_config: keys lower-cased) lacks or sets otherwise."""
+    return [key for key, value in NOTES_CONFIG if config.get(key.lower()) != value]
+
+
+def set_notes_config(cwd: str | Path | None = None) -> None:
+    """What every route needs besides the hooks: notes that follow rewrites and merge cleanly."""
+    for key, value in NOTES_CONFIG:
+        git.config_set(key, value, cwd=cwd)
+    (git.git_dir(cwd) / NOTES_CONFIGURED).touch()
 
 
 def uninstall(cwd: str | Path | None = None) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
@@ -117,3 +118,32 @@ def sign(message: bytes, key_path: str | Path, namespace: str = NAMESPACE) -> by
     if signer != key:
         raise ProvenanceError(f"signed by {signer.fingerprint()}, not {key.fingerprint()}")
     return blob
+
+
+class Route(NamedTuple):
+    """How `sign` would sign with a key: "agent", "in-process" or "ssh-keygen"; `problem` when
+    it could not (then `how` is "")."""
+
+    how: str
+    problem: str = ""
+
+
+def route(key_path: str | Path) -> Route:
+    """The path `sign` takes for `key_path`, found without signing (doctor says it)."""
+    try:
+        source = keyfile.resolve(key_path)
+        sock_path = os.environ.get("SSH_AUTH_SOCK")
+        if sock_path and _agent_holds(sock_path, source.public):
+            return Route("agent")
+        if source.private_path is None:
+            return Route("", f"only ssh-agent can sign with {source.public.fingerprint()}, and "
+                         "it does not hold it" + ("" if sock_path else " (SSH_AUTH_SOCK is not set)"))
+        return Route("ssh-keygen" if keyfile.load_private(source.private_path) is None else "in-process")
+    except ProvenanceError as e:
+        return Route("", str(e))
+
+
+def _agent_holds(sock_path: str, key: PublicKey) -> bool:
+    from provenance.ssh import agent
+
+    return agent.holds(sock_path, key.blob)
