@@ -36,15 +36,22 @@ def _existing_key(path: Path) -> PublicKey:
     """The public key of a pair already at `path`: both halves, matching, or a clear refusal."""
     pub = path.with_name(path.name + ".pub")
     if not path.exists():
-        raise ProvenanceError(f"{pub} exists but {path} does not: keygen never replaces half a key "
-                              "pair (move it away, or point provenance.signingKey at your key)")
-    key = keyfile.resolve(path).public
+        raise ProvenanceError(f"{pub} already exists but {path} does not: keygen never replaces half "
+                              "a key pair (move it away, or point provenance.signingKey at your key)")
+    problem = ""
+    try:
+        source: keyfile.KeySource | None = keyfile.resolve(path)
+    except ProvenanceError as e:
+        source, problem = None, f" ({e})"
+    if source is None or source.private_path is None:
+        raise ProvenanceError(f"{path} already exists and is not an SSH private key{problem}; "
+                              "keygen never overwrites it")
     if pub.exists():
         public = parse_public_key(pub.read_text(errors="replace"))
-        if public != key:
+        if public != source.public:
             raise ProvenanceError(f"{pub} is not the public half of {path}")
         return public
-    return key
+    return source.public
 
 
 def keygen(key_path: Path | None, configure: bool, cwd: str | Path | None = None) -> Said:

@@ -114,7 +114,7 @@ def test_keygen_never_replaces_half_a_pair_or_a_mismatched_one(tmp_path: Path) -
     bob.key.unlink()
     half = bob.gp("keygen")
     assert half.returncode == 2 and half.stderr.count("\n") == 1
-    assert f"{pub} exists but {bob.key} does not" in half.stderr and pub.exists()
+    assert f"{pub} already exists but {bob.key} does not" in half.stderr and pub.exists()
 
 
 def test_keygen_keeps_the_ssh_key_you_already_sign_commits_with(tmp_path: Path) -> None:

@@ -101,9 +101,8 @@ def test_keygen_cli_writes_0600_prints_only_the_public_key_and_never_overwrites(
 
     before = target.read_bytes(), (tmp_path / "keys" / "mine.pub").read_bytes()
     again = cli(repo, people["bob"], "keygen", "--path", str(target), "--no-config")
-    err = again.stderr.decode()
-    assert again.returncode == 2
-    assert "already exists" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert again.returncode == 0 and again.stdout == proc.stdout  # the same key, kept
+    assert f"kept your existing key {target}" in again.stderr.decode()
     assert (target.read_bytes(), (tmp_path / "keys" / "mine.pub").read_bytes()) == before
 
 
