@@ -14,7 +14,7 @@ from provenance.audit.walk import AuditResult
 SCHEMA = "git-provenance/audit/v1"
 FORMATS = ("text", "json", "markdown", "sarif")  # sarif: audit/sarif.py
 NOTES_HINT = ("co-signs may not be fetched: "
-              "git fetch origin refs/notes/provenance:refs/notes/provenance")
+              "git fetch origin '+refs/notes/*:refs/notes/*'")
 
 
 def _summary(result: AuditResult) -> dict[str, int]:

@@ -62,7 +62,7 @@ def test_text_names_commit_author_subject_code_fix_and_the_trust_root(
     assert bad[:12] in out and "bob@example.com" in out and "pay faster" in out
     assert "missing-cosign" in out and "fix: git provenance cosign" in out
     assert "trust root:" in out and "default" in out
-    assert "git fetch origin refs/notes/provenance:refs/notes/provenance" in out
+    assert "git fetch origin '+refs/notes/*:refs/notes/*'" in out
 
 
 def test_markdown_is_a_table_of_violations_with_counts(
