@@ -5,6 +5,7 @@ the globs that are meant to match nothing yet.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
@@ -29,16 +30,42 @@ class UnmatchedGlob(NamedTuple):
         return {"code": CODE, "rule": self.rule, "glob": self.glob, "message": self.message()}
 
 
+_NAMED_GROUP = re.compile(r"\(\?P<[^>]*>")
+
+
+def _joined(regexes: list[re.Pattern[str]]) -> re.Pattern[str] | None:
+    """One regex whose group `gN` says which of `regexes` matched a path, for `match` (pathspec's
+    `match_file` is a regex's `search`, and gitignore regexes are anchored with `^`), or None when
+    they cannot be joined: one match a path, not one a glob."""
+    if any("(?P=" in r.pattern or not r.pattern.startswith("^") for r in regexes) \
+            or len({r.flags for r in regexes}) > 1:
+        return None
+    try:
+        return re.compile("|".join(f"(?P<g{i}>{_NAMED_GROUP.sub('(?:', r.pattern[1:])})"
+                                   for i, r in enumerate(regexes)), regexes[0].flags)
+    except re.error:
+        return None
+
+
 def unmatched(policy: Policy, paths: Iterable[str], rev: str) -> list[UnmatchedGlob]:
     """Every rule glob (not listed in its rule's `future-paths`) that matches none of `paths`."""
     pending = {(rule.name, glob): _compile_glob(glob) for rule in policy.rules
                for glob in rule.paths if glob not in rule.future_paths}
+    keys = list(pending)
+    found = [getattr(p, "regex", None) for p in pending.values()]
+    regexes = [r for r in found if isinstance(r, re.Pattern) and isinstance(r.pattern, str)]
+    joined = _joined(regexes) if regexes and len(regexes) == len(found) else None
     for path in paths:
-        if not pending:
+        if not keys:
             break
-        for key in [k for k, pattern in pending.items() if pattern.match_file(path) is not None]:
-            del pending[key]
-    return [UnmatchedGlob(rule, glob, rev) for rule, glob in pending]
+        if joined is None:
+            keys = [k for k in keys if pending[k].match_file(path) is None]
+            continue
+        # A glob matched: drop it and ask again, since the same path may match another one.
+        while joined is not None and (m := joined.match(path)) is not None and m.lastgroup:
+            del keys[int(m.lastgroup[1:])], regexes[int(m.lastgroup[1:])]
+            joined = _joined(regexes) if regexes else None
+    return [UnmatchedGlob(rule, glob, rev) for rule, glob in keys]
 
 
 def tracked_paths(rev: str, cwd: str | Path | None = None) -> list[str] | None:

@@ -77,6 +77,13 @@ def test_a_glob_matches_a_tracked_file_as_the_audit_matches_paths(glob, paths, m
     assert found == ([] if matched else [coverage.UnmatchedGlob("r", glob, "HEAD")])
 
 
+def test_one_path_can_match_several_globs_of_several_rules() -> None:
+    text = ('version = 1\n[[rule]]\nname = "a"\npaths = ["payments/**", "*.py", "ledger/**"]\n'
+            '[[rule]]\nname = "b"\npaths = ["payments/api.py", "**/api.py"]\n')
+    found = coverage.unmatched(load_text(text), ["payments/api.py"], "HEAD")
+    assert found == [coverage.UnmatchedGlob("a", "ledger/**", "HEAD")]
+
+
 @pytest.mark.parametrize(("future", "error"), [
     ('future-paths = ["ledger/**"]', '.provenance.toml:4: rule[0].future-paths[0]: "ledger/**" is not '
      "one of this rule's paths (a future path must be listed in both)"),
