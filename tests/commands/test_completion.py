@@ -8,10 +8,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from conftest import clean_env
 
+from provenance.cli import cli
+
 BIN = Path(sys.executable).parent
+# What `audit --format <TAB>` must offer: the choices the command itself declares.
+_FORMAT = next(p for p in cli.commands["audit"].params if p.name == "fmt")
+assert isinstance(_FORMAT.type, click.Choice)
+FORMATS = [str(c) for c in _FORMAT.type.choices]
 GIT_BASH_COMPLETION = next((p for p in (Path("/usr/share/bash-completion/completions/git"),
                                         Path("/etc/bash_completion.d/git")) if p.exists()), None)
 
@@ -34,7 +41,7 @@ def _script(tmp_path: Path, shell: str) -> Path:
 @pytest.mark.parametrize(("line", "expected"), [
     ("git provenance do", ["doctor "]),
     ("git provenance audit --fo", ["--format "]),
-    ("git provenance audit --format ", ["text ", "json ", "markdown "]),
+    ("git provenance audit --format ", [f"{f} " for f in FORMATS]),
     ("git -C . provenance he", ["help "]),
     ("git-provenance do", ["doctor"]),
 ])
@@ -77,7 +84,7 @@ def test_zsh_gives_gits_completion_a_git_provenance_function(tmp_path: Path) -> 
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0].startswith("doctor:Check this clone's set-up")
-    assert lines[1:] == ["text", "json", "markdown"]
+    assert lines[1:] == FORMATS
 
 
 @pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed")
@@ -90,5 +97,5 @@ def test_fish_completes_git_provenance(tmp_path: Path) -> None:
     assert proc.returncode == 0 and not proc.stderr, proc.stderr
     doctor, formats, re_ = (block.strip().splitlines() for block in proc.stdout.split("==\n"))
     assert [c.split("\t")[0] for c in doctor] == ["doctor"]
-    assert sorted(formats) == ["json", "markdown", "text"]
+    assert sorted(formats) == sorted(FORMATS)
     assert sorted(c.split("\t")[0] for c in re_) == ["report", "resign", "review"]
