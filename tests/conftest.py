@@ -94,6 +94,22 @@ def clean_env(home: Path) -> dict[str, str]:
     return env
 
 
+def unadopted_origin(root: Path, files: dict[str, str]) -> Path:
+    """A shared bare repository (root/origin.git) holding a project that has not adopted git-provenance."""
+    seed = root / "seed"
+    env = clean_env(root)
+    git = ["git", "-c", "user.name=Seed", "-c", "user.email=seed@example.com"]
+    subprocess.run([*git, "init", "-q", "-b", "main", str(seed)], check=True, env=env)
+    for rel, text in files.items():
+        (seed / rel).parent.mkdir(parents=True, exist_ok=True)
+        (seed / rel).write_text(text)
+    subprocess.run([*git, "add", "-A"], cwd=seed, check=True, env=env)
+    subprocess.run([*git, "commit", "-q", "-m", "The project"], cwd=seed, check=True, env=env)
+    origin = root / "origin.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(seed), str(origin)], check=True, env=env)
+    return origin
+
+
 @pytest.fixture(scope="session")
 def people(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Person]:
     """alice and carol are seniors, bob and dave are developers; each has an Ed25519 key."""

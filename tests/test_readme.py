@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import NamedTuple
 
-from conftest import PROJECT, clean_env
+from conftest import PROJECT, clean_env, unadopted_origin
 
 README = PROJECT / "README.md"
 BIN = Path(sys.executable).parent
@@ -101,22 +101,6 @@ def _script(path: Path, body: str) -> str:
     return str(path)
 
 
-def _shared_repository(root: Path) -> Path:
-    """The team's repository before adoption: code with a payments/ directory, no policy."""
-    seed = root / "seed"
-    env = clean_env(root)
-    git = ["git", "-c", "user.name=Seed", "-c", "user.email=seed@example.com"]
-    subprocess.run([*git, "init", "-q", "-b", "main", str(seed)], check=True, env=env)
-    (seed / "payments").mkdir()
-    (seed / "payments" / "charge.py").write_text("def charge(order):\n    return order.total\n")
-    (seed / "README.md").write_text("# shop\n")
-    subprocess.run([*git, "add", "-A"], cwd=seed, check=True, env=env)
-    subprocess.run([*git, "commit", "-q", "-m", "The shop"], cwd=seed, check=True, env=env)
-    origin = root / "origin.git"
-    subprocess.run(["git", "clone", "-q", "--bare", str(seed), str(origin)], check=True, env=env)
-    return origin
-
-
 def _this_checkout(root: Path) -> Path:
     """This working tree as a git repository: what pre-commit installs instead of the published one."""
     repo = root / "git-provenance"
@@ -146,7 +130,8 @@ def test_the_readme_blocks_are_the_ones_this_test_follows() -> None:
 def test_the_quick_start_works_for_every_role_as_written(tmp_path: Path) -> None:
     sh = blocks(README.read_text())
     (yaml,) = blocks(README.read_text(), "yaml")
-    origin = _shared_repository(tmp_path)
+    origin = unadopted_origin(tmp_path, {"payments/charge.py": "def charge(order):\n    return order.total\n",
+                                          "README.md": "# shop\n"})
     pat, dana, sam, ci = (Role(tmp_path, *who) for who in (
         ("pat", "Pat Platform"), ("dana", "Dana Developer"), ("sam", "Sam Senior"), ("ci", "CI")))
     for person in (pat, dana, sam):

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import clean_env
+from conftest import clean_env, unadopted_origin
 from sshkeys import add_to_agent, running_agent
 
 from provenance.policy import schema
@@ -45,22 +45,6 @@ class Person:
         return path
 
 
-def _origin(root: Path, files: dict[str, str]) -> Path:
-    """A shared bare repository holding a project that has not adopted git-provenance yet."""
-    seed = root / "seed"
-    env = clean_env(root)
-    git = ["git", "-c", "user.name=Seed", "-c", "user.email=seed@example.com"]
-    subprocess.run([*git, "init", "-q", "-b", "main", str(seed)], check=True, env=env)
-    for rel, text in files.items():
-        (seed / rel).parent.mkdir(parents=True, exist_ok=True)
-        (seed / rel).write_text(text)
-    subprocess.run([*git, "add", "-A"], cwd=seed, check=True, env=env)
-    subprocess.run([*git, "commit", "-q", "-m", "The project"], cwd=seed, check=True, env=env)
-    origin = root / "origin.git"
-    subprocess.run(["git", "clone", "-q", "--bare", str(seed), str(origin)], check=True, env=env)
-    return origin
-
-
 def test_keygen_outside_a_repository_configures_the_key_globally(tmp_path: Path) -> None:
     bob = Person(tmp_path, "bob")
     out = bob.gp("keygen")
@@ -70,14 +54,14 @@ def test_keygen_outside_a_repository_configures_the_key_globally(tmp_path: Path)
     assert bob.config("--global", "provenance.signingKey") == str(bob.key)
     assert "set provenance.signingKey" in out.stderr and "in your global git config" in out.stderr
     # Every clone then finds the key: doctor's signing check passes, with no keygen to run.
-    clone = bob.clone(_origin(tmp_path, {"README.md": "hi\n"}))
+    clone = bob.clone(unadopted_origin(tmp_path, {"README.md": "hi\n"}))
     doctor = bob.gp("doctor", cwd=clone)
     assert f"ok  signing key: {bob.key} (" in doctor.stdout
 
 
 def test_keygen_in_a_clone_configures_that_clone(tmp_path: Path) -> None:
     bob = Person(tmp_path, "bob")
-    clone = bob.clone(_origin(tmp_path, {"README.md": "hi\n"}))
+    clone = bob.clone(unadopted_origin(tmp_path, {"README.md": "hi\n"}))
     out = bob.gp("keygen", cwd=clone)
     assert out.returncode == 0 and "in this repository" in out.stderr
     assert bob.config("--local", "provenance.signingKey", cwd=clone) == str(bob.key)
@@ -90,7 +74,7 @@ def test_keygen_again_configures_the_key_it_finds_instead_of_refusing(tmp_path: 
     bob = Person(tmp_path, "bob")
     first = bob.gp("keygen", "--no-config")
     assert first.returncode == 0 and bob.config("--global", "provenance.signingKey") == ""
-    clone = bob.clone(_origin(tmp_path, {"README.md": "hi\n"}))
+    clone = bob.clone(unadopted_origin(tmp_path, {"README.md": "hi\n"}))
     doctor = bob.gp("doctor", cwd=clone).stdout
     assert "FIX signing key: none configured\n    fix: git provenance keygen" in doctor
     again = bob.gp("keygen", cwd=clone)
@@ -140,7 +124,7 @@ def test_the_new_key_takes_a_passphrase_and_signs_through_ssh_agent(tmp_path: Pa
                    check=True, capture_output=True, stdin=subprocess.DEVNULL)
     alice = Person(tmp_path, "alice")
     alice.gp("keygen")
-    repo = alice.clone(_origin(tmp_path, {"payments/pay.py": "x\n"}))
+    repo = alice.clone(unadopted_origin(tmp_path, {"payments/pay.py": "x\n"}))
     assert alice.gp("init", cwd=repo).returncode == 0
     assert alice.gp("add-key", bob.email, f"{bob.key}.pub", "--name", "Bob", cwd=repo).returncode == 0
     alice.run("git", "add", ".provenance.toml", cwd=repo)
@@ -164,7 +148,7 @@ def test_the_new_key_takes_a_passphrase_and_signs_through_ssh_agent(tmp_path: Pa
 def test_init_in_a_repository_with_a_policy_registers_your_key(tmp_path: Path) -> None:
     alice, dave = Person(tmp_path, "alice"), Person(tmp_path, "dave")
     alice.gp("keygen")
-    origin = _origin(tmp_path, {"payments/pay.py": "x\n"})
+    origin = unadopted_origin(tmp_path, {"payments/pay.py": "x\n"})
     repo = alice.clone(origin)
     wrote = alice.gp("init", cwd=repo)
     assert wrote.stdout.startswith("wrote .provenance.toml")
@@ -186,7 +170,7 @@ def test_add_key_registers_a_teammate_and_their_role(tmp_path: Path) -> None:
     alice, bob, carol = (Person(tmp_path, n) for n in ("alice", "bob", "carol"))
     for p in (alice, bob, carol):
         p.gp("keygen")
-    repo = alice.clone(_origin(tmp_path, {"payments/pay.py": "x\n"}))
+    repo = alice.clone(unadopted_origin(tmp_path, {"payments/pay.py": "x\n"}))
     alice.gp("init", cwd=repo)
     line = carol.gp("keygen").stdout.strip()  # what carol sends: the line keygen printed
     added = alice.gp("add-key", carol.email, line, "--name", "Carol", "--role", "senior", cwd=repo)
@@ -208,7 +192,7 @@ def test_add_key_registers_a_teammate_and_their_role(tmp_path: Path) -> None:
 def test_init_warns_about_a_rule_glob_that_matches_no_tracked_file(tmp_path: Path) -> None:
     alice = Person(tmp_path, "alice")
     alice.gp("keygen")
-    repo = alice.clone(_origin(tmp_path, {"payments/pay.py": "x\n"}))
+    repo = alice.clone(unadopted_origin(tmp_path, {"payments/pay.py": "x\n"}))
     out = alice.gp("init", cwd=repo)
     assert out.returncode == 0
     # The starter rule's payments/** matches; its **/migrations/*.sql does not, here.
