@@ -151,6 +151,16 @@ def new_repo(root: Path, people: dict[str, Person], *, hooks: bool = True,
     return repo
 
 
+def with_origin(repo: Repo, root: Path) -> Path:
+    """A bare `origin` at ROOT/origin.git holding the repository's main."""
+    origin = root / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True,
+                   env=clean_env(repo.home))
+    repo.git("remote", "add", "origin", str(origin))
+    repo.git("push", "-q", "origin", "main")
+    return origin
+
+
 @pytest.fixture
 def repo(tmp_path: Path, people: dict[str, Person]) -> Iterator[Repo]:
     yield new_repo(tmp_path, people)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import factory as f
 import pytest
-from conftest import Person, Repo, clean_env, new_repo
+from conftest import Person, Repo, new_repo, with_origin
 
 from provenance.audit import walk
 from provenance.policy.schema import POLICY_FILE
@@ -86,11 +86,7 @@ def _pushing_repo(tmp_path: Path, people: dict[str, Person]) -> tuple[Repo, str,
     to a critical path (`hidden`) and a harmless one on top (`tip`). Returns (repo, base, hidden,
     tip)."""
     repo = new_repo(tmp_path, people)
-    origin = tmp_path / "origin.git"
-    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True,
-                   env=clean_env(repo.home))
-    repo.git("remote", "add", "origin", str(origin))
-    repo.git("push", "-q", "origin", "main")
+    with_origin(repo, tmp_path)
     base = repo.git("rev-parse", "HEAD").strip()
     hidden = repo.commit(people["bob"], "Refunds", {"payments/refund.py": "x = 1\n"}, env=AGENT)
     tip = repo.commit(people["bob"], "Docs", {"docs/a.md": "a\n"})

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Person, Repo, clean_env, new_repo
+from conftest import Person, Repo, new_repo, with_origin
 
 AGENT = {"CLAUDECODE": "1"}
 
@@ -17,11 +17,7 @@ AGENT = {"CLAUDECODE": "1"}
 def pushing(tmp_path: Path, people: dict[str, Person]) -> Repo:
     """A clone with the hooks whose main is on a bare origin."""
     repo = new_repo(tmp_path, people)
-    origin = tmp_path / "origin.git"
-    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True,
-                   env=clean_env(repo.home))
-    repo.git("remote", "add", "origin", str(origin))
-    repo.git("push", "-q", "origin", "main")
+    with_origin(repo, tmp_path)
     return repo
 
 
