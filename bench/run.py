@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import generate  # noqa: E402
 import plan  # noqa: E402
+import push  # noqa: E402
 
 from provenance.audit import cache  # noqa: E402
 from provenance.ssh import keyfile  # noqa: E402
@@ -60,11 +61,11 @@ print(wall, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
 
 
 def timed(cmd: Sequence[str], cwd: Path, env: dict[str, str] | None = None,
-          before: Callable[[], None] | None = None) -> Run:
+          before: Callable[[], None] | None = None, stdin: str | None = None) -> Run:
     if before is not None:
         before()
     out = subprocess.run([sys.executable, "-S", "-c", _LAUNCHER, *cmd], cwd=cwd, env=env,
-                         capture_output=True, text=True, check=True).stdout.split()
+                         input=stdin, capture_output=True, text=True, check=True).stdout.split()
     wall, maxrss, code = float(out[0]), int(out[1]), int(out[2])
     if code not in (0, 1):
         raise SystemExit(f"{' '.join(cmd)} failed with exit status {code}")
@@ -336,6 +337,7 @@ def main() -> None:
     ap.add_argument("-n", type=int, default=None, help="measured pairs per figure")
     ap.add_argument("--no-hooks", action="store_true", help="skip the hook latency benchmark")
     ap.add_argument("--hooks-only", action="store_true", help="only the hook latency benchmark")
+    ap.add_argument("--push-only", action="store_true", help="only the push (pre-push gate) figures")
     args = ap.parse_args()
     sizes = [] if args.hooks_only else (args.sizes or ([2000] if args.quick else [10_000, 100_000]))
     n = args.n or (3 if args.quick else 5)
@@ -350,7 +352,12 @@ def main() -> None:
         h = generate.generate(size, log=lambda s: print(f"  {s}", flush=True))
         print(f"history: {h.commits} commits, {h.merges} merges, {h.ai} AI-assisted, "
               f"{h.cosigned_trailer} trailer + {h.cosigned_note} note co-signs", flush=True)
-        results[str(size)] = bench_history(h, n, lambda s: print(s, flush=True))
+        results[str(size)] = {} if args.push_only else bench_history(h, n, lambda s: print(s, flush=True))
+        results[str(size)] |= push.bench_push(h, n, Path(AUDIT[0]).parent, timed,
+                                              lambda s: print(s, flush=True))
+    if args.push_only:
+        print(json.dumps(results, indent=1))
+        return
     if sizes:
         largest = max(sizes)
         print(f"memory slope of the audit process alone, {largest // 2}-ish vs {largest} commits",
