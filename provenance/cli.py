@@ -297,7 +297,7 @@ def report(range_: str | None, html_file: Path, trust_root: str | None, policy_f
 
     data = write_report(range_, trust_root, policy_file, html_file)
     click.echo(f"wrote {html_file}: {data.commits} commit(s), {data.ai_assisted} AI-assisted, "
-               f"{len(data.violations)} open violation(s)")
+               f"{data.open_violations} open violation(s)")
 
 
 @cli.command()

@@ -11,7 +11,14 @@ from html import escape
 from pathlib import Path
 
 from provenance.audit.walk import audit
-from provenance.commands.report_data import Landing, ReportData, build
+from provenance.commands.report_data import (
+    SHOWN_PER_GROUP,
+    SHOWN_SOURCES,
+    Landing,
+    OpenViolation,
+    ReportData,
+    build,
+)
 
 WIDTH = 560
 ROW = 26
@@ -159,18 +166,44 @@ def delays_section(data: ReportData) -> str:
     svg = hbars_svg("cosign-delay", rows, _duration)
     median = data.median_delay
     head = f"median {_duration(median)}" if median is not None else "no co-signs yet"
+    if data.delays_total > len(data.delays):
+        head += f" of {data.delays_total} co-signed commits; the latest {len(data.delays)} drawn"
     return f'<p class="note">{escape(head)} · from the author date to the co-sign</p>{svg}'
 
 
+def _violation_row(v: OpenViolation) -> str:
+    return (f'<tr class="violation"><td><code>{escape(v.commit[:12])}</code><br>'
+            f'{escape(_clip(v.subject, 100))}<br><span class="note">{escape(_clip(v.author, 80))}'
+            f'</span></td><td>{escape(_clip(v.message, 400))}<br>fix: <code>'
+            f'{escape(_clip(v.fix, 200))}</code></td></tr>')
+
+
+def _clip(text: str, most: int) -> str:
+    return text if len(text) <= most else text[:most - 1] + "…"
+
+
 def violations_table(data: ReportData) -> str:
-    if not data.violations:
+    """Open violations by verdict code and rule: each group's count and its first few commits."""
+    if not data.open_violations:
         return '<p class="empty">no open violations</p>'
-    rows = "".join(
-        f'<tr class="violation"><td><code>{escape(v.commit[:12])}</code><br>{escape(v.subject)}'
-        f'<br><span class="note">{escape(v.author)}</span></td><td class="code">{escape(v.code)}</td>'
-        f'<td>{escape(v.message)}<br>fix: <code>{escape(v.fix)}</code></td></tr>'
-        for v in data.violations)
-    return f"<table><tr><th>commit</th><th>verdict</th><th>what and how to fix</th></tr>{rows}</table>"
+    parts = []
+    for g in data.violation_groups:
+        rule = f" · rule {escape(g.rule)}" if g.rule else ""
+        more = g.count - len(g.first)
+        tail = (f'<tr><td colspan="2" class="note">… and {more} more {escape(g.code)}'
+                f'{rule}</td></tr>' if more else "")
+        parts.append(
+            f'<tbody class="group" data-code="{escape(g.code)}" data-rule="{escape(g.rule or "")}" '
+            f'data-count="{g.count}"><tr><th colspan="2"><span class="code">{escape(g.code)}</span>'
+            f'{rule} · {g.count} commit(s)</th></tr>'
+            f'{"".join(_violation_row(v) for v in g.first)}{tail}</tbody>')
+    unlisted = data.open_violations - sum(g.count for g in data.violation_groups)
+    rest = (f'<p class="note">… and {unlisted} more violation(s) in smaller groups</p>'
+            if unlisted else "")
+    return (f'<p class="note">{data.open_violations} open violation(s), grouped by verdict and rule; '
+            f'the first {SHOWN_PER_GROUP} of each group in history order (the full list: '
+            f'<code>git provenance audit --format json</code>)</p>'
+            f'<table><tr><th>commit</th><th>what and how to fix</th></tr>{"".join(parts)}</table>{rest}')
 
 
 def landings_table(data: ReportData) -> str:
@@ -179,14 +212,19 @@ def landings_table(data: ReportData) -> str:
         return '<p class="empty">no landings</p>'
 
     def sources(x: Landing) -> str:
-        return "<br>".join(escape(f"{sha[:12]} {'/'.join(codes) or 'ok'}") for sha, codes in x.verdicts)
+        more = len(x.verdicts) - SHOWN_SOURCES
+        return "<br>".join([escape(f"{sha[:12]} {'/'.join(codes) or 'ok'}")
+                            for sha, codes in x.verdicts[:SHOWN_SOURCES]]
+                           + ([f"… and {more} more"] if more > 0 else []))
 
     rows = "".join(
         f'<tr class="landing"><td><code>{escape(x.commit[:12])}</code><br>{escape(x.subject)}</td>'
         f'<td>{escape(x.request or "by tree or author")}</td>'
         f'<td><code>{escape(x.source[:12])}</code></td><td>{sources(x)}</td></tr>'
         for x in data.landings)
-    return ("<table><tr><th>landing</th><th>request</th><th>source head</th>"
+    shown = (f'<p class="note">the latest {len(data.landings)} of {data.landings_total}</p>'
+             if data.landings_total > len(data.landings) else "")
+    return (f"{shown}<table><tr><th>landing</th><th>request</th><th>source head</th>"
             f"<th>source commits and their verdicts</th></tr>{rows}</table>")
 
 
@@ -203,8 +241,8 @@ def render(data: ReportData, title: str = "AI provenance report") -> str:
         _card(f"{share}%", f"AI-assisted ({data.ai_assisted} commits)"),
         _card(coverage, f"co-sign coverage ({data.cosigned} of {data.needing_cosign})",
               "ok" if data.cosigned == data.needing_cosign else "bad"),
-        _card(str(len(data.violations)), "open violations", "bad" if data.violations else "ok"),
-        _card(str(len(data.landings)), "landings judged by their sources"),
+        _card(str(data.open_violations), "open violations", "bad" if data.open_violations else "ok"),
+        _card(str(data.landings_total), "landings judged by their sources"),
     ])
     agents = hbars_svg("agents", [(name, [(n, "--ai", "ai")]) for name, n in data.agents])
     rules = hbars_svg("rules", [

@@ -23,6 +23,17 @@ from provenance.git import git, notes
 from provenance.wire import trailers
 from provenance.wire.statement import KEY_ASSISTED_BY, KEY_SIGNATURE
 
+# The page stays under ~500 KB whatever the history's length (docs/ci.md): what grows with history
+# is drawn up to these bounds, and counted in full.
+SHOWN_PER_GROUP = 10  # violations listed under each (code, rule) group
+SHOWN_VIOLATIONS = 100  # ... and in all groups together
+SHOWN_GROUPS = 60  # groups listed; the rest are one count
+SHOWN_DELAYS = 40  # the latest co-signed commits drawn in "time to co-sign"
+SHOWN_AGENTS = 12  # the rest are counted as "others"
+SHOWN_LANDINGS = 50  # the latest forge landings listed
+SHOWN_SOURCES = 10  # source commits listed under each landing
+OTHER_AGENTS = "others"
+
 # NUL separates fields and records: it never occurs in names or messages.
 _LOG_FORMAT = "%H%x00%an%x00%ae%x00%cn%x00%ce%x00%at%x00%ct%x00%s%x00%B%x00%x00"
 _NO_AGENT = "not named"
@@ -87,25 +98,35 @@ class Landing:
 
 
 @dataclass(frozen=True)
+class ViolationGroup:
+    """Every open violation with one verdict code under one rule: a count and the first few."""
+
+    code: str
+    rule: str | None
+    count: int
+    first: tuple[OpenViolation, ...]  # in the audit's order, up to SHOWN_PER_GROUP
+
+
+@dataclass(frozen=True)
 class ReportData:
     range: str
     trust_root_source: str
     policy: str
     commits: int
     ai_assisted: int
-    timeline_unit: str  # "week" | "month"
+    timeline_unit: str  # "week" | "month" | "year"
     timeline: tuple[Bucket, ...]
     agents: tuple[tuple[str, int], ...]  # most commits first
     rules: tuple[RuleStats, ...]
     needing_cosign: int  # commits that touched a critical path under a rule that applied
     cosigned: int  # ... of which co-signed well enough to pass
-    delays: tuple[CosignDelay, ...]  # oldest commit first
-    violations: tuple[OpenViolation, ...]
-    landings: tuple[Landing, ...] = ()
-
-    @property
-    def median_delay(self) -> int | None:
-        return int(statistics.median(d.seconds for d in self.delays)) if self.delays else None
+    delays: tuple[CosignDelay, ...]  # oldest commit first, the latest SHOWN_DELAYS
+    delays_total: int  # co-signed commits with a time
+    median_delay: int | None  # over all of them, not only those drawn
+    open_violations: int
+    violation_groups: tuple[ViolationGroup, ...]  # most violations first, up to SHOWN_GROUPS
+    landings: tuple[Landing, ...] = ()  # the latest SHOWN_LANDINGS
+    landings_total: int = 0
 
 
 def _tool(value: str) -> str:
@@ -162,6 +183,8 @@ def note_cosign_times(cwd: str | Path | None = None) -> dict[tuple[str, str], in
 
 def _bucket_label(stamp: int, unit: str) -> str:
     day = datetime.fromtimestamp(stamp, UTC).date()
+    if unit == "year":
+        return f"{day.year:04d}"
     if unit == "month":
         return f"{day.year:04d}-{day.month:02d}"
     return (day - timedelta(days=day.weekday())).isoformat()
@@ -171,7 +194,9 @@ def _timeline(js: Sequence[Judgement], facts: dict[str, CommitFacts]) -> tuple[s
     stamps = [facts[j.commit].author_time for j in js if j.commit in facts]
     if not stamps:
         return "week", []
-    unit = "week" if max(stamps) - min(stamps) <= 26 * 7 * 86400 else "month"
+    span = max(stamps) - min(stamps)
+    # At most ~120 columns: a history of decades (or one commit dated 1970) is drawn per year.
+    unit = "week" if span <= 26 * 7 * 86400 else "month" if span <= 10 * 366 * 86400 else "year"
     total: Counter[str] = Counter()
     ai: Counter[str] = Counter()
     for j in js:
@@ -187,7 +212,7 @@ def _timeline(js: Sequence[Judgement], facts: dict[str, CommitFacts]) -> tuple[s
         label = _bucket_label(int(cursor.timestamp()), unit)
         if not labels or labels[-1] != label:
             labels.append(label)
-        cursor += timedelta(days=7 if unit == "week" else 28)
+        cursor += timedelta(days={"week": 7, "month": 28}.get(unit, 365))
     return unit, [Bucket(label, total[label], ai[label]) for label in labels]
 
 
@@ -224,6 +249,38 @@ def _delays(js: Sequence[Judgement], facts: dict[str, CommitFacts],
     return out
 
 
+def delay_summary(delays: Sequence[CosignDelay]) -> tuple[tuple[CosignDelay, ...], int, int | None]:
+    """The latest SHOWN_DELAYS delays (to draw), how many there are, and the median of all of them."""
+    median = int(statistics.median(d.seconds for d in delays)) if delays else None
+    return tuple(delays[-SHOWN_DELAYS:]), len(delays), median
+
+
+def _top_agents(agents: Counter[str]) -> tuple[tuple[str, int], ...]:
+    ranked = sorted(agents.items(), key=lambda a: (-a[1], a[0]))
+    rest = sum(n for _, n in ranked[SHOWN_AGENTS:])
+    return tuple(ranked[:SHOWN_AGENTS]) + (((OTHER_AGENTS, rest),) if rest else ())
+
+
+def _groups(js: Iterable[Judgement], facts: dict[str, CommitFacts]) -> tuple[int, list[ViolationGroup]]:
+    """Open violations grouped by (code, rule), largest group first; only the first few are kept."""
+    counts: Counter[tuple[str, str | None]] = Counter()
+    first: dict[tuple[str, str | None], list[OpenViolation]] = defaultdict(list)
+    for j in js:
+        for v in j.violations:
+            key = (v.code, v.rule)
+            counts[key] += 1
+            if counts[key] <= SHOWN_PER_GROUP:
+                subject = facts[j.commit].subject if j.commit in facts else ""
+                first[key].append(OpenViolation(j.commit, subject, j.author, v.code, v.message, v.fix))
+    ranked = sorted(counts, key=lambda k: (-counts[k], k[0], k[1] or ""))[:SHOWN_GROUPS]
+    groups, room = [], SHOWN_VIOLATIONS
+    for key in ranked:
+        shown = first[key][:max(0, min(SHOWN_PER_GROUP, room))]
+        room -= len(shown)
+        groups.append(ViolationGroup(key[0], key[1], counts[key], tuple(shown)))
+    return sum(counts.values()), groups
+
+
 def build(result: AuditResult, cwd: str | Path | None = None) -> ReportData:
     """Everything the HTML report draws, from an audit result of the repository at `cwd`."""
     js = result.judgements
@@ -239,20 +296,18 @@ def build(result: AuditResult, cwd: str | Path | None = None) -> ReportData:
                 agents[agent] += 1
     unit, timeline = _timeline(js, facts)
     needing = [j for j in js if j.critical_paths]
-    violations = [
-        OpenViolation(j.commit, facts[j.commit].subject if j.commit in facts else "", j.author,
-                      v.code, v.message, v.fix)
-        for j in js for v in j.violations
-    ]
+    open_violations, groups = _groups(js, facts)
+    delays, delays_total, median_delay = delay_summary(_delays(js, facts, note_cosign_times(cwd)))
+    landings = [Landing(j.commit, facts[j.commit].subject if j.commit in facts else "",
+                        j.landed_from.request, j.landed_from.source, j.landed_from.verdicts)
+                for j in js if j.landed_from is not None]
     return ReportData(
         range=result.range, trust_root_source=result.trust_root_source, policy=result.policy,
         commits=len(js), ai_assisted=sum(j.ai_assisted for j in js), timeline_unit=unit,
-        timeline=tuple(timeline), agents=tuple(sorted(agents.items(), key=lambda a: (-a[1], a[0]))),
+        timeline=tuple(timeline), agents=_top_agents(agents),
         rules=tuple(_rules(js)), needing_cosign=len(needing),
         cosigned=sum(bool(j.cosigners) and not _missing_rules(j) for j in needing),
-        delays=tuple(_delays(js, facts, note_times=note_cosign_times(cwd))),
-        violations=tuple(violations),
-        landings=tuple(Landing(j.commit, facts[j.commit].subject if j.commit in facts else "",
-                               j.landed_from.request, j.landed_from.source, j.landed_from.verdicts)
-                       for j in js if j.landed_from is not None),
+        delays=delays, delays_total=delays_total, median_delay=median_delay,
+        open_violations=open_violations, violation_groups=tuple(groups),
+        landings=tuple(landings[-SHOWN_LANDINGS:]), landings_total=len(landings),
     )
