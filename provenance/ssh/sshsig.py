@@ -268,6 +268,20 @@ def _signed_prefix(namespace: str, hash_alg: str) -> bytes:
     return _MAGIC + _str(namespace.encode()) + _str(b"") + _str(hash_alg.encode())
 
 
+# An audit installs libsodium's Ed25519 check here (`use_libsodium`); hooks keep cryptography's.
+_ed25519_check: Callable[[bytes, bytes, bytes], bool] | None = None
+
+
+def use_libsodium() -> bool:
+    """Check Ed25519 signatures with libsodium from now on, in this process (`ssh/sodium.py`)."""
+    global _ed25519_check
+    if _ed25519_check is None:
+        from provenance.ssh import sodium
+
+        _ed25519_check = sodium.load()
+    return _ed25519_check is not None
+
+
 def _check_raw(key: PublicKey, signature: bytes, data: bytes) -> None:
     """Raise ValueError unless `signature` (SSH encoding) is `key`'s signature over `data`."""
     sig_type, pos = _field(signature, 0)
@@ -280,7 +294,10 @@ def _check_raw(key: PublicKey, signature: bytes, data: bytes) -> None:
         if isinstance(public, ed25519.Ed25519PublicKey) and algorithm == "ssh-ed25519":
             if len(raw) != 64:
                 raise ValueError("bad Ed25519 signature length")
-            public.verify(raw, data)
+            if _ed25519_check is None:
+                public.verify(raw, data)
+            elif not _ed25519_check(public.public_bytes_raw(), raw, data):
+                raise ValueError("signature does not verify")
         elif isinstance(public, ed25519.Ed25519PublicKey):
             raise ValueError(f"signature type {algorithm!r} does not fit a {key.algorithm} key")
         else:

@@ -1,0 +1,101 @@
+"""Ed25519 through libsodium (ssh/sodium.py): never accepts what OpenSSL's check refuses, and only
+the audit loads it."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from provenance.ssh import sodium, sshsig
+from provenance.ssh.encoding import _str
+from provenance.ssh.sshsig import InvalidSignature, PublicKey, SshSig
+
+MESSAGE = b"git-provenance-statement v1\nrole declare\nchange sha256:" + b"cd" * 32 + b"\n"
+L = 2**252 + 27742317777372353535851937790883648493  # the group order: S must be below it
+IDENTITY = b"\x01" + b"\x00" * 31  # the neutral point: a small-order "key"
+SMALL_ORDER_R = bytes.fromhex("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")
+
+
+@pytest.fixture(params=["openssl", "libsodium"])
+def backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    saved = sshsig._ed25519_check
+    sshsig._ed25519_check = None if request.param == "openssl" else sodium.load()
+    assert request.param == "openssl" or sshsig._ed25519_check is not None  # PyNaCl is installed
+    yield request.param
+    sshsig._ed25519_check = saved
+
+
+def _blob(public_raw: bytes, signature_raw: bytes) -> bytes:
+    key = PublicKey("ssh-ed25519", _str(b"ssh-ed25519") + _str(public_raw))
+    return sshsig.encode_blob(SshSig(key, sshsig.NAMESPACE, "sha512",
+                                     _str(b"ssh-ed25519") + _str(signature_raw)))
+
+
+def _data(message: bytes) -> bytes:
+    return sshsig._signed_data(sshsig.NAMESPACE, "sha512", hashlib.sha512(message).digest())
+
+
+def _flip(data: bytes, at: int) -> bytes:
+    return data[:at] + bytes([data[at] ^ 1]) + data[at + 1:]
+
+
+def _cases() -> dict[str, tuple[bytes, bytes, bytes]]:
+    """(public key, signature, message) for an honest signature and the ways one goes wrong."""
+    private = ed25519.Ed25519PrivateKey.from_private_bytes(b"\x07" * 32)
+    other = ed25519.Ed25519PrivateKey.from_private_bytes(b"\x08" * 32).public_key().public_bytes_raw()
+    public = private.public_key().public_bytes_raw()
+    good = private.sign(_data(MESSAGE))
+    s = int.from_bytes(good[32:], "little")
+    cases = {"honest": (public, good, MESSAGE),
+             "other message": (public, good, MESSAGE + b"x"),
+             "other key": (other, good, MESSAGE),
+             "non-canonical S (S + L)": (public, good[:32] + (s + L).to_bytes(32, "little"), MESSAGE),
+             "all zero": (public, b"\x00" * 64, MESSAGE),
+             "identity key, identity R, S = 0": (IDENTITY, IDENTITY + b"\x00" * 32, MESSAGE),
+             "small-order R": (public, SMALL_ORDER_R + good[32:], MESSAGE)}
+    for at in (0, 31, 32, 63):
+        cases[f"bit flipped in byte {at}"] = (public, _flip(good, at), MESSAGE)
+    return cases
+
+
+CASES = _cases()
+
+
+def _accepts(check: Callable[[bytes, bytes], PublicKey], case: tuple[bytes, bytes, bytes]) -> bool:
+    public, signature, message = case
+    try:
+        check(_blob(public, signature), message)
+    except InvalidSignature:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_libsodium_accepts_nothing_openssl_refuses(name: str, backend: str) -> None:
+    accepted = _accepts(sshsig.verify, CASES[name])
+    if name == "honest":
+        assert accepted
+    elif backend == "libsodium":
+        assert not accepted, name
+    else:  # OpenSSL accepts a forgery on the neutral "key" (no small-order check): never sodium
+        assert accepted == (name == "identity key, identity R, S = 0"), name
+
+
+def test_the_audit_loads_libsodium_and_a_commit_hook_does_not() -> None:
+    # A fresh interpreter: what the hook path imports, then what an audit switches on.
+    code = """
+import sys
+from provenance.record import hooks, declare
+from provenance.ssh import signing, sshsig
+assert sshsig._ed25519_check is None
+assert not [m for m in sys.modules if m.split(".")[0] == "nacl"], "the hook path imports PyNaCl"
+assert sshsig.use_libsodium() and sshsig._ed25519_check is not None
+print("ok")
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout == "ok\n", proc.stderr
