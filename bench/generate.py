@@ -180,10 +180,13 @@ def generate(commits: int, seed: int = 1, *, log: Callable[[str], None] = print)
 AGENT_TRAILER = "Co-Authored-By: Claude <noreply@anthropic.com>"  # Claude Code's own fingerprint
 
 
-def generate_unadopted(commits: int, seed: int = 1, *, log: Callable[[str], None] = print) -> Path:
+def generate_unadopted(commits: int, seed: int = 1, *, light: bool = False,
+                       log: Callable[[str], None] = print) -> Path:
     """The same plan before adoption: no declarations, signatures or notes; AI-assisted commits
-    carry only their agent's fingerprint. What `audit --policy` scans (no digests needed)."""
-    where = OUT / f"history-v{GENERATOR_VERSION}-n{commits}-s{seed}" / "unadopted"
+    carry only their agent's fingerprint. What `audit --policy` scans (no digests needed).
+    `light`: one-line file contents (plan.py `_Tree.body`), for a million commits."""
+    where = (OUT / f"history-v{GENERATOR_VERSION}-n{commits}-s{seed}"
+             / ("unadopted-light" if light else "unadopted"))
     if (where / "DONE").exists():
         return where / "repo"
     shutil.rmtree(where, ignore_errors=True)
@@ -191,7 +194,7 @@ def generate_unadopted(commits: int, seed: int = 1, *, log: Callable[[str], None
     log(f"generating {commits} unadopted commits in {where}")
 
     def unsigned(write: Callable[[bytes], None]) -> None:
-        for c in plan(commits, seed):
+        for c in plan(commits, seed, light):
             message = _message(c, None)[0]
             write(_header(c, message + b"\n" + AGENT_TRAILER.encode() + b"\n" if c.ai else message))
 
@@ -205,7 +208,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--commits", type=int, default=10_000)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--unadopted", action="store_true",
+                    help="only the unadopted history (what a scan reads): no signatures, no pass 1")
+    ap.add_argument("--light", action="store_true",
+                    help="with --unadopted: one-line file contents (the same commits and paths)")
     args = ap.parse_args()
+    if args.unadopted:
+        print(generate_unadopted(args.commits, args.seed, light=args.light))
+        return
     h = generate(args.commits, args.seed)
     print(f"{h.path}: {h.commits} commits, {h.ai} AI-assisted, {h.merges} merges, "
           f"{h.cosigned_trailer} trailer co-signs, {h.cosigned_note} note co-signs")

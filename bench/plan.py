@@ -98,8 +98,10 @@ def _data(payload: bytes) -> bytes:
 class _Tree:
     """The working state of the plan: file contents, and which files a side branch holds."""
 
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: random.Random, light: bool = False) -> None:
         self.rng = rng
+        self.light = light
+        self.version: dict[str, int] = {}  # `light`: how often each file was written
         self.files: dict[str, list[str]] = {}
         # The files of each directory, in the order `files` holds them: a change looks up its
         # directory's files here instead of scanning every file (quadratic: hours at 1M commits).
@@ -150,15 +152,24 @@ class _Tree:
                 touched.append(path)
         for path in touched:
             if path in self.files:
-                body = "".join(self.files[path]).encode()
-                cmds.append(f"M 100644 inline {path}\n".encode() + _data(body))
+                if self.light:
+                    self.version[path] = self.version.get(path, 0) + 1
+                cmds.append(f"M 100644 inline {path}\n".encode() + _data(self.body(path)))
         return b"".join(cmds), touched
 
+    def body(self, path: str) -> bytes:
+        """A file's content; `light`: one line naming its version (the same paths and history,
+        blobs ~50x smaller: what makes a million-commit history cheap to write)."""
+        if self.light:
+            return f"# {path} {self.version[path]}\n".encode()
+        return "".join(self.files[path]).encode()
 
-def plan(commits: int, seed: int) -> Iterator[Planned]:
-    """The deterministic history: a main line with side branches merged back, a policy change."""
+
+def plan(commits: int, seed: int, light: bool = False) -> Iterator[Planned]:
+    """The deterministic history: a main line with side branches merged back, a policy change.
+    `light`: the same commits, paths and messages, with one-line file contents (`_Tree.body`)."""
     rng = random.Random(seed)
-    tree = _Tree(rng)
+    tree = _Tree(rng, light)
     policy = policy_text(False)
     yield Planned(1, (), SENIORS[0], "Adopt git-provenance", False, "", blob_id(policy),
                   b"M 100644 inline " + POLICY_FILE.encode() + b"\n" + _data(policy))
@@ -205,7 +216,7 @@ def plan(commits: int, seed: int) -> Iterator[Planned]:
                 yield c
             mark += 1
             merged = b"".join(
-                f"M 100644 inline {p}\n".encode() + _data("".join(tree.files[p]).encode())
+                f"M 100644 inline {p}\n".encode() + _data(tree.body(p))
                 if p in tree.files else f"D {p}\n".encode()
                 for p in sorted(side_paths))
             yield Planned(mark, (tip, side_tip), rng.choice(PEOPLE), f"Merge branch {fork}",
