@@ -27,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import budgets  # noqa: E402
 import generate  # noqa: E402
 import plan  # noqa: E402
 import push  # noqa: E402
@@ -380,6 +381,7 @@ def main() -> None:
         print("hook latency (50 commits each)" if not args.quick else "hook latency", flush=True)
         results["hooks"] = bench_hooks(10 if args.quick and not args.hooks_only else 50,
                                        lambda s: print(s, flush=True))
+    budgets.report(results, lambda s: print(s, flush=True))
     print(json.dumps(results, indent=1))
 
 
