@@ -43,8 +43,7 @@ from provenance.errors import ProvenanceError
 from provenance.git import git, notes
 from provenance.policy.coverage import UnmatchedGlob
 from provenance.policy.schema import POLICY_FILE
-from provenance.ssh import sshsig
-from provenance.ssh.sshsig import PublicKey
+from provenance.ssh.sshsig import PublicKey, use_libsodium
 
 
 @dataclass(frozen=True)
@@ -374,7 +373,7 @@ def audit(
         all_notes += read_gone(all_notes, cwd, db, notes_tip)  # a yes once attested stays yes
         if db is not None and root is not None and head is not None:
             db.remember(root, "trust-root", head)
-        sshsig.use_libsodium()  # ~0.55x the time of OpenSSL's Ed25519 check (ssh/sodium.py)
+        use_libsodium()  # ~0.55x the time of OpenSSL's Ed25519 check (ssh/sodium.py)
         ctx = WalkContext(root, PolicyChain.rooted(root_policy, root_blob), root_ident,
                           policy_file is not None, frozenset(r.key for r in root_policy.revoked),
                           all_notes, cwd, progress, db, keep_rows=keep_rows)
