@@ -6,6 +6,7 @@ page can be checked by machine as well as read.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from html import escape
 from pathlib import Path
@@ -283,5 +284,14 @@ def write_report(range_: str | None, trust_root: str | None, policy_file: str | 
                  out: Path, cwd: str | Path | None = None) -> ReportData:
     """Audit, then write the HTML page to `out`; return the numbers drawn."""
     data = build(audit(range_, trust_root, policy_file, cwd), cwd)
-    out.write_text(render(data), encoding="utf-8")
+    out.write_text(shown(render(data)), encoding="utf-8")
     return data
+
+
+_UNDECODED = re.compile("[\udc80-\udcff]")
+
+
+def shown(text: str) -> str:
+    """`text` as valid UTF-8: a byte git gave that is not UTF-8 (a file name, a message, read with
+    surrogateescape) is shown as `\\xNN`."""
+    return _UNDECODED.sub(lambda m: f"\\x{ord(m[0]) - 0xDC00:02x}", text)

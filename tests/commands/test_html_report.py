@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import Person, new_repo
 
 from provenance.commands import demo
 
@@ -78,3 +79,25 @@ def test_chromium_screenshots_the_page(demo_report: tuple[Path, str], tmp_path: 
     proc = _chromium(tmp_path, f"--screenshot={shot}", "--window-size=1280,1300", path.as_uri())
     assert proc.returncode == 0, proc.stderr
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+def test_a_critical_path_with_a_non_utf8_name_is_shown_escaped(
+        tmp_path: Path, people: dict[str, Person]) -> None:
+    repo = new_repo(tmp_path, people)
+    name = os.fsencode(repo.path) + b"/payments/caf\xe9.py"  # Latin-1, not UTF-8
+    os.makedirs(os.path.dirname(name))
+    with open(name, "wb") as fh:
+        fh.write(b"FEE = 5\n")
+    repo.git("add", "-A")
+    repo.commit(people["bob"], "Fees", env={"CLAUDECODE": "1"})
+    out = tmp_path / "report.html"
+    proc = repo.run(sys.executable, "-m", "provenance", "report", "--html", str(out), check=False)
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    assert b"Traceback" not in proc.stderr
+    page = out.read_bytes().decode("utf-8")  # valid UTF-8 throughout
+    assert "payments/caf\\xe9.py" in page and "\udce9" not in page
+    if CHROMIUM is None and not os.environ.get("CI"):
+        return  # as needs_chromium: CI must render it
+    dom = _chromium(tmp_path, "--dump-dom", out.as_uri())
+    assert dom.returncode == 0, dom.stderr
+    assert 'class="violation"' in dom.stdout and "payments/caf\\xe9.py" in dom.stdout
