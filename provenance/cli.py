@@ -130,23 +130,21 @@ def _expand(revs: tuple[str, ...]) -> list[str]:
               help="Store as a git note (default), or amend your unpublished HEAD's trailers.")
 @click.option("--no-covers", is_flag=True,
               help="On a merge, approve only the merge's own change, not the commits it brings in.")
-def cosign(revs: tuple[str, ...], as_note: bool, no_covers: bool) -> None:
+@click.option("--force", is_flag=True,
+              help="Co-sign even where the audit needs no co-sign from you (never your own commit).")
+def cosign(revs: tuple[str, ...], as_note: bool, no_covers: bool, force: bool) -> None:
     """Co-sign commits as the configured signer (a signed note; never rewrites history by default).
 
-    Co-signing a merge also approves the commits it brings in (their digests are signed).
+    A range (A..B) stands for its commits that no protected branch holds yet. Your own commits,
+    and commits that need no co-sign from you, are left out, and said so. Co-signing a merge also
+    approves the commits it brings in, unless one of them is already on a protected branch.
 
-    Example: git provenance cosign HEAD~3..HEAD && git provenance sync
+    Example: git provenance cosign origin/main..origin/feature && git provenance sync
     """
-    from provenance.commands import cosign as cosign_mod
+    from provenance.commands.targets import run
 
-    for rev in _expand(revs):
-        att = cosign_mod.build_cosign(rev, covers=not no_covers)
-        if as_note:
-            cosign_mod.store_as_note(att)
-            click.echo(f"co-signed {att.commit[:12]} in refs/notes/provenance (publish: git provenance sync)")
-        else:
-            new = cosign_mod.store_by_amending(att)
-            click.echo(f"co-signed HEAD in its trailers (now {new[:12]})")
+    for line in run(revs, as_note=as_note, covers=not no_covers, force=force):
+        click.echo(line)
 
 
 @cli.command()
@@ -186,13 +184,15 @@ def declare(revs: tuple[str, ...], ai: bool | None, assisted_by: tuple[str, ...]
 def review(range_: str | None, assume_yes: bool, request: str | None, remote: str) -> None:
     """List AI-assisted changes to critical paths that still need your co-sign; co-sign on confirmation.
 
+    Without RANGE: what waits on remote branches (and HEAD) that no protected branch holds yet.
+    Commits already on a protected branch are left out, and said so.
+
     \b
     Examples:
-      git provenance review origin/main..HEAD
+      git provenance review origin/main..origin/feature
       git provenance review --request 7     # a pull request, before it is squashed or merged
     """
-    from provenance.commands import cosign as cosign_mod
-    from provenance.commands.review import describe, fetch_request, pending_for_signer
+    from provenance.commands.review import fetch_request, run
 
     if request is not None:
         if range_:
@@ -200,16 +200,8 @@ def review(range_: str | None, assume_yes: bool, request: str | None, remote: st
         ref, range_ = fetch_request(request, remote)
         click.echo(f"fetched {ref}; reviewing {range_} (a co-sign here counts for the commit "
                    "that lands it: a squash or rebase-merge is judged by these commits)")
-    pending = pending_for_signer(range_)
-    if not pending:
-        click.echo("nothing needs your co-sign")
-        return
-    for item in pending:
-        click.echo(describe(item))
-        if assume_yes or click.confirm(f"Co-sign {item.commit[:12]}?", default=False):
-            cosign_mod.store_as_note(cosign_mod.build_cosign(item.commit))
-            click.echo(f"co-signed {item.commit[:12]}")
-    click.echo("publish your co-signs with: git provenance sync")
+    run(range_, assume_yes=assume_yes, say=click.echo,
+        ask=lambda q: click.confirm(q, default=False))
 
 
 @cli.command()

@@ -25,6 +25,21 @@ def cosign(repo: Repo, senior: Person, rev: str, *, amend: bool = False) -> str:
     return repo.git("rev-parse", "HEAD").strip()
 
 
+def cosign_by_hand(repo: Repo, signer: Person, rev: str) -> None:
+    """A co-sign note `cosign` would refuse to write (the signer's own commit), made by hand."""
+    import factory as f
+
+    from provenance.wire import digest
+
+    sha = repo.git("rev-parse", rev).strip()
+    author = repo.git("log", "-1", "--format=%ae", sha).strip()
+    actor = f.Actor(signer.name, signer.email, signer.key, None)  # type: ignore[arg-type]
+    line = f.signature(actor, "cosign", digest.of_commit(sha, cwd=repo.path), author,
+                       policy=f.policy_blob_of(repo.path, sha))
+    repo.run("git", "notes", "--ref=provenance", "append", "-m", f"Provenance-Signature: {line}",
+             sha, env=repo.as_person(signer))
+
+
 def audit(repo: Repo, person: Person, *args: str) -> tuple[int, dict[str, Any]]:
     """The JSON audit and its exit status (exit 2 has no document: it fails the test here)."""
     proc = provenance(repo, person, "audit", "--format", "json", *args, check=False)

@@ -10,7 +10,16 @@ from pathlib import Path
 
 import pytest
 from conftest import Person, Repo, new_repo, policy_text
-from scenarios_support import AGENT, audit, cosign, entry, expect, messages, provenance
+from scenarios_support import (
+    AGENT,
+    audit,
+    cosign,
+    cosign_by_hand,
+    entry,
+    expect,
+    messages,
+    provenance,
+)
 
 from provenance.ssh import keyfile
 
@@ -155,7 +164,9 @@ def test_clean_rebase_of_a_cosigned_change(tmp_path: Path, people: People, how: 
 def test_author_cosigning_their_own_change_does_not_count(tmp_path: Path, people: People) -> None:
     repo = new_repo(tmp_path, people)
     sha = _ai_change(repo, people["bob"])
-    cosign(repo, people["bob"], sha)
+    refused = provenance(repo, people["bob"], "cosign", sha, check=False)
+    assert refused.returncode == 2 and b"your own commit" in refused.stderr
+    cosign_by_hand(repo, people["bob"], sha)
     doc = expect(repo, people["bob"], {sha: ["missing-cosign"]})
     assert "bob@example.com (note): is the author" in messages(doc, sha, "missing-cosign")[0]
 
@@ -163,7 +174,7 @@ def test_author_cosigning_their_own_change_does_not_count(tmp_path: Path, people
 def test_senior_cosigning_their_own_ai_change_does_not_count(tmp_path: Path, people: People) -> None:
     repo = new_repo(tmp_path, people)
     sha = _ai_change(repo, people["alice"])
-    cosign(repo, people["alice"], sha)
+    cosign_by_hand(repo, people["alice"], sha)
     doc = expect(repo, people["bob"], {sha: ["missing-cosign"]})
     assert "alice@example.com (note): is the author" in messages(doc, sha, "missing-cosign")[0]
 
