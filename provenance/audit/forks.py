@@ -105,7 +105,10 @@ def judge_landings(
     (`positions` finds them in `judgements`)."""
     brought: dict[str, Landing] = {}
     for landing in landings:
-        listed = git.text([*git.BOUNDED_MEMORY_CONFIG, "rev-list", landing.merge,
+        # Parents first (each landing's new commits are never ancestors of an earlier one's):
+        # records_of remerges merges children first, on the history git has not cut yet.
+        listed = git.text([*git.BOUNDED_MEMORY_CONFIG, "rev-list", "--topo-order", "--reverse",
+                           landing.merge,
                            f"^{landing.first_parent}", *(f"^{x}" for x in excluded), "--"],
                           cwd=cwd, pinned=True).split()
         for sha in listed:
