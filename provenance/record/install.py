@@ -25,7 +25,7 @@ HOOK_TYPES = (
     "pre-push",
     "applypatch-msg",
 )
-STDIN_HOOKS = frozenset({"post-rewrite", "pre-push"})
+STDIN_HOOKS = frozenset({"post-rewrite", "pre-push", "pre-receive"})
 MARKER = "# git-provenance hook"
 CHAINED_SUFFIX = ".pre-provenance"
 NOTES_REF = "refs/notes/provenance"
@@ -106,17 +106,7 @@ def install(cwd: str | Path | None = None, python: str | None = None) -> list[st
     hooks_dir.mkdir(parents=True, exist_ok=True)
     report: list[str] = []
     for hook_type in HOOK_TYPES:
-        path = hooks_dir / hook_type
-        if path.exists() and MARKER not in path.read_text(errors="replace"):
-            chained = path.with_name(hook_type + CHAINED_SUFFIX)
-            if chained.exists():
-                report.append(f"kept {path} (and {chained.name} is taken): not installed")
-                continue
-            os.replace(path, chained)
-            report.append(f"chained existing {hook_type} (now {chained.name})")
-        path.write_text(hook_script(hook_type, python))
-        path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH | stat.S_IRUSR)
-        report.append(f"installed {path}")
+        report += place_hook(hooks_dir / hook_type, hook_script(hook_type, python))
     set_notes_config(cwd)
     report.append(f"set notes.rewriteRef={NOTES_REF} (notes follow amend and rebase)")
     return report
@@ -134,15 +124,32 @@ def set_notes_config(cwd: str | Path | None = None) -> None:
     (git.git_dir(cwd) / NOTES_CONFIGURED).touch()
 
 
+def place_hook(path: Path, script: str) -> list[str]:
+    """Write one hook; a hook that is not ours moves aside to `NAME.pre-provenance` and runs first."""
+    report = []
+    if path.exists() and MARKER not in path.read_text(errors="replace"):
+        chained = path.with_name(path.name + CHAINED_SUFFIX)
+        if chained.exists():
+            return [f"kept {path} (and {chained.name} is taken): not installed"]
+        os.replace(path, chained)
+        report.append(f"chained existing {path.name} (now {chained.name})")
+    path.write_text(script)
+    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH | stat.S_IRUSR)
+    report.append(f"installed {path}")
+    return report
+
+
+def remove_hook(path: Path) -> list[str]:
+    """Remove our hook and put the one it chained back."""
+    if not (path.exists() and MARKER in path.read_text(errors="replace")):
+        return []
+    path.unlink()
+    chained = path.with_name(path.name + CHAINED_SUFFIX)
+    if chained.exists():
+        os.replace(chained, path)
+    return [f"removed {path}"]
+
+
 def uninstall(cwd: str | Path | None = None) -> list[str]:
     hooks_dir = git.hooks_dir(cwd)
-    report: list[str] = []
-    for hook_type in HOOK_TYPES:
-        path = hooks_dir / hook_type
-        if path.exists() and MARKER in path.read_text(errors="replace"):
-            path.unlink()
-            chained = path.with_name(hook_type + CHAINED_SUFFIX)
-            if chained.exists():
-                os.replace(chained, path)
-            report.append(f"removed {path}")
-    return report
+    return [line for hook_type in HOOK_TYPES for line in remove_hook(hooks_dir / hook_type)]
