@@ -73,15 +73,31 @@ def allowed_signers(rev: str | None) -> None:
 
 @cli.command()
 @click.option("--uninstall", is_flag=True, help="Remove the hooks and restore chained ones.")
-def install(uninstall: bool) -> None:
+@click.option("--server", is_flag=True, help="In a bare repository: the pre-receive hook (docs/server.md).")
+def install(uninstall: bool, server: bool) -> None:
     """Install the native git hooks (chaining existing ones) and set notes.rewriteRef.
 
-    Example: git provenance install
+    Example: git provenance install   (on a server: git provenance install --server)
     """
     from provenance.record import install as install_mod
+    from provenance.record import server as server_mod
 
-    lines = install_mod.uninstall() if uninstall else install_mod.install()
-    for line in lines:
+    mod = server_mod if server else install_mod
+    for line in mod.uninstall() if uninstall else mod.install():
+        click.echo(line)
+
+
+@cli.command()
+@click.option("--server", is_flag=True, help="Remove the pre-receive hook of a bare repository.")
+def uninstall(server: bool) -> None:
+    """Remove the hooks `install` wrote and restore the ones they chained.
+
+    Example: git provenance uninstall --server
+    """
+    from provenance.record import install as install_mod
+    from provenance.record import server as server_mod
+
+    for line in (server_mod if server else install_mod).uninstall():
         click.echo(line)
 
 

@@ -136,7 +136,7 @@ HOOKS = {
     "commit-msg": commit_msg,
     "post-commit": post_commit,
 }
-OTHER_HOOKS = ("post-rewrite", "applypatch-msg", "pre-push")
+OTHER_HOOKS = ("post-rewrite", "applypatch-msg", "pre-push", "pre-receive")
 
 
 def run_hook(hook_type: str, args: Sequence[str], environ: Mapping[str, str]) -> int:
@@ -153,5 +153,9 @@ def run_hook(hook_type: str, args: Sequence[str], environ: Mapping[str, str]) ->
         from provenance.record import gate
 
         return gate.run(args, environ, sys.stdin.read())
+    if hook_type == "pre-receive":
+        from provenance.record import prereceive
+
+        return prereceive.run(args, environ, sys.stdin.read())
     raise ProvenanceError(f"unknown hook type {hook_type!r} (known: prepare-commit-msg, "
                           "commit-msg, post-commit, " + ", ".join(OTHER_HOOKS) + ")")
