@@ -135,15 +135,15 @@ def judged_before(u: receive.RefUpdate, server: Server) -> list[str]:
 
 def judge(new: str, have: Sequence[str], server: Server, cwd: str | Path | None = None
           ) -> list[Judgement]:
-    """The judgements of the commits `new` adds to what `have` reaches."""
-    from provenance.audit import walk  # deferred: a push that touches no protected branch skips it
+    """The judgements of the commits `new` adds to what `have` reaches, exactly as the full audit
+    of `new` judges them (audit/incoming.py), with the notes as the push leaves them."""
+    from provenance.audit import incoming  # deferred: a push that touches no protected branch skips it
 
-    added = set(git.text(["rev-list", "--end-of-options", new, *(f"^{h}" for h in have), "--"],
-                         cwd=cwd).split())
-    if not added:
+    if not incoming.adds(new, have, cwd):
         return []
-    result = walk.audit(new, server.trust_root, None, cwd)
-    return [j for j in result.judgements if j.commit in added]
+    result = incoming.judge_push(new, have, cwd, notes_tip=server.notes_tip,
+                                 trust_root=server.trust_root)
+    return list(result.judgements)
 
 
 def describe(failing: Sequence[Judgement], u: receive.RefUpdate, branch: str) -> list[str]:

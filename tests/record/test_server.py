@@ -82,6 +82,31 @@ def test_a_cosign_synced_before_the_push_lets_it_in(served: World) -> None:
     assert set(state(served.origin).objects.split()) == set(before.objects.split())
 
 
+def test_a_seniors_cosign_pushed_with_the_commit_lets_it_in(reached: World) -> None:
+    bob = clone(reached, "bob")
+    sha = bob.commit("Add refunds", PAYMENTS, agent=True)
+    assert push(bob, "HEAD:refs/heads/review/refunds").returncode == 0
+    carol = senior_cosigns(reached, "carol", sha, sync=False)
+    url = reached.env.get("PROVENANCE_URL")
+    if url:
+        carol.git("remote", "set-url", "origin", url)
+    assert git(reached.origin, "for-each-ref", NOTES) == ""  # the server has no notes yet
+    out = push(carol, f"{sha}:refs/heads/main", NOTES)
+    assert out.returncode == 0, out.stderr
+    assert git(reached.origin, "rev-parse", "main") == sha
+
+
+def test_the_authors_own_cosign_pushed_with_the_commit_is_refused(served: World) -> None:
+    alice = clone(served, "alice")  # a senior, co-signing her own AI-assisted change
+    sha = alice.commit("Add refunds", PAYMENTS, agent=True)
+    alice.cli("cosign", sha)
+    assert alice.git("notes", f"--ref={NOTES}", "show", sha)
+    before = state(served.origin)
+    out = refused(push(alice, "main", NOTES), "refs/heads/main")
+    assert f"{sha} missing-cosign:" in out and "0 of 1 co-sign(s)" in out
+    assert state(served.origin) == before  # neither main nor the notes moved
+
+
 def test_an_undeclared_commit_is_refused_on_main(served: World) -> None:
     bob = clone(served, "bob")
     sha = bob.commit("Tidy", {"lib/util.py": "x = 1\n"}, env={"PROVENANCE_SKIP": "1"})
