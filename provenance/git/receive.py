@@ -19,9 +19,6 @@ from typing import NamedTuple
 
 from provenance.git import git
 
-_OBJECTS = "GIT_OBJECT_DIRECTORY"
-_ALTERNATES = "GIT_ALTERNATE_OBJECT_DIRECTORIES"
-
 
 class RefUpdate(NamedTuple):
     """One `<old> <new> <ref>` line of pre-receive's input."""
@@ -53,42 +50,25 @@ def parse_updates(text: str) -> list[RefUpdate]:
     return updates
 
 
-def _quoted(path: str) -> str:
-    """One entry of GIT_ALTERNATE_OBJECT_DIRECTORIES: git reads an entry that starts with a
-    double quote as a C-quoted string, which is how a path holding the separator is written."""
-    if os.pathsep not in path and not path.startswith('"'):
-        return path
-    return '"' + path.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 @contextlib.contextmanager
 def read_only_objects(cwd: str | Path | None = None) -> Iterator[None]:
     """While inside, every git this process starts reads the push's quarantine and the
-    repository's objects but writes new objects into a scratch directory, removed on exit.
+    repository's objects but writes new objects into a scratch directory, removed on exit
+    (git/merges.py's, which an automatic merge recomputed by the audit writes into anyway): an
+    accepted push adds exactly what was pushed."""
+    from provenance.git import merges  # deferred: only a server's hook comes here
 
-    The audit writes none today on the server's path; this keeps it so whatever comes later (an
-    automatic merge recomputed, a probe commit): an accepted push adds exactly what was pushed.
-    """
-    import shutil  # deferred: only a server's hook comes here
-    import tempfile
-
-    own = str(git.common_dir(cwd) / "objects")
-    pushed = os.environ.get(_OBJECTS, "")
-    entries = [pushed, *os.environ.get(_ALTERNATES, "").split(os.pathsep), own]
-    alternates = list(dict.fromkeys(e for e in entries if e))
-    saved = {name: os.environ.get(name) for name in (_OBJECTS, _ALTERNATES)}
-    scratch = tempfile.mkdtemp(prefix="git-provenance-receive-")
-    os.environ[_OBJECTS] = scratch
-    os.environ[_ALTERNATES] = os.pathsep.join(_quoted(a) for a in alternates)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        shutil.rmtree(scratch, ignore_errors=True)
+    with merges.scratch_objects(cwd) as env:
+        saved = {name: os.environ.get(name) for name in env}
+        os.environ.update(env)
+        try:
+            yield
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
 
 # ---- what the hook asks about refs and commits ------------------------------------------------

@@ -188,3 +188,21 @@ def test_the_notes_ref_is_judged_by_its_own_rule_not_the_branch_rule(served: Wor
     assert push(bob, "HEAD:refs/heads/review/refunds").returncode == 0
     carol = senior_cosigns(served, "carol", sha, sync=False)
     assert push(carol, NOTES).returncode == 0  # a new notes ref: nothing to drop
+
+
+def test_a_pushed_merge_is_judged_and_the_accepted_push_adds_only_its_own_objects(
+        served: World) -> None:
+    """The audit recomputes git's automatic merge (it writes trees): never into the quarantine."""
+    alice = clone(served, "alice")
+    alice.commit("Document", {"README": "one\n"})
+    alice.git("checkout", "-q", "-b", "side", "HEAD~1")
+    alice.commit("Notes", {"NOTES": "two\n"})
+    alice.git("checkout", "-q", "main")
+    alice.git("merge", "-q", "--no-edit", "side")
+    pushed = {line.split()[0] for line in
+              alice.git("rev-list", "--objects", "main", "^origin/main").splitlines()}
+    before = state(served.origin)
+    out = push(alice, "main")
+    assert out.returncode == 0, out.stderr
+    added = set(state(served.origin).objects.split()) - set(before.objects.split())
+    assert added and added <= pushed
