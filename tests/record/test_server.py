@@ -4,6 +4,7 @@ protected history is never rewritten, and a refused push leaves the server exact
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -99,7 +100,9 @@ def test_a_seniors_cosign_pushed_with_the_commit_lets_it_in(reached: World) -> N
 def test_the_authors_own_cosign_pushed_with_the_commit_is_refused(served: World) -> None:
     alice = clone(served, "alice")  # a senior, co-signing her own AI-assisted change
     sha = alice.commit("Add refunds", PAYMENTS, agent=True)
-    alice.cli("cosign", sha)
+    # `git provenance cosign` refuses one's own commit: what it would have signed, made by hand.
+    alice.run(sys.executable, "-c", "from provenance.commands import cosign as c; "
+              f"c.store_as_note(c.build_cosign('{sha}'))")
     assert alice.git("notes", f"--ref={NOTES}", "show", sha)
     before = state(served.origin)
     out = refused(push(alice, "main", NOTES), "refs/heads/main")
