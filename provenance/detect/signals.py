@@ -181,8 +181,9 @@ def commit_signals(
     """AI fingerprints of a finished commit, strong first.
 
     Committer-side name suffixes are never evidence: aider commits a person's own edits as
-    `Committer: You (aider)`.  Every line is scanned, not just the final trailer block: a
-    squash concatenates its commits' trailer blocks.
+    `Committer: You (aider)`.  Every line is scanned, not just the final trailer block, and
+    indented lines too: a squash concatenates its commits' trailer blocks, and
+    `git merge --squash` indents them (with the squashed commits' authors, see `_squashed`).
     """
     found = [
         *_identity_signals("author", author_name.strip(), author_email.strip()),
@@ -196,8 +197,8 @@ def commit_signals(
         line = raw.strip()
         # The text before the first ':' is the key _TRAILER_RE would find: a key no rule reads
         # (most lines: signatures, declarations, prose) is dismissed before the regex.
-        if ":" in raw and raw.partition(":")[0].rstrip(" \t").lower() in keys:
-            m = _TRAILER_RE.fullmatch(raw.rstrip())
+        if ":" in raw and raw.partition(":")[0].strip(" \t").lower() in keys:
+            m = _TRAILER_RE.fullmatch(raw.strip(" \t\r\n"))
             if m is not None:
                 found.extend(_trailer_signals(m.group(1).lower(), m.group(2).strip(), line))
         if any_line is not None and any_line.fullmatch(line):
@@ -205,7 +206,29 @@ def commit_signals(
                 if rule.line is not None and rule.line.fullmatch(line):
                     assert rule.tool is not None
                     found.append(Signal(rule.tool, _clip(line), rule.strength))
+    if _SQUASH_HEADER in message:
+        found.extend(_squashed(message))
     return _ranked(found) if found else []
+
+
+# What `git merge --squash` writes first in SQUASH_MSG, then each commit as `git log` shows it.
+_SQUASH_HEADER = "Squashed commit of the following:"
+
+
+def _squashed(message: str) -> list[Signal]:
+    """The evidence of a squash body beyond its lines' own: each squashed commit's `Author:`
+    header (an agent's identity or aider's suffix), and its indented `AI-Assisted: yes`."""
+    found: list[Signal] = []
+    for raw in message[message.index(_SQUASH_HEADER):].splitlines():
+        if len(raw) > _MAX_LINE:
+            continue
+        if raw.startswith("Author: "):
+            name, email = _split_ident(raw[len("Author: "):])
+            found.extend(Signal(s.tool, _clip(f"squashed commit's {s.evidence}"), s.strength,
+                                s.model) for s in _identity_signals("author", name, email))
+        elif raw[:1] in (" ", "\t") and raw.strip().lower().replace(" ", "") == "ai-assisted:yes":
+            found.append(Signal("unknown", _clip(f"squashed {raw.strip()}"), "strong"))
+    return found
 
 
 # The audit sees the same few identities over and over.

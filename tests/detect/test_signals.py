@@ -141,6 +141,47 @@ def test_one_commit_can_carry_several_tools_and_duplicates_collapse() -> None:
 # -- false-positive guards -------------------------------------------------------------------
 
 
+# What `git merge --squash` writes (SQUASH_MSG, kept by `git commit --no-edit`): each squashed
+# commit's header, then its message indented by four spaces.
+SQUASH_BODY = (
+    "Squashed commit of the following:\n\n"
+    "commit 2eb8e116fadfbd7b5d2d9f94b442b7c96faf3b00\n"
+    "Author: Paul Gauthier (aider) <paul@example.com>\n"
+    "Date:   Thu Dec 3 12:29:31 2026 +0000\n\n"
+    "    aider: add refund endpoint\n\n"
+    "commit 9b383bf85066d8afb794b5baa9599069d24d4d2f\n"
+    "Author: Bob <bob@example.com>\n"
+    "Date:   Thu Dec 3 12:30:00 2026 +0000\n\n"
+    "    Agent work\n    \n"
+    "    Co-Authored-By: Claude <noreply@anthropic.com>\n"
+    "\tMade-with: Cursor\n\n"
+    "commit 5ff9918684df789cf6b78273c4a8b91d9ed2ac75\n"
+    "Author: Bob <bob@example.com>\n"
+    "Date:   Thu Dec 3 12:31:00 2026 +0000\n\n"
+    "    Declared by hand\n    \n"
+    "    AI-Assisted: yes\n"
+)
+
+
+def test_a_squash_body_as_git_writes_it_carries_its_commits_fingerprints() -> None:
+    found = _msg_signals(SQUASH_BODY)
+    assert sorted(_tools(found)) == ["aider", "claude-code", "cursor", "unknown"]
+    evidence = {s.tool: s.evidence for s in found}
+    assert evidence["aider"] == 'squashed commit\'s author name "Paul Gauthier (aider)"'
+    assert evidence["unknown"] == "squashed AI-Assisted: yes"
+
+
+@pytest.mark.parametrize("message", [
+    "Fix\n\nAuthor: Paul Gauthier (aider) <paul@example.com>\n",  # not a squash body
+    "Fix\n\n    AI-Assisted: yes\n",  # quoted, outside a squash body
+    "Squashed commit of the following:\n\n    AI-Assisted: no\n",
+    "Squashed commit of the following:\n\nAuthor: Ada Lovelace <ada@example.com>\n",
+])
+def test_only_a_squash_body_makes_headers_and_indented_declarations_evidence(message: str) -> None:
+    assert _msg_signals(message) == []
+
+
+
 @pytest.mark.parametrize(
     "message",
     [
@@ -260,7 +301,7 @@ def reference_commit_signals(message: str) -> list[Signal]:
             continue
         line = raw.strip()
         if ":" in raw:
-            m = _TRAILER_RE.fullmatch(raw.rstrip())
+            m = _TRAILER_RE.fullmatch(raw.strip(" \t\r\n"))
             if m is not None:
                 found.extend(_trailer_signals(m.group(1).lower(), m.group(2).strip(), line))
         if any_line is not None and any_line.fullmatch(line):
@@ -287,7 +328,8 @@ TRAILER_VALUE = st.sampled_from([
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.one_of(
-    st.builds("{}{}:{}{}".format, TRAILER_KEY, st.sampled_from(["", " ", "\t", " \t"]),
+    st.builds("{}{}{}:{}{}".format, st.sampled_from(["", "    ", "\t"]), TRAILER_KEY,
+              st.sampled_from(["", " ", "\t", " \t"]),
               st.sampled_from(["", " ", "  "]), TRAILER_VALUE),
     st.sampled_from(["Fix it", "", "Generated with [Claude Code](https://claude.ai/code)",
                      "  Made with [Cursor](https://cursor.com)", "key: value", "a:b:c", "\u2028"]),
