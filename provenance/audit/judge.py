@@ -26,7 +26,18 @@ def _short(sha: str) -> str:
     return sha[:12]
 
 
-def _fix(role: str, sha: str, signer: str, declared: bool | None) -> str:
+def _fix(role: str, sha: str, signer: str, declared: bool | None, unknown_key: str = "") -> str:
+    """`unknown_key`: "unregistered" or "someone else's" when the verdict is unknown-key, where
+    signing again with the same key would change nothing."""
+    again = f"cosign {sha}" if role == "cosign" else \
+        f"declare {sha} {'--ai' if declared else '--no-ai'}"
+    if unknown_key == "unregistered":
+        return (f"git provenance init   # run by {signer}: registers your signing key in "
+                f".provenance.toml (a senior co-signs that commit); then rebase onto it, or run "
+                f"`git provenance {again}` with a key the policy lists")
+    if unknown_key:
+        return (f"git provenance {again}   # run by {signer}, signing with your own key "
+                "(git config provenance.signingKey), not someone else's")
     if role == "cosign":
         return f"git provenance cosign {sha}   # run by {signer}"
     if declared is None:
@@ -98,7 +109,9 @@ def judge(
     for a in failed:
         violations.append(Violation(
             a.status, f"{a.role} signature by {a.signer} ({a.source}): {a.reason}",
-            _fix(a.role, sha, a.signer, None if a.role != "declare" else ai)))
+            _fix(a.role, sha, a.signer, None if a.role != "declare" else ai,
+                 "" if a.status != "unknown-key" else
+                 "unregistered" if a.person is None else "someone else's")))
     if (policy.declaration_signed and declared and not found.author_declares
             and not found.removed and not any(a.role in ("declare", "?") for a in failed)):
         violations.append(Violation(

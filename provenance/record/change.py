@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from provenance.git import git
+from provenance.record import sources
 from provenance.wire import digest as digest_mod
 
 POLICY_FILE = ".provenance.toml"  # same as policy.POLICY_FILE; not imported to keep hooks lean
@@ -25,7 +26,8 @@ class Change(NamedTuple):
     author_name: str
     author_email: str
     policy_blob: str | None
-    folded: tuple[str, ...] = ()  # commits this one replaces or absorbs (amend, fixup, squash)
+    # Commits this one replaces or absorbs (amend, fixup, squash, `merge --squash`).
+    folded: tuple[str, ...] = ()
     tree: str = ""  # what the commit will record (pending changes only)
     parents: tuple[str, ...] = ()
 
@@ -35,6 +37,12 @@ def _read_lines(path: Path) -> list[str]:
         return [ln.strip() for ln in path.read_text().splitlines() if ln.strip()]
     except OSError:
         return []
+
+
+def in_sequencer(gitdir: Path) -> bool:
+    """A rebase, cherry-pick or revert is replaying commits (its picks run prepare-commit-msg)."""
+    return any((gitdir / n).exists() for n in
+               ("rebase-merge", "rebase-apply", "CHERRY_PICK_HEAD", "REVERT_HEAD", "sequencer"))
 
 
 def _process_says_amend() -> bool:
@@ -102,11 +110,13 @@ def pending_change(source: str | None, environ: Mapping[str, str], head: str | N
     if head == _ASK_GIT:
         head = git.head()
     gitdir = git.git_dir()
+    # `fixup <id>` / `squash <id>` lines: what this step of an interactive rebase folds in.
     fixups = tuple(
-        ln.split()[1] for ln in _read_lines(gitdir / "rebase-merge" / "current-fixups")
+        ln.split()[-1] for ln in _read_lines(gitdir / "rebase-merge" / "current-fixups")
         if len(ln.split()) > 1
     )
     merge_heads = _read_lines(gitdir / "MERGE_HEAD")
+    squashed = () if merge_heads else sources.squashed(gitdir)
     # commit-msg is told no source at all, so it must look for --amend too.
     amending = head is not None and (
         bool(fixups) or (source in ("commit", "message", None) and _process_says_amend())
@@ -129,7 +139,7 @@ def pending_change(source: str | None, environ: Mapping[str, str], head: str | N
         author_email=email.lower(),
         policy_blob=policy_blob if known else _policy_blob(tree, parents[0] if parents else None),
         # Nothing downgrades yes: what the commit replaces is OR-ed into its declaration.
-        folded=(*fixups, head) if amending and head is not None else fixups,
+        folded=((*fixups, head) if amending and head is not None else fixups) + squashed,
         tree=tree,
         parents=tuple(parents),
     )

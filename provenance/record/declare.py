@@ -18,8 +18,10 @@ from provenance.detect import fingerprints
 from provenance.errors import ProvenanceError
 from provenance.git import git
 from provenance.record import identity
-from provenance.record.change import POLICY_FILE, Change
-from provenance.wire import declaration
+from provenance.record import sources as sources_mod
+from provenance.record.change import POLICY_FILE, Change, in_sequencer
+from provenance.record.sources import may_carry_fingerprints
+from provenance.wire import declaration, placement
 from provenance.wire.statement import SignatureLine
 
 if TYPE_CHECKING:
@@ -39,42 +41,32 @@ def _policy_demands_signature() -> bool:
     return schema.load_text(blob, POLICY_FILE).declaration_signed
 
 
-# Words every commit fingerprint in fingerprints.toml contains (identities, trailer keys, footer
-# lines). Without one, the full check cannot match, so a plain human commit skips compiling the
-# table's regexes (~15 ms). Only the hook takes this shortcut: the audit always runs the full check,
-# and tests/record/test_hooks.py holds this list to every fingerprint in the real aider data and
-# the table.
-FINGERPRINT_HINTS = (
-    "[bot]", "noreply", "agent", "aider", "anthropic", "claude", "cursor", "openai", "codex",
-    "copilot", "devin", "jules", "gemini", "kiro", "all-hands", "openhands", "cosine", "sweep",
-    "replit", "generated", "made with", "made-with", "co-authored", "assisted", "synthesized",
-    "llm", "opencode", "oz-agent", "warp", "entire-checkpoint",
-)
-
-
-def may_carry_fingerprints(author_name: str, author_email: str, message: str) -> bool:
-    haystack = f"{author_name}\n{author_email}\n{message}".lower()
-    return any(hint in haystack for hint in FINGERPRINT_HINTS)
-
-
 def may_show_agent(environ: Mapping[str, str]) -> bool:
     """False when no environment rule's conditions hold (the test `detect` applies first), so a
     commit outside an agent session skips importing `detect` and `dataclasses` (~10 ms)."""
     return any(fingerprints.conds_hold(r.conds, environ) for r in fingerprints.env_rules())
 
 
-def decide(message: str, change: Change, environ: Mapping[str, str]) -> str | None:
-    """The corrected message, or None when the declaration must stay exactly as it is."""
-    declared = declaration.read(message)
-    fixup_yes = any(
-        declaration.read(git.commit_message(c).decode("utf-8", "surrogateescape")).ai
-        for c in change.folded
-    )
+def decide(
+    message: str, change: Change, environ: Mapping[str, str], *,
+    config: dict[str, str] | None = None, comment_char: str = "#",
+    kept_in: str = ".git/COMMIT_EDITMSG",
+) -> str | None:
+    """The corrected message, or None when it must stay exactly as it is.
+
+    `config`: git's configuration when the caller has read it; `comment_char`: git's for this
+    message; `kept_in`: where git keeps the message when a hook refuses the commit.
+    """
+    gathered = placement.gather(message, comment_char)
+    declared = declaration.read(gathered, comment_char=comment_char)
+    # Nothing downgrades yes: what the commit replaces or absorbs is OR-ed into its declaration.
+    sources = sources_mod.read(change.folded)
+    fixup_yes = sources.ai
     valid = declaration.valid_signature(
         declared, change=change.digest, author=change.author_email, policy_blob=change.policy_blob
     )
     if valid is not None and not (fixup_yes and declared.ai is False):
-        return None
+        return gathered if gathered != message else None
 
     env_signals: list[Signal] = []
     msg_signals: list[Signal] = []
@@ -91,17 +83,17 @@ def decide(message: str, change: Change, environ: Mapping[str, str]) -> str | No
         raise ProvenanceError(
             f"refusing `AI-Assisted: no`: this commit is made inside an AI agent session "
             f"({env_signals[0].evidence}). Remove the line (the hook declares `yes`), or commit "
-            "outside the agent. Your message is kept in .git/COMMIT_EDITMSG.",
+            f"outside the agent. Your message is kept in {kept_in}.",
             exit_code=1,
         )
     ai = bool(declared.ai or env_signals or msg_signals or fixup_yes)
-    assisted = set(declared.assisted_by)
+    assisted = set(declared.assisted_by) | sources.assisted_by
     if ai and (env_signals or msg_signals):
         from provenance.detect.signals import assisted_by_value
 
         assisted |= {assisted_by_value(s) for s in env_signals + msg_signals}
 
-    config = identity.read_config()
+    config = identity.read_config() if config is None else config
     signer = identity.signer(config)
     keep: list[SignatureLine] = []
     signature: SignatureLine | None = None
@@ -118,7 +110,8 @@ def decide(message: str, change: Change, environ: Mapping[str, str]) -> str | No
     else:
         print("git-provenance: declared without a signature (no signing key)", file=sys.stderr)
     sigs = keep + ([signature] if signature else [])
-    return declaration.rewrite(message, ai=ai, assisted_by=assisted, signatures=sigs)
+    return declaration.rewrite(gathered, ai=ai, assisted_by=assisted, signatures=sigs,
+                               comment_char=comment_char)
 
 
 def sign_declaration(
@@ -151,21 +144,17 @@ def write_message(path: Path, message: str) -> None:
 # ---- a correction after the commit exists ------------------------------------------------------
 
 
-def _in_sequencer(gitdir: Path) -> bool:
-    return any((gitdir / n).exists() for n in
-               ("rebase-merge", "rebase-apply", "CHERRY_PICK_HEAD", "REVERT_HEAD", "sequencer"))
-
-
-def store_correction(commit: str, new_message: str) -> None:
+def store_correction(commit: str, new_message: str,
+                     done: str = "declaration re-signed for the final content") -> None:
     """Record a corrected declaration: re-write HEAD when that is safe, else a signed note."""
     gitdir = git.git_dir()
     raw = git.run(["cat-file", "commit", commit])
     header = raw.partition(b"\n\n")[0]
     is_head = git.rev_parse("HEAD") == commit
-    if is_head and not _in_sequencer(gitdir) and b"\ngpgsig" not in header \
+    if is_head and not in_sequencer(gitdir) and b"\ngpgsig" not in header \
             and b"\nencoding " not in header:
         fixed = git.amend_message(commit, new_message.encode("utf-8", "surrogateescape"))
-        print(f"git-provenance: declaration re-signed for the final content ({fixed[:12]})",
+        print(f"git-provenance: {done} ({fixed[:12]})",
               file=sys.stderr)
         return
     from provenance.wire import note

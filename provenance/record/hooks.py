@@ -12,10 +12,18 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from provenance.errors import ProvenanceError
 from provenance.git import git
-from provenance.record.change import Change, _read_lines, committed_change, pending_change
+from provenance.record import feedback, identity
+from provenance.record.change import (
+    Change,
+    _read_lines,
+    committed_change,
+    in_sequencer,
+    pending_change,
+)
 from provenance.record.declare import decide, read_message, store_correction, write_message
 from provenance.record.hookstate import (
     NEXT_DECLARATION,
@@ -24,7 +32,10 @@ from provenance.record.hookstate import (
     STATE_MESSAGE,
     skip_requested,
 )
-from provenance.wire import declaration
+from provenance.wire import declaration, placement
+
+if TYPE_CHECKING:
+    from provenance.ssh.sshsig import PublicKey
 
 
 def next_declaration(gitdir: Path) -> tuple[bool, tuple[str, ...]] | None:
@@ -43,7 +54,17 @@ def clear_state(gitdir: Path) -> None:
         (gitdir / name).unlink(missing_ok=True)
 
 
-def record_state(gitdir: Path, message: str, change: Change) -> None:
+def _only_declaration(message: str, comment_char: str) -> bool:
+    """Nothing but a declaration, comments and blank lines: git would take it for empty."""
+    from provenance.wire import trailers
+    from provenance.wire.statement import PROVENANCE_KEYS
+
+    gathered = placement.gather(message, comment_char)
+    rest = trailers.remove(gathered, set(PROVENANCE_KEYS), comment_char=comment_char)
+    return not trailers.strip_for_emptiness(rest, comment_char=comment_char).strip()
+
+
+def record_state(gitdir: Path, message: str, change: Change, comment_char: str = "#") -> None:
     """Remember what this commit will be, so that the next hooks can tell nothing changed."""
     from provenance.wire import trailers
     from provenance.wire.statement import PROVENANCE_KEYS
@@ -51,12 +72,30 @@ def record_state(gitdir: Path, message: str, change: Change) -> None:
     clear_state(gitdir)
     if not change.tree:
         return
-    if not trailers.strip_for_emptiness(trailers.remove(message, set(PROVENANCE_KEYS))).strip():
+    if _only_declaration(message, comment_char):
         return  # commit-msg must run in full: it refuses a message of trailers only
     lines = [f"{change.tree} {' '.join(change.parents)}"]
     lines += [f"{k}: {v}" for k, v in trailers.parse(message) if k.lower() in PROVENANCE_KEYS]
     (gitdir / STATE_COMMIT).write_text("\n".join(lines) + "\n", errors="surrogateescape")
     (gitdir / STATE_MESSAGE).write_bytes(message.encode("utf-8", "surrogateescape"))
+
+
+def _comment_char(config: dict[str, str], message: str, environ: Mapping[str, str]) -> str:
+    # git tells hooks GIT_EDITOR=: when no editor runs.
+    return placement.comment_char(config.get("core.commentchar"), message,
+                                  edited=environ.get("GIT_EDITOR") != ":")
+
+
+def _new_keys(before: str, after: str, comment_char: str) -> list[PublicKey]:
+    """The keys of the declare signatures `after` carries and `before` did not: the hook's own."""
+    old = set(declaration.read(before, comment_char=comment_char).declare_sigs)
+    new = [s for s in declaration.read(after, comment_char=comment_char).declare_sigs
+           if s not in old]
+    if not new:
+        return []
+    from provenance.ssh import sshsig
+
+    return [sshsig.decode_blob(sshsig.unb64(s.signature_b64)).public_key for s in new]
 
 
 # ---- the hooks --------------------------------------------------------------------------------
@@ -74,45 +113,58 @@ def prepare_commit_msg(args: Sequence[str], environ: Mapping[str, str]) -> int:
         set_notes_config()
     path = Path(args[0])
     source = args[1] if len(args) > 1 else environ.get("PRE_COMMIT_COMMIT_MSG_SOURCE")
-    message = read_message(path)
+    original = message = read_message(path)
+    config = identity.read_config()
+    cc = _comment_char(config, message, environ)
     explicit = next_declaration(gitdir)
-    if explicit is not None and not declaration.read(message).ai_values:
+    if explicit is not None and not declaration.read(message, comment_char=cc).ai_values:
         # As if the user had written the trailers: the usual checks (agent refusal) apply.
-        message = declaration.rewrite(message, ai=explicit[0], assisted_by=explicit[1], signatures=())
+        message = declaration.rewrite(message, ai=explicit[0], assisted_by=explicit[1],
+                                      signatures=(), comment_char=cc)
     change = pending_change(source, environ, head)
-    new = decide(message, change, environ)
-    if new is None and explicit is not None:
-        new = message
-    if new is not None and new != read_message(path):
-        write_message(path, new)
-    record_state(gitdir, read_message(path), change)
+    replay = in_sequencer(gitdir)
+    if not replay:
+        feedback.check_staged_policy(change, args[0])
+    new = decide(message, change, environ, config=config, comment_char=cc, kept_in=args[0])
+    final = new if new is not None else message
+    if environ.get("GIT_EDITOR") != ":":
+        final = placement.for_editor(final, cc)
+    if final != original:
+        write_message(path, final)
+    record_state(gitdir, final, change, cc)
+    if not replay:
+        signer = identity.signer(config).email
+        ai = declaration.read(final, comment_char=cc).ai is True
+        feedback.print_lines([feedback.cosign_needed(change, ai)] + [
+            feedback.key_warning(key, signer, change) for key in _new_keys(original, final, cc)])
     return 0
 
 
 def commit_msg(args: Sequence[str], environ: Mapping[str, str]) -> int:
-    """Re-check after the editor: the author may have changed the declaration."""
+    """Re-check after the editor: the author may have changed the declaration, or typed the
+    subject where it glued to it."""
     if skip_requested(environ) or not args:
         return 0
     head = git.head()  # first: outside a repository it says so, and it tells the git dir
     path = Path(args[0])
     message = read_message(path)
-    from provenance.wire import trailers
-    from provenance.wire.statement import PROVENANCE_KEYS
-
-    if not trailers.strip_for_emptiness(trailers.remove(message, set(PROVENANCE_KEYS))).strip():
+    config = identity.read_config()
+    cc = _comment_char(config, message, environ)
+    if _only_declaration(message, cc):
         print("git-provenance: aborting commit: the message holds only provenance trailers",
               file=sys.stderr)
         return 1
     change = pending_change(None, environ, head)
-    new = decide(message, change, environ)
+    new = decide(message, change, environ, config=config, comment_char=cc, kept_in=args[0])
     if new is not None and new != message:
         write_message(path, new)
-    record_state(git.git_dir(), read_message(path), change)
+    record_state(git.git_dir(), read_message(path), change, cc)
     return 0
 
 
 def post_commit(args: Sequence[str], environ: Mapping[str, str]) -> int:
-    """Correct a declaration whose digest does not match the finished commit (`--amend -m`)."""
+    """Correct a declaration whose digest does not match the finished commit (`--amend -m`), or
+    that ended up outside the final trailer block (`--no-verify` skipped commit-msg)."""
     if skip_requested(environ):
         return 0
     head = git.head()
@@ -122,12 +174,14 @@ def post_commit(args: Sequence[str], environ: Mapping[str, str]) -> int:
     (gitdir / NEXT_DECLARATION).unlink(missing_ok=True)  # used by the commit just made
     clear_state(gitdir)
     message = git.commit_message(head).decode("utf-8", "surrogateescape")
-    if not declaration.read(message).ai_values:
+    gathered = placement.gather(message)
+    if not declaration.read(gathered).ai_values:
         return 0  # no declaration at all (PROVENANCE_SKIP): the audit will see it
     new = decide(message, committed_change(head), environ)
     if new is None or new == message:
         return 0
-    store_correction(head, new)
+    store_correction(head, new, "declaration re-signed for the final content"
+                     if new != gathered else "declaration moved to the message's trailer block")
     return 0
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from provenance.git import git
 from provenance.record import change as change_mod
+from provenance.record import sources
 from provenance.record.declare import decide, read_message, store_correction
 from provenance.record.hookstate import skip_requested
 from provenance.wire import declaration
@@ -70,7 +71,7 @@ def post_rewrite(args: Sequence[str], environ: Mapping[str, str]) -> int:
     for new, olds in pairs.items():
         new_message = _message(new)
         declared = declaration.read(new_message)
-        if declared.ai is not True and any(declaration.read(_message(o)).ai for o in olds):
+        if declared.ai is not True and sources.read(olds).ai:
             change = change_mod.committed_change(new)
             folded = change_mod.Change(change.digest, change.author_name, change.author_email,
                                   change.policy_blob, folded=tuple(olds))

@@ -36,12 +36,12 @@ class Declared(NamedTuple):
         return None
 
 
-def read(message: str) -> Declared:
+def read(message: str, *, comment_char: str = "#") -> Declared:
     ai_values: list[bool | None] = []
     assisted: list[str] = []
     declares: list[SignatureLine] = []
     others: list[str] = []
-    for key, value in trailers.parse(message):
+    for key, value in trailers.parse(message, comment_char=comment_char):
         k = key.lower()
         if k == KEY_AI_ASSISTED.lower():
             ai_values.append(parse_ai_assisted(value))
@@ -104,7 +104,8 @@ def valid_signature(
 
 
 def rewrite(
-    message: str, *, ai: bool, assisted_by: Iterable[str], signatures: Iterable[SignatureLine]
+    message: str, *, ai: bool, assisted_by: Iterable[str], signatures: Iterable[SignatureLine],
+    comment_char: str = "#",
 ) -> str:
     """Replace the declaration trailers (never co-signs) with the given ones."""
 
@@ -117,8 +118,8 @@ def rewrite(
             return False
 
     keys = {KEY_AI_ASSISTED.lower(), KEY_ASSISTED_BY.lower(), KEY_SIGNATURE.lower()}
-    cleaned = trailers.remove(message, keys, predicate=is_declaration)
+    cleaned = trailers.remove(message, keys, predicate=is_declaration, comment_char=comment_char)
     new: list[tuple[str, str]] = [(KEY_AI_ASSISTED, "yes" if ai else "no")]
     new += [(KEY_ASSISTED_BY, v) for v in sorted(set(assisted_by))]
     new += [(KEY_SIGNATURE, s.value()) for s in signatures]
-    return trailers.add(cleaned, new)
+    return trailers.add(cleaned, new, comment_char=comment_char)

@@ -193,7 +193,10 @@ def test_missing_key_gives_one_clear_line_and_no_commit(repo: Repo, people):
 
 
 def test_broken_policy_gives_one_clear_line(tmp_path: Path, people):
-    repo = new_repo(tmp_path, people, policy=policy_text(people) + "\nbogus = 1\n")
+    """A policy that does not load, committed past the hooks, is named when the hook needs it."""
+    repo = new_repo(tmp_path, people)
+    repo.commit(people["alice"], "Break the policy", {".provenance.toml": policy_text(people) +
+                                                      "\nbogus = 1\n"}, env={"PROVENANCE_SKIP": "1"})
     repo.write("a.py", "1\n")
     repo.git("add", "a.py")
     env = {**repo.as_person(people["bob"]), "GIT_CONFIG_VALUE_1": ""}

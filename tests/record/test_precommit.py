@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import PROJECT, Repo, clean_env, new_repo
+from test_editor import EDITOR
 from test_hooks import assert_valid_declaration, declaration_of
 
 from provenance.record.install import FAST_PATHS, precommit_entry
@@ -144,3 +145,49 @@ def test_a_commit_that_differs_from_the_signed_one_falls_back_to_the_full_post_c
     assert log.read_text().split() == ["prepare-commit-msg", "post-commit"]
     assert declaration_of(repo)[0] == ["yes"]
     assert_valid_declaration(repo)
+
+
+# ---- squash, editor, staged policy and amend through pre-commit -------------------------------
+
+
+def test_merge_squash_through_pre_commit_ors_what_is_squashed(pc_repo: Repo, people):
+    pc_repo.git("checkout", "-q", "-b", "feature")
+    pc_repo.commit(people["bob"], "Agent part", {"lib/b.py": "b\n"}, env={"CLAUDECODE": "1"})
+    pc_repo.git("checkout", "-q", "main")
+    pc_repo.git("merge", "-q", "--squash", "feature")
+    pc_repo.commit(people["dave"], "Feature, squashed")
+    assert declaration_of(pc_repo)[:2] == (["yes"], ["claude-code"])
+    assert_valid_declaration(pc_repo)
+
+
+def test_an_interactive_commit_through_pre_commit_keeps_the_subject_first(pc_repo: Repo, people,
+                                                                            tmp_path: Path):
+    editor = tmp_path / "editor.py"
+    editor.write_text(EDITOR)
+    pc_repo.write("a.py", "1\n")
+    pc_repo.git("add", "a.py")
+    pc_repo.run("git", "commit", "-q", env={**pc_repo.as_person(people["bob"]), "TYPED": "Typed",
+                                            "GIT_EDITOR": f"{sys.executable} {editor} top"})
+    assert pc_repo.git("log", "-1", "--format=%s").strip() == "Typed"
+    assert pc_repo.message().count("AI-Assisted:") == 1
+    assert_valid_declaration(pc_repo)
+
+
+def test_a_staged_policy_that_does_not_load_is_refused_through_pre_commit(pc_repo: Repo, people):
+    head = pc_repo.git("rev-parse", "HEAD")
+    pc_repo.write(".provenance.toml", (pc_repo.path / ".provenance.toml").read_text() + "bogus = 1\n")
+    pc_repo.git("add", ".provenance.toml")
+    proc = pc_repo.run("git", "commit", "-q", "-m", "Break it", env=pc_repo.as_person(people["alice"]),
+                       check=False)
+    out = (proc.stdout + proc.stderr).decode()
+    assert proc.returncode != 0 and pc_repo.git("rev-parse", "HEAD") == head
+    (line,) = [ln for ln in out.splitlines() if ln.startswith("git-provenance:")]
+    assert ".provenance.toml:" in line and "bogus" in line and "kept in .git/COMMIT_EDITMSG" in line
+
+
+def test_amend_m_outside_the_agent_through_pre_commit_keeps_assisted_by(pc_repo: Repo, people):
+    pc_repo.commit(people["bob"], "Agent change", {"a.py": "1\n"}, env={"CLAUDECODE": "1"})
+    pc_repo.run("git", "commit", "-q", "--amend", "-m", "Reworded",
+                env=pc_repo.as_person(people["bob"]))
+    assert declaration_of(pc_repo)[:2] == (["yes"], ["claude-code"])
+    assert_valid_declaration(pc_repo)
