@@ -69,8 +69,9 @@ def squashed(gitdir: Path) -> tuple[str, ...]:
 
 
 def _note_declaration(note: str) -> tuple[bool, set[str]]:
-    """(declares yes, Assisted-by values) of a note's declaration lines, whatever the grouping of
-    its attestations: a yes anywhere in it counts."""
+    """(declares yes, Assisted-by values) of a note's declarations, signed or not, valid or not:
+    a yes anywhere in it counts. Reads `Provenance-Declaration:` lines (docs/spec.md 1.1) and the
+    older `AI-Assisted:` / `Assisted-by:` lines."""
     yes = False
     assisted: set[str] = set()
     for line in note.splitlines():
@@ -82,6 +83,18 @@ def _note_declaration(note: str) -> tuple[bool, set[str]]:
             yes = True
         elif key == "assisted-by" and value.strip():
             assisted.add(value.strip())
+        elif key == "provenance-declaration":
+            from provenance.wire.note import parse_declaration_value
+            from provenance.wire.statement import MalformedSignature
+
+            try:
+                found = parse_declaration_value(value.strip())
+            except MalformedSignature:
+                yes = yes or " yes " in f" {value.lower()} "
+                continue
+            if found.ai:
+                yes = True
+                assisted |= set(found.assisted_by)
     return yes, assisted
 
 
