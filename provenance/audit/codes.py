@@ -54,8 +54,11 @@ TABLE: tuple[Code, ...] = (
         "unknown-key", "A signature by a key the policy does not give the signer.",
         "the signature verifies but its key is not in the policy, or belongs to a person who does "
         "not own the signer email",
-        "a senior's new laptop key not yet registered",
-        "register the key (a co-signed policy change) or re-sign with a registered key"),
+        "a senior's new laptop key not yet registered (the hook warns at commit time)",
+        "signing again with the same key changes nothing: the signer runs `git provenance init`, "
+        "which registers the key in `.provenance.toml` (a senior co-signs that commit), then "
+        "rebases the commit onto it, or signs again with a key the policy lists; with someone "
+        "else's key, signs again with their own (`provenance.signingKey`)"),
     Code(
         "revoked-key", "A signature by a revoked key.",
         "the key is revoked by the trust root's policy or any authorised policy met in the walk — "

@@ -33,8 +33,8 @@ def _fix(role: str, sha: str, signer: str, declared: bool | None, unknown_key: s
         f"declare {sha} {'--ai' if declared else '--no-ai'}"
     if unknown_key == "unregistered":
         return (f"git provenance init   # run by {signer}: registers your signing key in "
-                f".provenance.toml (a senior co-signs that commit); then rebase onto it, or run "
-                f"`git provenance {again}` with a key the policy lists")
+                f".provenance.toml (a senior co-signs that commit); then rebase onto it, or sign "
+                f"again (git provenance {again}) with a key the policy lists")
     if unknown_key:
         return (f"git provenance {again}   # run by {signer}, signing with your own key "
                 "(git config provenance.signingKey), not someone else's")
