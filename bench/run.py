@@ -12,7 +12,6 @@ it waited for), taken by a small launcher process (see `timed`).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import platform
@@ -21,7 +20,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +31,7 @@ import budgets  # noqa: E402
 import generate  # noqa: E402
 import plan  # noqa: E402
 import push  # noqa: E402
+import spread  # noqa: E402
 
 from provenance.audit import cache  # noqa: E402
 from provenance.ssh import keyfile  # noqa: E402
@@ -279,56 +279,6 @@ def _shipped_entries() -> dict[str, str]:
     return {h["stages"][0]: h["entry"] for h in manifest}
 
 
-def _pct(values: Sequence[float], q: float) -> float:
-    """The q-quantile (0..1) of `values`, interpolated as statistics.quantiles' inclusive method."""
-    ordered = sorted(values)
-    pos = q * (len(ordered) - 1)
-    low = int(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
-
-
-def _hook_figures(name: str, p: Pair) -> dict[str, float]:
-    """The added time (hooks minus none): the difference of the medians, the mean of the pairwise
-    differences, and the spread (p10/p90) of those differences; each side's p10/median/p90."""
-    diffs = [(x.wall - y.wall) * 1000 for x, y in zip(p.a, p.b, strict=True)]
-    a = [r.wall * 1000 for r in p.a]
-    b = [r.wall * 1000 for r in p.b]
-    return {
-        f"hook_{name}_ms": statistics.median(a) - statistics.median(b),
-        f"hook_{name}_mean_ms": statistics.mean(diffs),
-        f"hook_{name}_diff_p10_ms": _pct(diffs, 0.1), f"hook_{name}_diff_p90_ms": _pct(diffs, 0.9),
-        f"hook_{name}_with_p10_ms": _pct(a, 0.1), f"hook_{name}_with_median_ms": statistics.median(a),
-        f"hook_{name}_with_p90_ms": _pct(a, 0.9),
-        f"hook_{name}_without_p10_ms": _pct(b, 0.1),
-        f"hook_{name}_without_median_ms": statistics.median(b),
-        f"hook_{name}_without_p90_ms": _pct(b, 0.9),
-    }
-
-
-def _spread(p: Pair) -> str:
-    f = _hook_figures("x", p)
-    return (f"+{f['hook_x_ms']:.0f} ms (median {f['hook_x_with_median_ms']:.0f} vs "
-            f"{f['hook_x_without_median_ms']:.0f}; p10/p90 {f['hook_x_with_p10_ms']:.0f}/"
-            f"{f['hook_x_with_p90_ms']:.0f} vs {f['hook_x_without_p10_ms']:.0f}/"
-            f"{f['hook_x_without_p90_ms']:.0f}); pairwise difference mean +{f['hook_x_mean_ms']:.0f},"
-            f" p10/p90 {f['hook_x_diff_p10_ms']:+.0f}/{f['hook_x_diff_p90_ms']:+.0f} (budget 80)")
-
-
-@contextlib.contextmanager
-def busy_core(on: bool) -> Iterator[None]:
-    """`--load`: a `yes > /dev/null` loop keeps one core busy while the hooks are timed."""
-    if not on:
-        yield
-        return
-    proc = subprocess.Popen(["yes"], stdout=subprocess.DEVNULL)
-    try:
-        yield
-    finally:
-        proc.kill()
-        proc.wait()
-
-
 def bench_hooks(n: int, report: Callable[[str], None]) -> dict[str, float]:
     out: dict[str, float] = {}
     release = release_install()
@@ -354,14 +304,15 @@ def bench_hooks(n: int, report: Callable[[str], None]) -> dict[str, float]:
         with_hooks = _hook_repo(base / "native", key, native, env)
         without = _hook_repo(base / "plain", key, lambda r: None, env)
         p = interleave(_commit(with_hooks, env), _commit(without, env), n)
-        out.update(_hook_figures("native", p))
-        report(f"  native hooks vs none, {n} commits each: {_spread(p)}")
+        out.update(spread.figures("native", [r.wall for r in p.a], [r.wall for r in p.b]))
+        report(f"  native hooks vs none, {n} commits each: {spread.line(out, 'native')}")
         shipped = _shipped_entries()
         pc = _hook_repo(base / "pc", key, precommit(lambda s: shipped[s]), env)
         noop = _hook_repo(base / "noop", key, precommit(lambda s: "true"), env)
         p = interleave(_commit(pc, env), _commit(noop, env), n)
-        out.update(_hook_figures("precommit", p))
-        report(f"  pre-commit vs pre-commit running `true`, {n} commits each: {_spread(p)}")
+        out.update(spread.figures("precommit", [r.wall for r in p.a], [r.wall for r in p.b]))
+        report(f"  pre-commit vs pre-commit running `true`, {n} commits each: "
+               f"{spread.line(out, 'precommit')}")
         last = subprocess.run(["git", "log", "-1", "--format=%B"], cwd=pc, capture_output=True,
                               text=True).stdout
         if "Provenance-Signature: v1 declare" not in last:
@@ -430,7 +381,7 @@ def main() -> None:
         results["million"] = million.bench_million(lambda s: print(s, flush=True), AUDIT[0])
     if not args.no_hooks:
         print("hook latency" + (" with one core kept busy (`yes`)" if args.load else ""), flush=True)
-        with busy_core(args.load):
+        with spread.busy_core(args.load):
             results["hooks"] = bench_hooks(args.hook_commits or (10 if args.quick else 50),
                                            lambda s: print(s, flush=True))
             print(f"  load average at the end: {os.getloadavg()[0]:.1f}", flush=True)
