@@ -108,12 +108,18 @@ def test_bad_policy_files_are_one_line_errors_and_change_nothing(
 
 def test_bad_policies_committed_later_are_violations_not_crashes(
         tmp_path: Path, people: dict[str, Person]) -> None:
+    """The hooks refuse each of these (test_feedback); committed past them and declared after the
+    fact, each is an unauthorised policy change the audit survives."""
     repo = new_repo(tmp_path, people)
     bad = {}
     for kind in sorted(BAD_POLICIES):
         (repo.path / ".provenance.toml").write_bytes(bad_policy(kind, people))
         repo.git("add", ".provenance.toml")
-        repo.run("git", "commit", "-q", "-m", f"Policy with a {kind}", env=repo.as_person(people["bob"]))
+        bob = repo.as_person(people["bob"])
+        refused = repo.run("git", "commit", "-q", "-m", f"Policy with a {kind}", env=bob, check=False)
+        assert refused.returncode == 1 and b".provenance.toml:" in refused.stderr
+        repo.run("git", "commit", "-q", "-m", f"Policy with a {kind}", env={**bob, "PROVENANCE_SKIP": "1"})
+        repo.run(sys.executable, "-m", "provenance", "declare", "HEAD", "--no-ai", env=bob)
         bad[kind] = repo.git("rev-parse", "HEAD").strip()
     repo.commit(people["bob"], "Later work", {"a.py": "1\n"})
     rc, report = audit_json(repo, people["alice"])

@@ -230,7 +230,7 @@ def test_fingerprint_prefilter_never_hides_a_real_fingerprint():
     import json
 
     from provenance.detect import signals
-    from provenance.record.declare import may_carry_fingerprints
+    from provenance.record.sources import may_carry_fingerprints
 
     records = [json.loads(line) for line in AIDER_COMMITS.read_text().splitlines()]
     samples = [(r["author_name"], r["author_email"], r["message"]) for r in records]
