@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 from provenance.errors import ProvenanceError
 from provenance.git import spawn
+
+TYPE_CHECKING = False  # the commit hooks import this module: no typing, no pathlib at run time
+if TYPE_CHECKING:
+    from pathlib import Path
 
 # Environment variables that change what git diff prints; a digest must not depend on them.
 _DIFF_ENV_NOISE = ("GIT_EXTERNAL_DIFF", "GIT_DIFF_OPTS", "GIT_PAGER", "GIT_CONFIG_PARAMETERS")
@@ -43,17 +46,19 @@ _REPO_LOCATION = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_INDEX_FILE"
 
 
 def _neutral_for(common: str) -> str:
-    primary = Path(common) / "provenance-neutral"
+    primary = os.path.join(common, "provenance-neutral")
     try:
-        if os.readlink(primary / "objects") == str(Path(common) / "objects"):
-            return str(primary)  # the usual case, checked without another process
+        link = os.readlink(os.path.join(primary, "objects"))
+        if os.path.normpath(link) == os.path.normpath(os.path.join(common, "objects")):
+            return primary  # the usual case, checked without another process
     except OSError:
         pass
-    import hashlib  # deferred, like tempfile: only the read-only fallback needs them
+    import hashlib  # deferred, like tempfile and pathlib: the dir is made once per repository
     import tempfile
+    from pathlib import Path
 
     digest = hashlib.sha256(common.encode()).hexdigest()[:16]
-    candidates = [primary,
+    candidates = [Path(primary),
                   Path(tempfile.gettempdir()) / f"git-provenance-neutral-{digest}"]
     for base in candidates:
         try:
@@ -76,6 +81,7 @@ def _make_neutral(base: Path, common: Path) -> None:
         return
     import shutil  # deferred: a hook pays for it once per repository, when the dir is made
     import tempfile
+    from pathlib import Path
 
     _, out, _ = _spawn(["rev-parse", "--show-object-format"], cwd=common,
                        env={**os.environ, "GIT_DIR": str(common)})

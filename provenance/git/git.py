@@ -14,12 +14,14 @@ import io
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from pathlib import Path
 
 from provenance.errors import ProvenanceError
 from provenance.git import spawn
 from provenance.git.env import _env, _neutral_for, _spawn
 
+TYPE_CHECKING = False  # not typing's, nor pathlib at run time: the commit hooks import this module
+if TYPE_CHECKING:
+    from pathlib import Path
 # `-c` options that neutralise user configuration affecting patch text.
 PINNED_DIFF_CONFIG: tuple[str, ...] = (
     "-c", "core.quotePath=true",
@@ -64,7 +66,7 @@ def is_oid(name: str) -> bool:
 
 
 def neutral_dir(cwd: str | Path | None = None) -> str:
-    return _neutral_for(str(common_dir(cwd)))
+    return _neutral_for(dirs(cwd)[1])
 
 
 def resolve_revs(revs: Sequence[str], *, cwd: str | Path | None = None) -> list[str]:
@@ -173,25 +175,25 @@ def stream(
 
 
 def toplevel(cwd: str | Path | None = None) -> Path:
+    from pathlib import Path
     try:
         return Path(text(["rev-parse", "--show-toplevel"], cwd=cwd))
     except ProvenanceError:
         raise ProvenanceError("not a git repository (or no work tree)") from None
 
 
-_DIRS: dict[tuple[str, str | None], tuple[Path, Path]] = {}
+_DIRS: dict[tuple[str, str | None], tuple[str, str]] = {}
 _DIRS_ARGS = ("rev-parse", "--absolute-git-dir", "--git-common-dir")
 
 
-def _remember_dirs(key: tuple[str, str | None], out: list[str]) -> tuple[Path, Path]:
-    gitdir, common = Path(out[0]), Path(out[1])
-    dirs = gitdir, common if common.is_absolute() else (Path(key[0]) / common).resolve()
-    _DIRS[key] = dirs
-    return dirs
+def _remember_dirs(key: tuple[str, str | None], out: list[str]) -> tuple[str, str]:
+    common = out[1] if os.path.isabs(out[1]) else os.path.realpath(os.path.join(key[0], out[1]))
+    _DIRS[key] = out[0], common
+    return _DIRS[key]
 
 
-def _dirs_for(cwd: str | Path | None) -> tuple[Path, Path]:
-    """(absolute git dir, absolute common dir) in one process; remembered per directory."""
+def dirs(cwd: str | Path | None = None) -> tuple[str, str]:
+    """(absolute git dir, absolute common dir) in one process, as strings for the pathlib-free hooks."""
     key = (os.path.abspath(cwd or os.getcwd()), os.environ.get("GIT_DIR"))
     if key in _DIRS:
         return _DIRS[key]
@@ -212,7 +214,7 @@ def head(cwd: str | Path | None = None) -> str | None:
     )
     out = stdout.decode("utf-8", "surrogateescape").splitlines()
     if len(out) < 2:  # not a repository: git_dir says so
-        _dirs_for(cwd)
+        dirs(cwd)
         return rev_parse("HEAD", cwd=cwd)
     _remember_dirs(key, out)
     return out[2] if returncode == 0 and len(out) == 3 else None
@@ -220,14 +222,17 @@ def head(cwd: str | Path | None = None) -> str | None:
 
 def git_dir(cwd: str | Path | None = None) -> Path:
     """The absolute git directory (per-worktree)."""
-    return _dirs_for(cwd)[0]
+    from pathlib import Path
+    return Path(dirs(cwd)[0])
 
 
 def common_dir(cwd: str | Path | None = None) -> Path:
-    return _dirs_for(cwd)[1]
+    from pathlib import Path
+    return Path(dirs(cwd)[1])
 
 
 def hooks_dir(cwd: str | Path | None = None) -> Path:
+    from pathlib import Path
     out = Path(text(["rev-parse", "--git-path", "hooks"], cwd=cwd))
     return out if out.is_absolute() else (Path(cwd or ".") / out).resolve()
 

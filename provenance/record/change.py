@@ -9,12 +9,14 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Mapping
-from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from provenance.git import git
 from provenance.record import sources
 from provenance.wire import digest as digest_mod
+
+if TYPE_CHECKING:
+    from pathlib import Path  # not at run time: the commit hooks read their files with `open`
 
 POLICY_FILE = ".provenance.toml"  # same as policy.POLICY_FILE; not imported to keep hooks lean
 
@@ -32,16 +34,17 @@ class Change(NamedTuple):
     parents: tuple[str, ...] = ()
 
 
-def _read_lines(path: Path) -> list[str]:
+def _read_lines(path: str) -> list[str]:
     try:
-        return [ln.strip() for ln in path.read_text().splitlines() if ln.strip()]
+        with open(path) as f:
+            return [ln.strip() for ln in f.read().splitlines() if ln.strip()]
     except OSError:
         return []
 
 
-def in_sequencer(gitdir: Path) -> bool:
+def in_sequencer(gitdir: str) -> bool:
     """A rebase, cherry-pick or revert is replaying commits (its picks run prepare-commit-msg)."""
-    return any((gitdir / n).exists() for n in
+    return any(os.path.exists(os.path.join(gitdir, n)) for n in
                ("rebase-merge", "rebase-apply", "CHERRY_PICK_HEAD", "REVERT_HEAD", "sequencer"))
 
 
@@ -50,8 +53,10 @@ def _process_says_amend() -> bool:
     pid = os.getppid()
     for _ in range(12):
         try:
-            args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-            stat = Path(f"/proc/{pid}/stat").read_bytes()
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                args = f.read().split(b"\0")
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                stat = f.read()
         except OSError:
             return False
         if b"commit" in args and any(a.startswith(b"--amen") for a in args):
@@ -74,21 +79,27 @@ def _policy_blob(tree: str, first_parent: str | None, cwd: str | Path | None = N
     return new if new is not None else "0" * 40
 
 
-def _author(gitdir: Path, environ: Mapping[str, str]) -> tuple[str, str]:
+def _author(gitdir: str, environ: Mapping[str, str]) -> tuple[str, str]:
     """The author of the commit in progress.
 
     A replay (rebase, cherry-pick) keeps the replayed commit's author, whatever the environment
     says; git exports GIT_AUTHOR_* only for `git commit` itself.
     """
-    script = gitdir / "rebase-merge" / "author-script"
-    if script.exists():
+    try:
+        with open(os.path.join(gitdir, "rebase-merge", "author-script"),
+                  errors="surrogateescape") as f:
+            script: str | None = f.read()
+    except OSError:
+        script = None
+    if script is not None:
         values: dict[str, str] = {}
-        for line in script.read_text(errors="surrogateescape").splitlines():
+        for line in script.splitlines():
             key, _, val = line.partition("=")
             values[key] = val.strip().strip("'").replace("'\\''", "'")
         if values.get("GIT_AUTHOR_EMAIL"):
             return values.get("GIT_AUTHOR_NAME", ""), values["GIT_AUTHOR_EMAIL"]
-    if (gitdir / "CHERRY_PICK_HEAD").exists() and not (gitdir / "MERGE_HEAD").exists():
+    if os.path.exists(os.path.join(gitdir, "CHERRY_PICK_HEAD")) \
+            and not os.path.exists(os.path.join(gitdir, "MERGE_HEAD")):
         out = git.text(["log", "-1", "--format=%an%x00%ae", "CHERRY_PICK_HEAD"])
         name, _, email = out.partition("\0")
         return name, email
@@ -109,13 +120,13 @@ def pending_change(source: str | None, environ: Mapping[str, str], head: str | N
     """
     if head == _ASK_GIT:
         head = git.head()
-    gitdir = git.git_dir()
+    gitdir = git.dirs()[0]
     # `fixup <id>` / `squash <id>` lines: what this step of an interactive rebase folds in.
     fixups = tuple(
-        ln.split()[-1] for ln in _read_lines(gitdir / "rebase-merge" / "current-fixups")
+        ln.split()[-1] for ln in _read_lines(os.path.join(gitdir, "rebase-merge", "current-fixups"))
         if len(ln.split()) > 1
     )
-    merge_heads = _read_lines(gitdir / "MERGE_HEAD")
+    merge_heads = _read_lines(os.path.join(gitdir, "MERGE_HEAD"))
     squashed = () if merge_heads else sources.squashed(gitdir)
     # commit-msg is told no source at all, so it must look for --amend too.
     amending = head is not None and (

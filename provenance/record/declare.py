@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from provenance.detect import fingerprints
@@ -130,14 +129,16 @@ def sign_declaration(
 # ---- message files ----------------------------------------------------------------------------
 
 
-def read_message(path: Path) -> str:
-    return path.read_bytes().decode("utf-8", "surrogateescape")
+def read_message(path: str) -> str:
+    with open(path, "rb") as f:
+        return f.read().decode("utf-8", "surrogateescape")
 
 
-def write_message(path: Path, message: str) -> None:
+def write_message(path: str, message: str) -> None:
     """Replace the file atomically: an interrupted hook leaves the old message whole."""
-    tmp = path.with_name(path.name + ".provenance-tmp")
-    tmp.write_bytes(message.encode("utf-8", "surrogateescape"))
+    tmp = path + ".provenance-tmp"
+    with open(tmp, "wb") as f:
+        f.write(message.encode("utf-8", "surrogateescape"))
     os.replace(tmp, path)
 
 
@@ -147,7 +148,7 @@ def write_message(path: Path, message: str) -> None:
 def store_correction(commit: str, new_message: str,
                      done: str = "declaration re-signed for the final content") -> None:
     """Record a corrected declaration: re-write HEAD when that is safe, else a signed note."""
-    gitdir = git.git_dir()
+    gitdir = git.dirs()[0]
     raw = git.run(["cat-file", "commit", commit])
     header = raw.partition(b"\n\n")[0]
     is_head = git.rev_parse("HEAD") == commit

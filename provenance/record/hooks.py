@@ -9,9 +9,9 @@ hook is in docs/hooks.md.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from provenance.errors import ProvenanceError
@@ -38,9 +38,9 @@ if TYPE_CHECKING:
     from provenance.ssh.sshsig import PublicKey
 
 
-def next_declaration(gitdir: Path) -> tuple[bool, tuple[str, ...]] | None:
+def next_declaration(gitdir: str) -> tuple[bool, tuple[str, ...]] | None:
     """The declaration `git provenance declare` set for the next commit, if any."""
-    lines = _read_lines(gitdir / NEXT_DECLARATION)
+    lines = _read_lines(os.path.join(gitdir, NEXT_DECLARATION))
     if not lines or lines[0] not in ("yes", "no"):
         return None
     return lines[0] == "yes", tuple(lines[1:])
@@ -49,9 +49,16 @@ def next_declaration(gitdir: Path) -> tuple[bool, tuple[str, ...]] | None:
 # ---- what prepare-commit-msg leaves for the later hooks' fast paths ----------------------------
 
 
-def clear_state(gitdir: Path) -> None:
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def clear_state(gitdir: str) -> None:
     for name in (STATE_MESSAGE, STATE_COMMIT):
-        (gitdir / name).unlink(missing_ok=True)
+        _unlink(os.path.join(gitdir, name))
 
 
 def _only_declaration(message: str, comment_char: str) -> bool:
@@ -64,7 +71,7 @@ def _only_declaration(message: str, comment_char: str) -> bool:
     return not trailers.strip_for_emptiness(rest, comment_char=comment_char).strip()
 
 
-def record_state(gitdir: Path, message: str, change: Change, comment_char: str = "#") -> None:
+def record_state(gitdir: str, message: str, change: Change, comment_char: str = "#") -> None:
     """Remember what this commit will be, so that the next hooks can tell nothing changed."""
     from provenance.wire import trailers
     from provenance.wire.statement import PROVENANCE_KEYS
@@ -76,8 +83,10 @@ def record_state(gitdir: Path, message: str, change: Change, comment_char: str =
         return  # commit-msg must run in full: it refuses a message of trailers only
     lines = [f"{change.tree} {' '.join(change.parents)}"]
     lines += [f"{k}: {v}" for k, v in trailers.parse(message) if k.lower() in PROVENANCE_KEYS]
-    (gitdir / STATE_COMMIT).write_text("\n".join(lines) + "\n", errors="surrogateescape")
-    (gitdir / STATE_MESSAGE).write_bytes(message.encode("utf-8", "surrogateescape"))
+    with open(os.path.join(gitdir, STATE_COMMIT), "w", errors="surrogateescape") as f:
+        f.write("\n".join(lines) + "\n")
+    with open(os.path.join(gitdir, STATE_MESSAGE), "wb") as b:
+        b.write(message.encode("utf-8", "surrogateescape"))
 
 
 def _comment_char(config: dict[str, str], message: str, environ: Mapping[str, str]) -> str:
@@ -103,15 +112,15 @@ def _new_keys(before: str, after: str, comment_char: str) -> list[PublicKey]:
 
 def prepare_commit_msg(args: Sequence[str], environ: Mapping[str, str]) -> int:
     head = git.head()  # first: the same git process tells the git dir
-    gitdir = git.git_dir()
+    gitdir = git.dirs()[0]
     clear_state(gitdir)
     if skip_requested(environ) or not args:
         return 0
-    if not (gitdir / NOTES_CONFIGURED).exists():  # a route without `install` (pre-commit): once
-        from provenance.record.install import set_notes_config
+    if not os.path.exists(os.path.join(gitdir, NOTES_CONFIGURED)):  # a route without `install`
+        from provenance.record.install import set_notes_config  # (pre-commit): once
 
         set_notes_config()
-    path = Path(args[0])
+    path = args[0]
     source = args[1] if len(args) > 1 else environ.get("PRE_COMMIT_COMMIT_MSG_SOURCE")
     original = message = read_message(path)
     config = identity.read_config()
@@ -146,7 +155,7 @@ def commit_msg(args: Sequence[str], environ: Mapping[str, str]) -> int:
     if skip_requested(environ) or not args:
         return 0
     head = git.head()  # first: outside a repository it says so, and it tells the git dir
-    path = Path(args[0])
+    path = args[0]
     message = read_message(path)
     config = identity.read_config()
     cc = _comment_char(config, message, environ)
@@ -158,7 +167,7 @@ def commit_msg(args: Sequence[str], environ: Mapping[str, str]) -> int:
     new = decide(message, change, environ, config=config, comment_char=cc, kept_in=args[0])
     if new is not None and new != message:
         write_message(path, new)
-    record_state(git.git_dir(), read_message(path), change, cc)
+    record_state(git.dirs()[0], read_message(path), change, cc)
     return 0
 
 
@@ -170,8 +179,8 @@ def post_commit(args: Sequence[str], environ: Mapping[str, str]) -> int:
     head = git.head()
     if head is None:
         return 0
-    gitdir = git.git_dir()
-    (gitdir / NEXT_DECLARATION).unlink(missing_ok=True)  # used by the commit just made
+    gitdir = git.dirs()[0]
+    _unlink(os.path.join(gitdir, NEXT_DECLARATION))  # used by the commit just made
     clear_state(gitdir)
     message = git.commit_message(head).decode("utf-8", "surrogateescape")
     gathered = placement.gather(message)

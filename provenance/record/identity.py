@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import NamedTuple
+import os
+from typing import TYPE_CHECKING, NamedTuple
 
 from provenance.errors import ProvenanceError
 from provenance.git import git
+
+if TYPE_CHECKING:
+    from pathlib import Path  # not at run time: the commit hooks do without pathlib
 
 NO_KEY_HELP = (
     "no signing key: run `git provenance keygen` (or set `git config provenance.signingKey "
@@ -39,7 +42,7 @@ def signing_key(config: dict[str, str]) -> str | None:
     if not key:
         return None
     if key.startswith("~"):
-        key = str(Path(key).expanduser())
+        key = os.path.expanduser(key)
     return key
 
 

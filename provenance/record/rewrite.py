@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 from provenance.git import git
 from provenance.record import change as change_mod
@@ -98,7 +97,7 @@ def applypatch_msg(args: Sequence[str], environ: Mapping[str, str]) -> int:
     """
     if skip_requested(environ) or not args:
         return 0
-    message = read_message(Path(args[0]))
+    message = read_message(args[0])
     if not declaration.read(message).ai_values:
         print("git-provenance: `git am` commits are not declared by hooks; after applying, run "
               "`git provenance declare HEAD --ai` or `--no-ai`", file=sys.stderr)

@@ -8,8 +8,8 @@ themselves instead, with their notes and their AI fingerprints, in one git proce
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import NamedTuple
 
 from provenance.git import git
@@ -46,14 +46,15 @@ class Sources(NamedTuple):
     evidence: tuple[str, ...] = ()  # why `ai`, one entry per commit that says yes
 
 
-def squashed(gitdir: Path) -> tuple[str, ...]:
+def squashed(gitdir: str) -> tuple[str, ...]:
     """The commits `git merge --squash` listed in SQUASH_MSG (present until the commit is made).
 
     A SQUASH_MSG left behind by an abandoned squash counts too, as git itself offers it as the
     next commit's message: declaring yes too often is safe, too rarely is not.
     """
     try:
-        text = (gitdir / SQUASH_MSG).read_bytes()
+        with open(os.path.join(gitdir, SQUASH_MSG), "rb") as f:
+            text = f.read()
     except OSError:
         return ()
     ids = []

@@ -11,8 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from cryptography import exceptions as crypto_exceptions
 
@@ -20,18 +19,21 @@ from provenance.errors import ProvenanceError
 from provenance.ssh.encoding import _take_str, _take_u32
 from provenance.ssh.sshsig import _KEY_TYPES, PublicKey, _public_key_from_blob, parse_public_key
 
+if TYPE_CHECKING:
+    from pathlib import Path  # not at run time: the commit hooks do without pathlib
+
 _OPENSSH_KEY_MAGIC = b"openssh-key-v1\0"
 _MAX_KEY_FILE = 1024 * 1024
 
 
 class KeySource(NamedTuple):
     public: PublicKey
-    private_path: Path | None  # None: only ssh-agent can sign
+    private_path: str | None  # None: only ssh-agent can sign
 
 
-def _read(path: Path) -> bytes:
+def _read(path: str) -> bytes:
     try:
-        with path.open("rb") as f:
+        with open(path, "rb") as f:
             return f.read(_MAX_KEY_FILE)  # bounded: a key path may point at a device or a pipe
     except OSError as e:
         raise ProvenanceError(f"cannot read SSH key {path}: {e.strerror or e}") from None
@@ -62,20 +64,21 @@ def _openssh_container(data: bytes) -> tuple[str, bytes] | None:
         raise ProvenanceError(f"malformed OpenSSH private key ({e})") from None
 
 
-def _sibling_pub(path: Path, blob: bytes | None) -> PublicKey | None:
+def _sibling_pub(path: str, blob: bytes | None) -> PublicKey | None:
     try:
-        key = parse_public_key(path.with_name(path.name + ".pub").read_text())
+        with open(path + ".pub") as f:
+            key = parse_public_key(f.read())
     except (OSError, ProvenanceError, UnicodeDecodeError):
         return None
     return key if blob is None or key.blob == blob else None
 
 
-def _encrypted_message(path: Path) -> str:
+def _encrypted_message(path: str) -> str:
     return (f"SSH key {path} is passphrase-protected and not loaded in ssh-agent; "
             f"run `ssh-add {path}` first (hooks cannot prompt for a passphrase)")
 
 
-def _private_public(path: Path, data: bytes) -> PublicKey:
+def _private_public(path: str, data: bytes) -> PublicKey:
     container = _openssh_container(data)
     if container is not None:
         try:
@@ -107,21 +110,22 @@ def resolve(key_path: str | Path) -> KeySource:
         return KeySource(parse_public_key(spec[5:]), None)
     if " " in spec and spec.split()[0] in _KEY_TYPES:  # git's deprecated bare literal
         return KeySource(parse_public_key(spec), None)
-    path = Path(spec).expanduser()
+    path = os.path.expanduser(spec)
     data = _read(path)
     if _is_private(data):
         return KeySource(_private_public(path, data), path)
     public = parse_public_key(data.decode("utf-8", "replace"))
-    private = path.with_suffix("") if path.suffix == ".pub" else None
-    if private is not None and private.is_file():
+    name = os.path.basename(path)
+    private = path[:-4] if name.endswith(".pub") and name != ".pub" else None
+    if private is not None and os.path.isfile(private):
         found = _private_public(private, _read(private))
         if found == public:
             return KeySource(public, private)
     return KeySource(public, None)
 
 
-def check_permissions(path: Path) -> None:
-    st = path.stat()
+def check_permissions(path: str) -> None:
+    st = os.stat(path)
     if st.st_uid == os.getuid() and st.st_mode & 0o077:
         raise ProvenanceError(
             f"SSH private key {path} is accessible by other users (mode {st.st_mode & 0o777:o}); "
@@ -166,7 +170,7 @@ def _unencrypted_ed25519(data: bytes) -> object | None:
         return None
 
 
-def load_private(path: Path) -> object | None:
+def load_private(path: str) -> object | None:
     """A cryptography private key, or None when only ssh-keygen can use the file."""
     data = _read(path)
     container = _openssh_container(data)
@@ -199,6 +203,8 @@ def public_key_of(key_path: str | Path) -> PublicKey:
 
 def keygen(path: Path, comment: str) -> PublicKey:
     """Create an Ed25519 key pair at `path` (mode 0600) and `path.pub`; never overwrites."""
+    from pathlib import Path
+
     path = Path(path)
     pub_path = path.with_name(path.name + ".pub")
     if any(c in comment for c in "\r\n\0"):

@@ -8,8 +8,7 @@ a bad trailer. Loaded only when something signs.
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
@@ -31,6 +30,9 @@ from provenance.ssh.sshsig import (
     verify,
 )
 
+if TYPE_CHECKING:
+    from pathlib import Path  # not at run time: the commit hooks do without pathlib
+
 
 def _sign_with(private: object, algorithm: str, data: bytes) -> bytes:
     if isinstance(private, ed25519.Ed25519PrivateKey):
@@ -51,9 +53,10 @@ def _sign_with(private: object, algorithm: str, data: bytes) -> bytes:
 # --- Signing -----------------------------------------------------------------------------------
 
 
-def _ssh_keygen_sign(message: bytes, path: Path, namespace: str) -> bytes:
+def _ssh_keygen_sign(message: bytes, path: str, namespace: str) -> bytes:
     import subprocess  # deferred, like every import only a rare path needs: hooks start lean
     import tempfile
+    from pathlib import Path
 
     with tempfile.TemporaryDirectory(prefix="provenance-sign-") as tmp:
         # A file, never stdin: without a terminal ssh-keygen reads a passphrase from stdin.

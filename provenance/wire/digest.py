@@ -12,13 +12,14 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from provenance.errors import ProvenanceError
 from provenance.git import git
 
 if TYPE_CHECKING:
+    from pathlib import Path  # not at run time: the commit hooks do without pathlib
+
     from provenance.git.merges import OwnChange
 
 EMPTY = "sha256:" + hashlib.sha256(b"").hexdigest()

@@ -1,0 +1,65 @@
+"""What a plain commit's hook imports: the hooks have 80 ms for all of them (docs/performance.md).
+
+prepare-commit-msg is the one hook of a plain commit that starts Python (commit-msg and post-commit
+take shell fast paths). cryptography, which signs, brings typing, re and enum with it; nothing on
+the hook's path may add pathlib (with urllib.parse and ipaddress, ~3.5 ms), subprocess, tomllib,
+click or the policy's modules.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from conftest import Person, Repo
+
+# Modules a plain commit's hook must not import. The development install's import finder loads
+# pathlib before any of our code runs, so the check forgets these first, then runs the hook.
+HEAVY = ("pathlib", "urllib", "ipaddress", "subprocess", "tomllib", "click", "dataclasses",
+         "provenance.policy", "provenance.audit", "provenance.commands")
+
+_RUN_HOOK = """
+import sys
+heavy = tuple(sys.argv[2].split())
+for name in [m for m in sys.modules if m.startswith(heavy)]:
+    del sys.modules[name]
+from provenance.main import main
+code = main(["hook", "prepare-commit-msg", sys.argv[1], "message"])
+print(code, " ".join(sorted(m for m in sys.modules if m.startswith(heavy))))
+"""
+
+
+def _hook_imports(repo: Repo, person: Person, env: dict[str, str] | None = None) -> list[str]:
+    message = repo.path / ".git" / "COMMIT_EDITMSG"
+    message.write_text("Update the notes\n")
+    proc = repo.run(sys.executable, "-c", _RUN_HOOK, str(message), " ".join(HEAVY),
+                    env={**repo.as_person(person), "GIT_EDITOR": ":", **(env or {})})
+    code, *imported = proc.stdout.decode().split()
+    assert code == "0", proc.stderr.decode()
+    assert "Provenance-Signature: v1 declare" in message.read_text()  # the hook did its work
+    return imported
+
+
+def test_a_plain_commits_hook_imports_nothing_heavy(repo: Repo, people: dict[str, Person]) -> None:
+    repo.write("notes/today.md", "hello\n")
+    repo.git("add", "-A")
+    assert _hook_imports(repo, people["bob"]) == []
+
+
+def test_an_agents_commit_loads_the_policy_and_nothing_else_heavy(
+        repo: Repo, people: dict[str, Person]) -> None:
+    """An AI-assisted commit reads the policy at its parent, to say whether it will need a
+    co-sign and whose (docs/hooks.md); it still starts no process through subprocess, and loads
+    neither the CLI nor the audit."""
+    repo.write("notes/today.md", "hello\n")
+    repo.git("add", "-A")
+    imported = _hook_imports(repo, people["bob"], {"CLAUDECODE": "1"})
+    assert "provenance.policy.schema" in imported
+    assert [m for m in imported if m.startswith(("subprocess", "click", "provenance.audit",
+                                                 "provenance.commands"))] == []
+
+
+def test_the_check_sees_a_heavy_import(repo: Repo, people: dict[str, Person]) -> None:
+    """A commit that changes the policy loads it (tomllib): the check would see pathlib too."""
+    repo.write(".provenance.toml", (repo.path / ".provenance.toml").read_text() + "\n")
+    repo.git("add", "-A")
+    assert "tomllib" in _hook_imports(repo, people["bob"])
