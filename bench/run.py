@@ -214,7 +214,12 @@ def _hook_repo(where: Path, key: Path, setup: Callable[[Path], None], env: dict[
     for k, v in (("user.name", "Bob Developer"), ("user.email", "bob@example.com"),
                  ("provenance.signingKey", str(key)), ("commit.gpgsign", "false")):
         subprocess.run(["git", "config", k, v], cwd=repo, check=True)
-    (repo / ".provenance.toml").write_bytes(plan.policy_text(False))
+    # Bob signs with his registered key, as a developer does every day: an unregistered key
+    # takes the warning's path (the policy is loaded), which no plain commit should measure.
+    bob = next(p for p in plan.PEOPLE if p.email == "bob@example.com")
+    mine = " ".join(key.with_name(key.name + ".pub").read_text().split()[:2])
+    (repo / ".provenance.toml").write_bytes(
+        plan.policy_text(False).replace(bob.public.openssh().encode(), mine.encode()))
     setup(repo)
     subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
     subprocess.run(["git", "commit", "-q", "-m", "init"], cwd=repo, check=True,
