@@ -31,8 +31,8 @@ import generate  # noqa: E402
 PINNED = {
     ("own", "json"): "c00c47fd6f0d722ac8e8fba5d0853cdeb73a1eec0485f3869ee993e0cf51c41c",
     ("own", "text"): "ce1d4f15295e218d3d0461f211cb70ca0965f828553a1c70c53e9f813433a19c",
-    ("strict", "json"): "1dcc3c567b78fa40f8299f310c84c132f5d71d8c3838a6e2a6d682459c141b0c",
-    ("strict", "markdown"): "e2552aa052d085df108c4b826ece53fcbaeec8c34f533e414da47cf36d8dbf8e",
+    ("strict", "json"): "ee53b590eaaa29318a41314c8779736d9782b9736067d73c2bbceceab6b7b08d",
+    ("strict", "markdown"): "2755783d105f42b46050236ce2b7eb95e22c6e0aeac68156751082ff2ffd8577",
 }
 
 
