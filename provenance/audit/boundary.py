@@ -203,13 +203,14 @@ def _walk(chain: PolicyChain, root: str, tips: Sequence[str], revoked: frozenset
     exclude = [root, *bare]
     if bare:
         nodes = _listing(tips, exclude, cwd)
-    changed = [sha for sha, node in nodes.items() if node.change is not None]
+    order = _parents_first(nodes)  # git's listing is by date: own_changes needs parents first
+    changed = [sha for sha in order if nodes[sha].change is not None]
     records = {raw.sha: raw for raw in records_of(changed, cwd)}
     anchor = _Anchor(nodes, exclude, cwd)
     states: dict[str, int] = {}
     adopted: dict[str, int] = {}
     judged: dict[str, str] = {}
-    for sha in _parents_first(nodes):
+    for sha in order:
         node = nodes[sha]
         base = states.get(node.parents[0], ROOT) if node.parents else ROOT
         if node.change is None:

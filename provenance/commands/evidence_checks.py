@@ -129,6 +129,8 @@ class Checker:
             self.chain = inforce.replay(result, cwd)
         self.merges = [j for j in result.judgements if j.cover_approvals]
         self.records: dict[str, CommitRecord] = {}
+        # The walk's order, parents first: what `records_of` needs (git.merges.own_changes).
+        self.position = {j.commit: n for n, j in enumerate(result.judgements)}
 
     def _policy(self, commit: str) -> tuple[Policy, str, frozenset[PublicKey]]:
         if self.external is not None:
@@ -140,7 +142,8 @@ class Checker:
 
     def prefetch(self, shas: Sequence[str]) -> None:
         """Read the commits to check in one stream: a population can be thousands."""
-        records = list(records_of(shas, self.cwd))
+        records = list(records_of(sorted(shas, key=lambda sha: self.position.get(sha, -1)),
+                                  self.cwd))
         names = [name for r in records for name in
                  [f"{r.sha}:{POLICY_FILE}"] + ([f"{r.parents[0]}:{POLICY_FILE}"] if r.parents else [])]
         with git.object_lookups(self.cwd) as lookup_all:
