@@ -173,3 +173,22 @@ def test_a_range_audit_judges_by_the_policy_in_force_at_its_boundary(
     codes = {j.commit: sorted(v.code for v in j.violations) for j in result.judgements}
     assert codes == {auth: ["missing-cosign"], revoked: ["missing-cosign", "revoked-key"],
                      newcomer: []}
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_commits_sharing_one_timestamp_get_the_full_walks_policy(
+    tmp_path: Path, p: dict[str, f.Actor], seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebase or a script writes many commits in one second; git's date order then differs
+    from the graph's, and the boundary's policy listing must not depend on it."""
+    for variable in ("GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE"):
+        monkeypatch.setenv(variable, "@1700000000 +0000")
+    repo = f.init(tmp_path / "repo")
+    root = generate(repo, p, seed)
+    commits = f.git(repo, "rev-list", "--all", f"^{root}").split()
+    index = boundary.Notes(*notes.index(notes.read_all(repo)))
+    chain, _ = _rooted(repo, root)
+    out = boundary.outside(chain, root, commits + [root], frozenset(), index, repo, None)
+    wrong = [sha for sha in commits
+             if out.chain.path(out.states[sha]) != _full_state(repo, root, sha, frozenset())[0]]
+    assert wrong == []
