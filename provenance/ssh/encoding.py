@@ -57,6 +57,19 @@ def _take_mpint(data: bytes) -> tuple[int, bytes]:
     return int.from_bytes(raw, "big"), rest
 
 
+# Ed25519 points of small order (libsodium's blocklist, sign bit cleared): OpenSSL verifies a
+# signature by such a key that anyone can make (R the identity, S = 0), so no such key is a key.
+_SMALL_ORDER_ED25519 = frozenset(bytes.fromhex(h) for h in (
+    "00" * 32,
+    "01" + "00" * 31,
+    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+    "ec" + "ff" * 30 + "7f",
+    "ed" + "ff" * 30 + "7f",
+    "ee" + "ff" * 30 + "7f",
+))
+
+
 def _public_from_blob(algorithm: str, blob: bytes) -> object:
     """Build the key straight from its SSH wire blob (RFC 4253, 5656, 8709).
 
@@ -70,6 +83,8 @@ def _public_from_blob(algorithm: str, blob: bytes) -> object:
         raw, rest = _take_str(rest)
         if len(raw) != 32:
             raise ValueError("bad Ed25519 key length")
+        if raw[:31] + bytes([raw[31] & 0x7F]) in _SMALL_ORDER_ED25519:
+            raise ValueError("an Ed25519 key of small order, which anyone can sign for")
         key: object = ed25519.Ed25519PublicKey.from_public_bytes(raw)
     elif algorithm == "ssh-rsa":
         from cryptography.hazmat.primitives.asymmetric import rsa
