@@ -19,17 +19,11 @@ from forges.history import (
     commit,
     git,
     nearby_edits,
-    new_repo,
     pr_two_authors,
     raw,
     show,
 )
 from forges.plumbing import Identity, Stamp
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    return new_repo(tmp_path)
 
 
 def test_github_squash_multi_commit_two_authors(repo: Path) -> None:

@@ -17,16 +17,10 @@ from forges.history import (
     commit,
     git,
     nearby_edits,
-    new_repo,
     pr_two_authors,
     raw,
 )
 from forges.plumbing import GITLAB, Identity, Stamp
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    return new_repo(tmp_path)
 
 
 def test_gitlab_template_rendering() -> None:
