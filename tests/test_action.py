@@ -56,3 +56,28 @@ def test_the_write_step_keeps_the_report_of_a_failing_audit_and_fails_when_none_
     assert result["ruleId"] == "missing-cosign"
     broken = _run_step(repo, "no-such-commit", out)
     assert broken.returncode == 2 and "does not name a commit" in broken.stderr
+
+
+def _fetch(clone: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "REQUEST_HEADS": "all"}
+    return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c",
+                           _step("Fetch history and notes")["run"]],
+                          cwd=clone, env=env, capture_output=True, text=True, check=False)
+
+
+def test_the_fetch_step_gets_the_notes_passes_without_any_and_fails_when_origin_does(
+    tmp_path: Path,
+) -> None:
+    # A notes fetch that failed and was passed over would let a note's `yes` go unread.
+    origin = f.init(tmp_path / "origin")
+    f.write(origin, {"a.txt": "a\n"})
+    f.git(origin, "add", "-A")
+    f.git(origin, "commit", "-q", "--no-verify", "-m", "first")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(origin), str(clone)], check=True)
+    assert _fetch(clone).returncode == 0  # adoption day: no notes anywhere yet
+    f.git(origin, "notes", "--ref", "provenance", "add", "-m", "AI-Assisted: yes", "HEAD")
+    assert _fetch(clone).returncode == 0
+    assert f.git(clone, "notes", "--ref", "provenance", "show", "HEAD") == "AI-Assisted: yes"
+    origin.rename(tmp_path / "gone")
+    assert _fetch(clone).returncode != 0
