@@ -2,7 +2,8 @@
 
 One result per violation: `ruleId` is the verdict code, the rules' texts come from the verdict
 table (audit/codes.py), the location is the first critical path the violation concerns (else the
-policy file), and the commit is in the message and in `partialFingerprints`. docs/evidence.md.
+policy file), and the commit is in the message and in `partialFingerprints`. A policy glob that
+matches no file is a configuration notification, as the other formats' warnings. docs/evidence.md.
 """
 
 from __future__ import annotations
@@ -106,6 +107,14 @@ def to_sarif(result: AuditResult, subjects: dict[str, str]) -> dict[str, Any]:
                                 f"code scanning rejects more than {MAX_RESULTS} results; audit a "
                                 "shorter range or read them all with --format json"},
         }]
+    if result.warnings:  # a policy glob that protects nothing: a configuration problem
+        invocation["toolConfigurationNotifications"] = [{
+            "level": "warning",
+            "descriptor": {"id": w.to_doc()["code"]},
+            "message": {"text": w.message()},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": POLICY_FILE}}}],
+            "properties": {"rule": w.rule, "glob": w.glob},
+        } for w in result.warnings]
     s = spool.summary(result.judgements)
     return {
         "$schema": SCHEMA_URI,

@@ -1,5 +1,5 @@
-"""A rule glob that matches no tracked file protects nothing: the audit warns (text, markdown and
-JSON), naming the rule and the glob, until the glob matches a file or the rule lists it in
+"""A rule glob that matches no tracked file protects nothing: the audit warns (text, markdown,
+JSON and SARIF), naming the rule and the glob, until the glob matches a file or the rule lists it in
 `future-paths`, which is validated as strictly as every other key."""
 
 from __future__ import annotations
@@ -44,6 +44,10 @@ def test_the_audit_names_the_rule_and_the_glob_that_matches_nothing(typo_repo: R
     assert doc["warnings"] == [{"code": "unmatched-glob", "rule": "tier-1",
                                 "glob": "service/payments/**", "message": message}]
     assert "| `warnings` |" in (PROJECT / "docs" / "audit-json.md").read_text()
+    [note] = json.loads(_audit(typo_repo, "sarif"))["runs"][0]["invocations"][0][
+        "toolConfigurationNotifications"]
+    assert note["level"] == "warning" and note["descriptor"]["id"] == "unmatched-glob"
+    assert note["message"]["text"] == message and note["properties"]["glob"] == "service/payments/**"
 
 
 def test_a_future_path_acknowledged_in_the_policy_stops_the_warning(tmp_path, people) -> None:
