@@ -6,6 +6,7 @@ import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -42,6 +43,15 @@ def ssh_keygen(*args: str, stdin: bytes | None = None, cwd: Path | None = None,
     )
 
 
+def _accepts(sock: str) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+        try:
+            client.connect(sock)
+        except OSError:
+            return False
+    return True
+
+
 @contextlib.contextmanager
 def running_agent() -> Iterator[dict[str, str]]:
     """Start a private ssh-agent; yield an environment pointing at it; kill it afterwards."""
@@ -54,7 +64,9 @@ def running_agent() -> Iterator[dict[str, str]]:
     )
     try:
         deadline = time.monotonic() + 10
-        while not os.path.exists(sock):
+        # The socket's path appears when it is bound, before the agent listens: wait for a
+        # connection to succeed (under load, ssh-add in between gets "connection refused").
+        while not _accepts(sock):
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("ssh-agent did not start")
             time.sleep(0.01)
