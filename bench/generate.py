@@ -28,6 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import plan as plan_mod  # noqa: E402
 from plan import SENIORS, Person, Planned, _data, plan  # noqa: E402
 
 from provenance.audit import walk  # noqa: E402
@@ -186,7 +187,7 @@ def generate_unadopted(commits: int, seed: int = 1, *, light: bool = False,
     carry only their agent's fingerprint. What `audit --policy` scans (no digests needed).
     `light`: one-line file contents (plan.py `_Tree.body`), for a million commits."""
     where = (OUT / f"history-v{GENERATOR_VERSION}-n{commits}-s{seed}"
-             / ("unadopted-light" if light else "unadopted"))
+             / (f"unadopted-light{plan_mod.LIGHT_VERSION}" if light else "unadopted"))
     if (where / "DONE").exists():
         return where / "repo"
     shutil.rmtree(where, ignore_errors=True)

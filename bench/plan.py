@@ -22,6 +22,11 @@ LATER_CRITICAL = "lib/core/**"  # added by the policy change half-way
 SERVICES = ("payments", "checkout", "search", "accounts", "ledger", "mail", "catalog", "auth",
             "reports", "billing", "shipping", "inventory", "web", "mobile", "admin", "infra")
 MODULES = ("api", "db", "models", "views", "jobs", "util", "tests", "config", "cli", "cache")
+# The light plan puts a directory's new files in folders of this many (`_Tree.new_path`): with the
+# full plan's flat directories (~1,600 files each at 1M commits) git wrote, hashed and deltified a
+# tree that size for every commit, and the generator's cost per commit grew with the history.
+LIGHT_PART = 64
+LIGHT_VERSION = 2  # of the light plan: its cached histories' folder (generate.py) names it
 WORDS = ("value", "count", "total", "item", "order", "user", "cache", "result", "index", "key",
          "price", "amount", "record", "state", "token", "limit", "offset", "buffer", "queue")
 
@@ -103,9 +108,11 @@ class _Tree:
         self.light = light
         self.version: dict[str, int] = {}  # `light`: how often each file was written
         self.files: dict[str, list[str]] = {}
+        self.lengths: dict[str, int] = {}  # `light`: a file's number of lines, not its lines
         # The files of each directory, in the order `files` holds them: a change looks up its
         # directory's files here instead of scanning every file (quadratic: hours at 1M commits).
         self.in_dir: dict[str, dict[str, None]] = {}
+        self.created: dict[str, int] = {}  # `light`: files ever created in each directory
         self.serial = 0
 
     def line(self) -> str:
@@ -115,27 +122,56 @@ class _Tree:
 
     def new_path(self, directory: str) -> str:
         self.serial += 1
+        if self.light:  # at most LIGHT_PART files a folder: each commit's trees stay small
+            made = self.created[directory] = self.created.get(directory, 0) + 1
+            return f"{directory}/part_{made // LIGHT_PART}/file_{self.serial}.py"
         return f"{directory}/file_{self.serial}.py"
+
+    def edit_light(self, path: str) -> None:
+        """`change`'s edit of a file, in `light`: the same kinds of edit on a count of lines,
+        without drawing their words (the full plan's cost; `body` never shows them)."""
+        rng = self.rng
+        n = self.lengths[path]
+        for _ in range(rng.randint(1, 3)):
+            op = rng.random()
+            rng.randrange(n + 1)
+            if op < 0.4 and n:
+                self.serial += 1
+            elif op < 0.55 and n > 4:
+                n -= 1
+            else:
+                grown = rng.randint(1, 4)
+                n += grown
+                self.serial += grown
+        self.lengths[path] = n
 
     def change(self, directory: str, avoid: set[str]) -> tuple[bytes, list[str]]:
         """1-3 file changes under `directory`; returns (commands, touched paths)."""
         cmds: list[bytes] = []
         touched: list[str] = []
         in_dir = self.in_dir.setdefault(directory, {})
-        here = [p for p in in_dir if p not in avoid]
+        here = [p for p in in_dir if p not in avoid] if avoid else list(in_dir)
         for _ in range(self.rng.choice((1, 1, 1, 2, 2, 3))):
             roll = self.rng.random()
             if not here or roll < 0.18:
                 path = self.new_path(directory)
-                self.files[path] = [self.line() for _ in range(self.rng.randint(8, 40))]
+                if self.light:
+                    self.lengths[path] = self.rng.randint(8, 40)
+                    self.files[path] = []
+                else:
+                    self.files[path] = [self.line() for _ in range(self.rng.randint(8, 40))]
                 in_dir[path] = None
                 here.append(path)
             elif roll < 0.21 and len(here) > 3:
                 path = here.pop(self.rng.randrange(len(here)))
                 del self.files[path], in_dir[path]
+                self.lengths.pop(path, None)
                 cmds.append(f"D {path}\n".encode())
                 touched.append(path)
                 continue
+            elif self.light:
+                path = self.rng.choice(here)
+                self.edit_light(path)
             else:
                 path = self.rng.choice(here)
                 lines = self.files[path]
