@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import generate  # noqa: E402
+import measure  # noqa: E402
 import plan  # noqa: E402
 import run  # noqa: E402
 
@@ -36,9 +37,9 @@ def bench_million(report: Callable[[str], None], python: str, commits: int = MIL
     raw = ["git", "log", "--format=%H%x00%P%x00%an%x00%ae%x00%B", "--raw", "--no-renames", "main"]
     root = run.root_of(repo)
     # One measured pair each (a 1M scan takes about a minute): the whole range and one commit.
-    full = run.interleave(lambda: run.timed(scan, repo), lambda: run.timed(raw, repo), 1)
-    one = run.interleave(lambda: run.timed([*scan[:-2], root, *scan[-2:]], repo),
-                         lambda: run.timed([*raw[:-1], root], repo), 1)
+    full = measure.interleave(lambda: measure.timed(scan, repo), lambda: measure.timed(raw, repo), 1)
+    one = measure.interleave(lambda: measure.timed([*scan[:-2], root, *scan[-2:]], repo),
+                         lambda: measure.timed([*raw[:-1], root], repo), 1)
     m_scan = (full.median("a") - one.median("a")) / (commits - 1) * 1e6
     m_raw = (full.median("b") - one.median("b")) / (commits - 1) * 1e6
     own = run.own_peak_mb(args, repo, python)

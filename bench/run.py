@@ -16,12 +16,10 @@ import json
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -32,70 +30,13 @@ import generate  # noqa: E402
 import plan  # noqa: E402
 import push  # noqa: E402
 import spread  # noqa: E402
+from measure import Run, interleave, timed  # noqa: E402
 
 from provenance.audit import cache  # noqa: E402
 from provenance.ssh import keyfile  # noqa: E402
 
 BIN = Path(sys.executable).parent
 AUDIT = [sys.executable, "-m", "provenance", "audit", "--format", "json"]  # main(): the release's
-
-
-@dataclass(frozen=True)
-class Run:
-    wall: float
-    maxrss_kb: int
-
-
-# A child forked from this (large) process reports this process's size as its own peak: exec
-# records the old address space's high-water mark. So every measured command is started by a
-# small launcher, and its time and peak come from the launcher's wait4: what the command alone
-# used, from just before its exec to its exit.
-_LAUNCHER = """
-import os, sys, time
-devnull = os.open(os.devnull, os.O_WRONLY)
-actions = [(os.POSIX_SPAWN_DUP2, devnull, 1), (os.POSIX_SPAWN_DUP2, devnull, 2)]
-start = time.perf_counter()
-pid = os.posix_spawnp(sys.argv[1], sys.argv[1:], os.environ, file_actions=actions)
-_, status, usage = os.wait4(pid, 0)
-wall = time.perf_counter() - start
-print(wall, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
-"""
-
-
-def timed(cmd: Sequence[str], cwd: Path, env: dict[str, str] | None = None,
-          before: Callable[[], None] | None = None, stdin: str | None = None) -> Run:
-    if before is not None:
-        before()
-    out = subprocess.run([sys.executable, "-S", "-c", _LAUNCHER, *cmd], cwd=cwd, env=env,
-                         input=stdin, capture_output=True, text=True, check=True).stdout.split()
-    wall, maxrss, code = float(out[0]), int(out[1]), int(out[2])
-    if code not in (0, 1):
-        raise SystemExit(f"{' '.join(cmd)} failed with exit status {code}")
-    return Run(wall, maxrss)
-
-
-@dataclass(frozen=True)
-class Pair:
-    a: list[Run]
-    b: list[Run]
-
-    def median(self, side: str) -> float:
-        return statistics.median(r.wall for r in (self.a if side == "a" else self.b))
-
-    def ratio(self) -> float:
-        return statistics.median(x.wall / y.wall for x, y in zip(self.a, self.b, strict=True))
-
-    def peak_mb(self, side: str) -> float:
-        return max(r.maxrss_kb for r in (self.a if side == "a" else self.b)) / 1024
-
-
-def interleave(a: Callable[[], Run], b: Callable[[], Run], n: int) -> Pair:
-    a(), b()  # warm-up, not counted
-    runs_a, runs_b = [], []
-    for _ in range(n):
-        runs_a.append(a())
-        runs_b.append(b())
-    return Pair(runs_a, runs_b)
 
 
 def _drop_cache(repo: Path) -> Callable[[], None]:
@@ -159,7 +100,8 @@ def memory_slope(h: generate.History, report: Callable[[str], None]) -> dict[str
     return out
 
 
-def bench_history(h: generate.History, n: int, report: Callable[[str], None]) -> dict[str, float]:
+def bench_signed(h: generate.History, n: int, report: Callable[[str], None]) -> dict[str, float]:
+    """The fully signed audit against `git log -p` (`--signed-only` runs this alone)."""
     repo = h.path
     out: dict[str, float] = {}
     judged = h.commits - 1  # the trust root (the first commit) is not judged
@@ -176,7 +118,12 @@ def bench_history(h: generate.History, n: int, report: Callable[[str], None]) ->
     report(f"  signed audit (no cache) {p.median('a'):.2f}s vs git log -p {p.median('b'):.2f}s: "
            f"ratio {p.ratio():.2f} (budget 1.6 at 100k); audit peak {p.peak_mb('a'):.0f} MB, "
            f"git {p.peak_mb('b'):.0f} MB")
+    return out
 
+
+def bench_history(h: generate.History, n: int, report: Callable[[str], None]) -> dict[str, float]:
+    repo = h.path
+    out = bench_signed(h, n, report)
     drop = _drop_cache(repo)
     p = interleave(lambda: timed(AUDIT, repo, before=drop), lambda: timed(AUDIT, repo), n)
     out["warm_ratio"] = 1 / p.ratio()
@@ -342,6 +289,8 @@ def main() -> None:
     ap.add_argument("--no-hooks", action="store_true", help="skip the hook latency benchmark")
     ap.add_argument("--hooks-only", action="store_true", help="only the hook latency benchmark")
     ap.add_argument("--push-only", action="store_true", help="only the push (pre-push gate) figures")
+    ap.add_argument("--signed-only", action="store_true",
+                    help="only the signed audit against git log -p, for each size")
     ap.add_argument("--million", action="store_true",
                     help="also scan a generated 1M-commit history (bench/million.py)")
     ap.add_argument("--load", action="store_true",
@@ -362,10 +311,15 @@ def main() -> None:
         h = generate.generate(size, log=lambda s: print(f"  {s}", flush=True))
         print(f"history: {h.commits} commits, {h.merges} merges, {h.ai} AI-assisted, "
               f"{h.cosigned_trailer} trailer + {h.cosigned_note} note co-signs", flush=True)
+        if args.signed_only:
+            results[str(size)] = bench_signed(h, n, lambda s: print(s, flush=True))
+            continue
         results[str(size)] = {} if args.push_only else bench_history(h, n, lambda s: print(s, flush=True))
         results[str(size)] |= push.bench_push(h, n, Path(AUDIT[0]).parent, timed,
                                               lambda s: print(s, flush=True))
-    if args.push_only:
+    if args.push_only or args.signed_only:
+        if args.signed_only:
+            budgets.report(results, lambda s: print(s, flush=True))
         print(json.dumps(results, indent=1))
         return
     if sizes:
