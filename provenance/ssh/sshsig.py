@@ -282,6 +282,14 @@ def use_libsodium() -> bool:
     return _ed25519_check is not None
 
 
+@functools.lru_cache(maxsize=1024)  # a few keys sign all of an audit's signatures
+def _ed25519_raw(key: PublicKey) -> bytes | None:
+    """The raw 32 bytes of an Ed25519 key, as libsodium takes it (None for any other key); raises
+    ValueError for a blob that is no valid key, as `_load_public` does."""
+    public = _load_public(key)
+    return public.public_bytes_raw() if isinstance(public, ed25519.Ed25519PublicKey) else None
+
+
 def _check_raw(key: PublicKey, signature: bytes, data: bytes) -> None:
     """Raise ValueError unless `signature` (SSH encoding) is `key`'s signature over `data`."""
     sig_type, pos = _field(signature, 0)
@@ -289,15 +297,19 @@ def _check_raw(key: PublicKey, signature: bytes, data: bytes) -> None:
     if pos != len(signature):
         raise ValueError("trailing data in signature")
     algorithm = sig_type.decode("ascii", "replace")
+    if _ed25519_check is not None and algorithm == "ssh-ed25519" and \
+            (ed_raw := _ed25519_raw(key)) is not None:  # the audit's path: one check a commit
+        if len(raw) != 64:
+            raise ValueError("bad Ed25519 signature length")
+        if not _ed25519_check(ed_raw, raw, data):
+            raise ValueError("signature does not verify")
+        return
     public = _load_public(key)
     try:
         if isinstance(public, ed25519.Ed25519PublicKey) and algorithm == "ssh-ed25519":
             if len(raw) != 64:
                 raise ValueError("bad Ed25519 signature length")
-            if _ed25519_check is None:
-                public.verify(raw, data)
-            elif not _ed25519_check(public.public_bytes_raw(), raw, data):
-                raise ValueError("signature does not verify")
+            public.verify(raw, data)
         elif isinstance(public, ed25519.Ed25519PublicKey):
             raise ValueError(f"signature type {algorithm!r} does not fit a {key.algorithm} key")
         else:
