@@ -19,7 +19,7 @@ from provenance.git import git
 from provenance.git.merges import OwnChange, own_changes
 from provenance.policy.schema import POLICY_FILE
 from provenance.wire import digest, trailers
-from provenance.wire.patch import DIFF_HEADER, path_of_header, raw_entries, raw_paths
+from provenance.wire.patch import path_of_header, raw_entries, raw_paths
 
 _START = b"\x00\x00C "
 _END = b"\x00END\x00\n"
@@ -30,19 +30,25 @@ UNKNOWN = ""  # the digest of a commit streamed without its patch: nothing neede
 SIGNATURE_MARK = "Provenance-Signature"  # a message holding it may need its digest
 
 
+# patch.DIFF_HEADER, found in `b"\n" + patch`: a pattern that starts with a literal is searched
+# for fast, `^` is tried at every byte (21 -> 5.5 us a commit of the bench history).
+_HEADER_AFTER_LF = re.compile(rb"\ndiff --[^\n]*")
+
+
 def _patch_facts(patch: bytes, paths: list[str]) -> tuple[str, ...] | None:
     """Fill `paths` from the patch's `diff --` headers; the policy file's `index` ids, if shown."""
     policy_ids = None
-    for header in DIFF_HEADER.finditer(patch):
-        path = path_of_header(header[0])
+    text = b"\n" + patch
+    for header in _HEADER_AFTER_LF.finditer(text):
+        path = path_of_header(header[0][1:])
         if path is None:
             continue
         paths.append(path)
         if path == POLICY_FILE and policy_ids is None:
             # "index OLD..NEW [mode]", or "index P1,P2..NEW" for a combined diff; none when only
             # the mode changed, so look no further than the next header.
-            after = patch[header.end():]
-            extended = after[:m.start()] if (m := DIFF_HEADER.search(after)) else after
+            after = text[header.end():]
+            extended = after[:m.start()] if (m := _HEADER_AFTER_LF.search(after)) else after
             index = re.search(rb"^index (\S+)", extended.split(b"\n@@", 1)[0], re.MULTILINE)
             if index is not None:
                 old, _, new = index[1].decode().partition("..")
