@@ -185,7 +185,7 @@ def generate_unadopted(commits: int, seed: int = 1, *, light: bool = False,
                        log: Callable[[str], None] = print) -> Path:
     """The same plan before adoption: no declarations, signatures or notes; AI-assisted commits
     carry only their agent's fingerprint. What `audit --policy` scans (no digests needed).
-    `light`: one-line file contents (plan.py `_Tree.body`), for a million commits."""
+    `light`: the light plan (one-line files in folders of 64, plan.py), for a million commits."""
     where = (OUT / f"history-v{GENERATOR_VERSION}-n{commits}-s{seed}"
              / (f"unadopted-light{plan_mod.LIGHT_VERSION}" if light else "unadopted"))
     if (where / "DONE").exists():
@@ -212,7 +212,7 @@ def main() -> None:
     ap.add_argument("--unadopted", action="store_true",
                     help="only the unadopted history (what a scan reads): no signatures, no pass 1")
     ap.add_argument("--light", action="store_true",
-                    help="with --unadopted: one-line file contents (the same commits and paths)")
+                    help="with --unadopted: the light plan (one-line files, small folders)")
     args = ap.parse_args()
     if args.unadopted:
         print(generate_unadopted(args.commits, args.seed, light=args.light))

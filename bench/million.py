@@ -1,9 +1,11 @@
 """A real million commits: the scan of an unadopted history, its time per commit against git, and
 the audit process's own peak memory (DESIGN §8: under 300 MB at 1M, measured, not projected).
 
-The history is `generate.py --unadopted --light`: the bench plan's commits, paths and messages with
-one-line file contents (writing 1M full-size commits costs ~an hour on the 2-core machine). A scan
-reads `git log --raw`, which compares trees, not contents, so its work per commit is the same.
+The history is `generate.py --unadopted --light`: a plan of the bench plan's shape (the same
+directories, merges, AI-assisted share and messages) with one-line file contents and at most 64
+files a folder (plan.py `LIGHT_PART`): the full plan's flat directories reach ~1,600 files each at
+1M commits, and writing such trees for every commit made the generator's cost grow with history.
+A scan reads `git log --raw`, which compares trees, not contents.
 
     .venv/bin/python bench/run.py --million        # or: bench/million.py
 """

@@ -203,7 +203,8 @@ class _Tree:
 
 def plan(commits: int, seed: int, light: bool = False) -> Iterator[Planned]:
     """The deterministic history: a main line with side branches merged back, a policy change.
-    `light`: the same commits, paths and messages, with one-line file contents (`_Tree.body`)."""
+    `light`: the same shape (directories, merges, AI share, messages), one-line file contents
+    (`_Tree.body`), and a directory's files in folders of `LIGHT_PART` (`_Tree.new_path`)."""
     rng = random.Random(seed)
     tree = _Tree(rng, light)
     policy = policy_text(False)
