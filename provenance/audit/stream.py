@@ -60,11 +60,12 @@ def _raw_facts(raw: bytes, paths: list[str]) -> tuple[str, ...] | None:
     """The same from `--raw` lines: the paths a patch would name, in the same order, and the
     policy file's ids."""
     policy_ids = None
-    for old, new, status, path in raw_entries(raw):
+    for entry in raw_entries(raw):
+        path = entry.path
         # A type change is a deletion and a creation in a patch: two headers, one path.
-        paths.extend((path, path) if status == b"T" else (path,))
+        paths.extend((path, path) if entry.status == b"T" else (path,))
         if path == POLICY_FILE and policy_ids is None:
-            policy_ids = (old, new)
+            policy_ids = (entry.old, entry.new)
     return policy_ids
 
 

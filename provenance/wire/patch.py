@@ -1,4 +1,5 @@
-"""A pinned patch and git's `--raw` lines, read as files: which paths they name, and their blocks.
+"""A pinned patch and git's `--raw` lines, read as files: which paths they name, which of them
+are submodules (gitlinks, mode 160000), and their blocks.
 
 Paths are decoded with surrogateescape (a non-UTF-8 name keeps its bytes); git C-quotes unusual
 names (core.quotePath=true), and `unquote` reverses that.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterator
+from typing import NamedTuple
 
 from provenance.errors import ProvenanceError
 
@@ -56,23 +58,83 @@ def path_of_header(line: bytes) -> str | None:
 
 DIFF_HEADER = re.compile(rb"^diff --.*$", re.MULTILINE)  # `^` after LF only: a lone CR is content
 # ":MODE MODE OLD NEW STATUS\tPATH"; one `findall` a commit rather than a Python step per line.
-RAW_LINE = re.compile(rb"^:[0-7]+ [0-7]+ ([0-9a-f]+) ([0-9a-f]+) ([A-Z])[0-9]*\t([^\n]*)$", re.M)
+RAW_LINE = re.compile(
+    rb"^:([0-7]+) ([0-7]+) ([0-9a-f]+) ([0-9a-f]+) ([A-Z])[0-9]*\t([^\n]*)$", re.M)
+GITLINK = "160000"  # the mode of a submodule's entry: a commit of another repository
 
 
-def raw_entries(raw: bytes) -> Iterator[tuple[str, str, bytes, str]]:
-    """(old id, new id, status letter, path) of each `--raw` line."""
+class RawEntry(NamedTuple):
+    """One `--raw` line: a changed path, its modes and object ids on both sides."""
+
+    old_mode: str
+    new_mode: str
+    old: str
+    new: str
+    status: bytes  # the letter: A, D, M, T (a type change) ...
+    path: str
+
+    @property
+    def gitlink(self) -> bool:
+        """A submodule on either side (added, bumped, removed, or a type change)."""
+        return GITLINK in (self.old_mode, self.new_mode)
+
+
+def raw_entries(raw: bytes) -> Iterator[RawEntry]:
+    """The `--raw` lines of `raw`, in git's order."""
     lines = RAW_LINE.findall(raw)
     if len(lines) != raw.count(b"\n:") + raw.startswith(b":"):  # a path unread: a rule unapplied
         raise ProvenanceError("unexpected output from git (a --raw line)")
-    for old, new, status, name in lines:
+    for old_mode, new_mode, old, new, status, name in lines:
         path = (unquote(name)[0] if name.startswith(b'"') else name).decode(
             "utf-8", "surrogateescape")
-        yield old.decode(), new.decode(), status, path
+        yield RawEntry(old_mode.decode(), new_mode.decode(), old.decode(), new.decode(), status,
+                       path)
 
 
 def raw_paths(raw: bytes) -> tuple[str, ...]:
     """The paths of `--raw` lines, each once, in git's order."""
-    return tuple(dict.fromkeys(path for _, _, _, path in raw_entries(raw)))
+    return tuple(dict.fromkeys(e.path for e in raw_entries(raw)))
+
+
+def raw_gitlinks(raw: bytes) -> tuple[str, ...]:
+    """The paths of `--raw` lines that are submodules on either side, each once."""
+    if b" 160000 " not in raw and b":160000 " not in raw:  # C speed: most commits have none
+        return ()
+    return tuple(dict.fromkeys(e.path for e in raw_entries(raw) if e.gitlink))
+
+
+# A submodule in a patch: its mode in the extended header (`index OLD..NEW 160000`, `new file mode
+# 160000`, a combined diff's `mode A,B..C`), or, in a combined diff, which prints no mode that
+# every side shares, a hunk of nothing but `Subproject commit <id>` lines.
+_GITLINK_MODE = re.compile(
+    rb"^(?:index \S+ |(?:new file |deleted file |old |new )?mode (?:\S*[,.])?)160000(?:[,.]|$)", re.M)
+_SUBPROJECT = re.compile(rb"[ +-]*Subproject commit [0-9a-f]+")
+_EXTENDED_END = re.compile(rb"^(?:--- |@@|Binary files )", re.M)
+
+
+def patch_gitlinks(patch: bytes) -> tuple[str, ...]:
+    """The paths of `patch`'s file sections that are submodules (on either side), each once."""
+    if b"160000" not in patch and b"Subproject commit " not in patch:  # C speed: most have none
+        return ()
+    headers = [(h, p) for h in DIFF_HEADER.finditer(patch) if (p := path_of_header(h[0])) is not None]
+    found: dict[str, None] = {}
+    for n, (header, path) in enumerate(headers):
+        section = patch[header.end():headers[n + 1][0].start() if n + 1 < len(headers) else None]
+        cut = _EXTENDED_END.search(section)
+        extended = section[:cut.start()] if cut else section
+        if _GITLINK_MODE.search(extended) or (
+                header[0].startswith((b"diff --cc ", b"diff --combined ")) and cut is not None
+                and _only_subproject_lines(section[cut.start():])):
+            found[path] = None
+    return tuple(found)
+
+
+def _only_subproject_lines(body: bytes) -> bool:
+    """Whether a combined section's hunks (after its `---`/`+++` lines) hold nothing but
+    `Subproject commit` lines: a file holding such text is taken as a submodule too, which only
+    ever makes more paths critical."""
+    lines = [ln for ln in body.split(b"\n") if ln and not ln.startswith((b"--- ", b"+++ ", b"@@"))]
+    return bool(lines) and all(_SUBPROJECT.fullmatch(ln) for ln in lines)
 
 
 def header_paths(patch: bytes) -> set[str]:
