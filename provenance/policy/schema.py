@@ -11,7 +11,7 @@ import functools
 import json
 import re
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ import pathspec
 
 from provenance.errors import ProvenanceError
 from provenance.policy.fields import _show, _Table
+from provenance.policy.gitlink import directory_glob
 from provenance.policy.locator import Checker
 from provenance.ssh.sshsig import PublicKey, parse_public_key
 
@@ -119,6 +120,11 @@ class Rule:
         self._matches[path] = found
         return found
 
+    def match_gitlink(self, path: str) -> str | None:
+        """The first glob of this rule that matches the submodule at `path` as its directory, or
+        one that could match a file inside it (policy/gitlink.py), or None."""
+        return directory_glob(self.paths, self._patterns, path)
+
 
 @dataclass(frozen=True)
 class RevokedKey:
@@ -168,11 +174,18 @@ class Policy:
     def people_with_roles(self, roles: frozenset[str]) -> tuple[Person, ...]:
         return tuple(p for p in self.people if p.roles & roles)
 
-    def critical_matches(self, paths: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
-        """Rule name -> [(path, glob)] for each rule matching at least one path (ANY-match)."""
+    def critical_matches(self, paths: Iterable[str], gitlinks: Collection[str] = ()
+                         ) -> dict[str, list[tuple[str, str]]]:
+        """Rule name -> [(path, glob)] for each rule matching at least one path (ANY-match); a
+        path in `gitlinks` is a submodule, matched as its directory (`Rule.match_gitlink`)."""
         result: dict[str, list[tuple[str, str]]] = {}
         known = self._hits
         screen = self._screen
+        if gitlinks:  # rare: their answers go in a copy of the memo, which the screen would skip
+            known = {**known, **{p: tuple((r.name, g) for r in self.rules
+                                          if (g := r.match_gitlink(p)) is not None)
+                                 for p in gitlinks}}
+            screen = None
         for path in paths:
             if screen is not None and screen.search(path) is None:
                 continue
@@ -180,7 +193,7 @@ class Policy:
             if hits is None:
                 hits = tuple((rule.name, g) for rule in self.rules
                              if (g := rule.match(path)) is not None)
-                if len(known) >= _MAX_REMEMBERED:
+                if len(known) >= _MAX_REMEMBERED and known is self._hits:
                     known.clear()
                 known[path] = hits
             for name, glob in hits:

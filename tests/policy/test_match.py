@@ -92,3 +92,38 @@ def test_one_joined_regex_screens_paths_without_changing_any_answer() -> None:
 def test_rules_built_in_code_reject_bad_globs() -> None:
     with pytest.raises(ProvenanceError, match="invalid glob"):
         _rule("!x")
+
+
+# ---- submodules: the gitlink at P is the directory `P/`, whose files nobody here can see ----------
+
+@pytest.mark.parametrize("glob", [
+    "vendor/crypto/", "vendor/crypto/**", "**/crypto/", "vendor/crypto", "vendor/**", "vendor/",
+    "crypto", "crypto/", "**/crypto", "/vendor/crypto",
+    # globs reaching inside it: a bump may change those files
+    "vendor/crypto/src/**", "vendor/crypto/src", "vendor/crypto/*.c", "**/aes/*.c", "*.c",
+    "v*/c?ypto/x", "src/", "vendor/**/aes.c",
+])
+def test_a_gitlink_is_matched_as_its_directory_and_by_globs_that_reach_into_it(glob: str) -> None:
+    assert _rule(glob).match_gitlink("vendor/crypto") == glob
+    policy = Policy(version=1, rules=(_rule(glob),))
+    assert policy.critical_matches(["vendor/crypto"], ["vendor/crypto"]) == {
+        "r": [("vendor/crypto", glob)]}
+
+
+@pytest.mark.parametrize("glob", [
+    "payments/**", "vendor/other/**", "vendor/crypto2/**", "/crypto/**", "vendor/crypto2",
+    "vendor/cryptography/*.c", "/src/**", "vendor/crypt", "vendor/*.c",
+])
+def test_a_gitlink_is_not_matched_by_globs_elsewhere(glob: str) -> None:
+    assert _rule(glob).match_gitlink("vendor/crypto") is None
+    assert Policy(version=1, rules=(_rule(glob),)).critical_matches(
+        ["vendor/crypto"], ["vendor/crypto"]) == {}
+
+
+def test_only_a_gitlink_is_a_directory() -> None:
+    # A file at the same path is a file; the memo of file answers is not changed by a gitlink's.
+    policy = Policy(version=1, rules=(_rule("*.c", "vendor/crypto/**"),))
+    assert policy.critical_matches(["vendor/crypto", "x.py"]) == {}
+    assert policy.critical_matches(["vendor/crypto", "x.py"], ["vendor/crypto"]) == {
+        "r": [("vendor/crypto", "*.c")]}
+    assert policy.critical_matches(["vendor/crypto"]) == {}
