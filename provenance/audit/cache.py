@@ -1,9 +1,9 @@
 """What never changes for a commit, kept in sqlite in the git common dir between audits.
 
-Cached: a commit's change digest, the paths its patch touches and its policy-blob change (all
-functions of the commit id), its parsed trailers, and a signature's validity over given statement
-bytes. Not AI fingerprints: finding them is cheaper than looking them up. Every key holds the tool
-version and the digest algorithm version, so a new version never reads an old answer.
+Cached: a commit's change digest, the paths its patch touches (and which are submodules) and its
+policy-blob change (all functions of the commit id), its parsed trailers, and a signature's validity
+over given statement bytes. Not AI fingerprints: finding them is cheaper than looking them up.
+Every key holds the tool version and the digest algorithm version: a new one never reads an old answer.
 
 Verdicts (one commit's judgement before cover co-signs of merges are applied, as its JSON report
 line: `spool.Encoded`) are cached, except by a scan, under a key holding everything `judge` reads
@@ -67,6 +67,7 @@ class Facts:
     paths: tuple[str, ...]
     policy: tuple[str, ...] | None  # the policy file's ids in the patch ("index" line), if shown
     trailers: tuple[tuple[str, str], ...]
+    gitlinks: tuple[str, ...] = ()  # the submodules among `paths`
 
 
 def generation() -> str:
@@ -122,14 +123,17 @@ class Cache:
             for sha, change, paths, policy, trailers in self._db.execute(
                     "SELECT sha, digest, paths, policy, trailers FROM facts WHERE gen = ? AND "
                     f"sha IN ({marks})", (self.gen, *chunk)):
-                found[sha] = Facts(change, tuple(json.loads(paths)),
+                names = json.loads(paths)  # {"paths", "gitlinks"}: a commit with submodules
+                found[sha] = Facts(change, tuple(names["paths"] if type(names) is dict else names),
                                    None if policy is None else tuple(policy.split(",")),
-                                   tuple((k, v) for k, v in json.loads(trailers)))
+                                   tuple((k, v) for k, v in json.loads(trailers)),
+                                   tuple(names["gitlinks"]) if type(names) is dict else ())
         return found
 
     def put_facts(self, sha: str, facts: Facts) -> None:
         self._facts.append((
-            self.gen, sha, facts.digest, json.dumps(facts.paths),
+            self.gen, sha, facts.digest, json.dumps({"paths": facts.paths, "gitlinks": facts.gitlinks}
+                                                    if facts.gitlinks else facts.paths),
             None if facts.policy is None else ",".join(facts.policy),
             json.dumps(facts.trailers)))
         if len(self._facts) >= 5000:
@@ -346,10 +350,9 @@ def _chunks(shas: Sequence[str]) -> Iterator[tuple[Sequence[str], str]]:
         yield chunk, ",".join("?" * len(chunk))
 
 
-# A verdict is stored as the judgement's JSON report line and what a walk reads of it
-# (`spool.Encoded`), marshalled: a warm audit decodes one a commit and builds no judgement, and
-# its JSON report copies the lines. marshal's format may change between Python versions, so the
-# generation names the version.
+# A verdict is stored as the judgement's JSON report line and what a walk reads of it (`spool.
+# Encoded`), marshalled: a warm audit decodes one a commit and builds no judgement, and its JSON
+# report copies the lines. marshal's format may change between Pythons: the generation names it.
 def _encode_verdict(j: Judgement | spool.Encoded, covers: tuple[str, ...]) -> bytes:
     e = spool.encoded(j)
     approvals = [[c.merge, c.signer, c.key.algorithm, sshsig.b64(c.key.blob)]
@@ -379,14 +382,11 @@ def open_cache(common_dir: Path) -> Cache | None:
 
 @contextlib.contextmanager
 def memoised(cache: Cache | None) -> Iterator[None]:
-    """For the length of one walk, answer `sshsig.verify` from `cache`.
-
-    The judge is pure and calls it by module attribute; it is a pure function of its arguments
-    (and of the tool version, which is in every key), so answering it from the cache changes no
-    verdict. The original is always restored. Fingerprints (`signals.commit_signals`) are not
-    cached: finding them (~2 us a commit) is cheaper than a look-up, and storing one a commit
-    made a first scan of 100k commits 1.5 s slower.
-    """
+    """For the length of one walk, answer `sshsig.verify` from `cache` (the judge calls it by module
+    attribute; a pure function of its arguments and of the tool version, in every key: no verdict
+    changes), then restore it. Fingerprints (`signals.commit_signals`) are not cached: finding them
+    (~2 us a commit) is cheaper than a look-up, and storing one a commit made a first scan of 100k
+    commits 1.5 s slower."""
     if cache is None:
         yield
         return

@@ -127,7 +127,7 @@ def judge(
         approvals.append((c.key, c.signer, f"co-sign of merge {_short(c.merge)}"))
     counted: set[str] = set()
     critical: dict[str, list[str]] = {}
-    for name, hits in policy.critical_matches(record.paths).items():
+    for name, hits in policy.critical_matches(record.paths, record.gitlinks).items():
         rule = next(r for r in policy.rules if r.name == name)
         if rule.applies_to == "ai-assisted" and not ai:
             continue

@@ -54,6 +54,9 @@ class CommitRecord(NamedTuple):
     # On the audited tip's first-parent chain (audit/forks.py): from the light rows; None when
     # the walk reads it from git.
     mainline: bool | None = None
+    # The submodules (gitlinks, on either side) among `paths`: a rule matches each as its
+    # directory (policy/gitlink.py); the names stay git's, as the digest reads them.
+    gitlinks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from provenance.audit.stream import (
 from provenance.errors import ProvenanceError
 from provenance.git import git, merges
 from provenance.policy.schema import POLICY_FILE
-from provenance.wire.patch import raw_paths
+from provenance.wire.patch import raw_gitlinks, raw_paths
 
 # git's delta-base cache at 32 MB instead of 16: `git log --raw` over 100k commits takes 2.3 s
 # instead of 3.0 (as without a limit) and stays near 110 MB instead of 285.
@@ -132,7 +132,8 @@ def _completed(held: list[CommitRecord], cwd: str | Path | None, db: cache.Cache
                 raise ProvenanceError("two git streams disagree on the order of commits")
             raw = got
         elif raw.sha in octopus:
-            raw = raw._replace(paths=raw_paths(octopus[raw.sha].raw))
+            own = octopus[raw.sha].raw
+            raw = raw._replace(paths=raw_paths(own), gitlinks=raw_gitlinks(own))
         if raw.policy_ids is None and raw.sha in policy_ids:  # the --cc patch may name the ids
             raw = raw._replace(policy_ids=policy_ids[raw.sha])
         yield raw

@@ -19,7 +19,13 @@ from provenance.git import git
 from provenance.git.merges import OwnChange, own_changes
 from provenance.policy.schema import POLICY_FILE
 from provenance.wire import digest, trailers
-from provenance.wire.patch import path_of_header, raw_entries, raw_paths
+from provenance.wire.patch import (
+    patch_gitlinks,
+    path_of_header,
+    raw_entries,
+    raw_gitlinks,
+    raw_paths,
+)
 
 _START = b"\x00\x00C "
 _END = b"\x00END\x00\n"
@@ -110,15 +116,19 @@ def parse_log(blocks: Iterable[bytes], *, patches: bool = True,
         if body.startswith(b"\n"):
             body = body[1:]
         paths: list[str] = []
+        gitlinks: tuple[str, ...] = ()  # submodules among `paths`: rules see each as its directory
         sha, parents, author_name, author_email, committer_name, committer_email, stamp, \
             message = fields
         if " " not in parents:
             if patches:
                 change = digest.digest_of_patch(io.BytesIO(body))
                 policy_ids = _patch_facts(body, paths)
+                # A one-parent patch names a submodule's mode: one C-speed look for most commits.
+                gitlinks = patch_gitlinks(body) if b" 160000" in body else ()
             else:
                 change = UNKNOWN
                 policy_ids = _raw_facts(body, paths)
+                gitlinks = raw_gitlinks(body)
         elif patches:
             mine = own.get(sha) if own is not None else None
             if mine is None:  # judged on its --cc paths, an evil merge would pass
@@ -126,13 +136,15 @@ def parse_log(blocks: Iterable[bytes], *, patches: bool = True,
             policy_ids = _patch_facts(body, paths)
             change = digest.digest_of_patch(io.BytesIO(body + digest.merge_part(body, mine)))
             paths = list(raw_paths(mine.raw))
+            gitlinks = raw_gitlinks(mine.raw)
         else:
             change, policy_ids = UNKNOWN, None
             paths = list(raw_paths(body))
+            gitlinks = raw_gitlinks(body)
         yield CommitRecord(
             sha, tuple(parents.split()), author_name, author_email, committer_name,
             committer_email, int(stamp) if stamp.isdigit() else 0, message.removesuffix("\n"),
-            change, tuple(paths), policy_ids,
+            change, tuple(paths), policy_ids, gitlinks=gitlinks,
         )
 
 
@@ -292,12 +304,12 @@ def digests_of(shas: Sequence[str], cwd: str | Path | None, *, newest_first: boo
 
 def _with_facts(raw: CommitRecord, facts: cache.Facts) -> CommitRecord:
     return raw._replace(digest=facts.digest, paths=facts.paths, policy_ids=facts.policy,
-                        trailers=facts.trailers)
+                        trailers=facts.trailers, gitlinks=facts.gitlinks)
 
 
 def _facts(raw: CommitRecord) -> cache.Facts:
     parsed = tuple(trailers.parse(raw.message))
-    return cache.Facts(raw.digest, raw.paths, raw.policy_ids, parsed)
+    return cache.Facts(raw.digest, raw.paths, raw.policy_ids, parsed, raw.gitlinks)
 
 
 def cached_stream(revs: Sequence[str], cwd: str | Path | None, db: cache.Cache | None,

@@ -56,14 +56,20 @@ def _policy_at(rev: str | None) -> Policy | None:
         return None
 
 
-def _changed_paths(change: Change) -> list[str]:
-    """The paths the commit changes against its first parent (all of them for a root commit)."""
+def _changed_paths(change: Change) -> tuple[list[str], tuple[str, ...]]:
+    """The paths the commit changes against its first parent (all of them for a root commit),
+    and the submodules among them, which the rules match as directories."""
     if not change.parents:
-        out = git.run(["ls-tree", "-r", "-z", "--name-only", "--full-tree", change.tree])
-    else:
-        out = git.run(["diff-tree", "-r", "-z", "--name-only", "--no-renames",
-                       change.parents[0], change.tree])
-    return [p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p]
+        rows = [e.partition(b"\t") for e in
+                git.run(["ls-tree", "-r", "-z", "--full-tree", change.tree]).split(b"\0") if e]
+        paths = [name.decode("utf-8", "surrogateescape") for _, _, name in rows]
+        return paths, tuple(p for (mode, _, _), p in zip(rows, paths, strict=True)
+                            if mode.startswith(b"160000 "))
+    from provenance.wire import patch  # deferred: only a commit that may need a co-sign reads it
+
+    raw = git.run(["diff-tree", "-r", "--raw", "--no-abbrev", "--no-renames", change.parents[0],
+                   change.tree])
+    return list(patch.raw_paths(raw)), patch.raw_gitlinks(raw)
 
 
 def _who(policy: Policy, roles: frozenset[str], author: str) -> str:
@@ -101,7 +107,7 @@ def cosign_needed(change: Change, ai: bool) -> str | None:
         return None
     needs: list[str] = []
     if any(r.applies_to == "all" or ai for r in policy.rules):
-        for name, hits in policy.critical_matches(_changed_paths(change)).items():
+        for name, hits in policy.critical_matches(*_changed_paths(change)).items():
             rule = next(r for r in policy.rules if r.name == name)
             if rule.applies_to == "ai-assisted" and not ai:
                 continue
