@@ -215,10 +215,36 @@ def check_trust_root(cwd: str | Path | None = None) -> Check:
     return Check("trust root", True, f"pinned at {sha[:12]}")
 
 
+def check_commit_graph(cwd: str | Path | None = None) -> Check:
+    """Whether git keeps changed-path filters for this history: an accelerator only (the answers
+    are the same), so never a problem to fix; said, with the command, when missing."""
+    info = git.common_dir(cwd) / "objects" / "info"
+    chain = info / "commit-graphs" / "commit-graph-chain"
+    try:
+        names = [f"commit-graphs/graph-{h}.graph" for h in chain.read_text().split()]
+    except OSError:
+        names = ["commit-graph"]
+    found = False
+    for name in names:
+        try:
+            with open(info / name, "rb") as graph:
+                found = found or b"BIDX" in graph.read(256)  # the chunk table, near the start
+        except OSError:
+            pass
+    if found:
+        return Check("commit-graph", True, "with changed-path filters: listing the history that "
+                     "changes the policy (a first push, a new trust root) is ~7x faster")
+    return Check("commit-graph", True, "no changed-path filters: the first push after a clone "
+                 "lists the history that changes the policy (~2 s CPU a 100k commits); "
+                 "`git commit-graph write --reachable --changed-paths` once makes it ~7x "
+                 "faster, and git keeps the filters on its later writes")
+
+
 def diagnose(cwd: str | Path | None = None) -> list[Check]:
     """Every check, in the order a newcomer would fix them."""
     git.git_dir(cwd)  # "not a git repository" before anything else
     policy_checks, pol = check_policy(cwd)
     signing_checks, route = check_signing(pol, cwd)
     return [check_git(cwd), *check_hooks(cwd), check_notes_config(cwd), *policy_checks,
-            *signing_checks, check_ssh_keygen(route), check_notes(cwd=cwd), check_trust_root(cwd)]
+            *signing_checks, check_ssh_keygen(route), check_notes(cwd=cwd), check_trust_root(cwd),
+            check_commit_graph(cwd)]

@@ -151,3 +151,15 @@ def test_a_passphrase_protected_key_needs_the_agent_or_ssh_keygen(tmp_path: Path
         rc, out = doctor(repo, bob, {**extra, "PATH": _path_without_ssh_keygen(tmp_path / "b")})
     assert rc == 1 and ("FIX ssh-keygen: needed to sign with your passphrase-protected key, and not "
                         "found on PATH") in out
+
+
+def test_a_commit_graph_with_changed_path_filters_is_suggested_not_required(
+        tmp_path: Path, people: dict[str, Person]) -> None:
+    repo = _with_code(new_repo(tmp_path, people), people)
+    repo.git("config", "provenance.trustRoot", "HEAD")
+    rc, out = doctor(repo, people["bob"])
+    assert rc == 0 and "ok  commit-graph: no changed-path filters" in out
+    assert "git commit-graph write --reachable --changed-paths" in out
+    repo.git("commit-graph", "write", "--reachable", "--changed-paths")
+    rc, out = doctor(repo, people["bob"])
+    assert rc == 0 and "ok  commit-graph: with changed-path filters" in out
