@@ -6,7 +6,8 @@ installed pre-push hook is then called as git calls it (remote name and URL as a
 pushed ref on stdin):
 
 - warm: after an `audit` in that clone, as a developer who audits or pushed before has;
-- fresh: as in a clone that never ran the tool: no cache, no trust root recorded.
+- fresh: as in a clone that never ran the tool: no cache, no trust root recorded;
+- moved: warm, but the remote's tip moved one commit past the cached one (a push after a fetch).
 
     .venv/bin/python bench/run.py --push-only --sizes 100000
 """
@@ -14,6 +15,7 @@ pushed ref on stdin):
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -108,11 +110,42 @@ def bench_push(h: generate.History, n: int, release: Path, timed: Callable[..., 
     audit = [str(release / "python"), "-m", "provenance", "audit", "--format", "json"]
     subprocess.run(audit, cwd=clone, env=env, capture_output=True, check=False)  # warms the cache
     warm = [timed(hook, clone, env, stdin=line) for _ in range(n + 1)][1:]
-    out = {"push_warm_s": _median(warm), "push_fresh_s": _median(fresh)}
+    tip, restore = _git(clone, "rev-parse", f"HEAD~{PUSHED - 1}"), _restore(clone)
+    moved = [timed(hook, clone, env, before=restore, stdin=_moved(line, tip)) for _ in range(n)]
+    out = {"push_warm_s": _median(warm), "push_fresh_s": _median(fresh),
+           "push_moved_s": _median(moved)}
     report(f"  push of {PUSHED} commits, the pre-push hook as git calls it: warm "
            f"{out['push_warm_s']:.2f}s (budget {WARM_BUDGET}), fresh clone "
-           f"{out['push_fresh_s']:.2f}s (budget {FRESH_BUDGET})")
+           f"{out['push_fresh_s']:.2f}s (budget {FRESH_BUDGET}); after a fetch moved the "
+           f"remote's tip one commit past the cached one, {PUSHED - 1} commits: "
+           f"{out['push_moved_s']:.2f}s")
     return out
+
+
+def _moved(line: str, tip: str) -> str:
+    """The push's line, the remote's tip being `tip` (the first pushed commit: as if another
+    developer had pushed it and this clone had fetched it)."""
+    local_ref, local, remote_ref, _ = line.split()
+    return f"{local_ref} {local} {remote_ref} {tip}\n"
+
+
+def _restore(clone: Path) -> Callable[[], None]:
+    """Put back the cache as it is now (warm), before each run: a run caches the state at the
+    moved tip, which the next run must not find."""
+    saved = clone.parent / "warm-cache"
+    saved.mkdir(exist_ok=True)
+    names = [cache.FILE_NAME + suffix for suffix in ("", "-wal", "-shm")]
+    for name in names:
+        if (clone / ".git" / name).exists():
+            shutil.copy2(clone / ".git" / name, saved / name)
+
+    def restore() -> None:
+        for name in names:
+            (clone / ".git" / name).unlink(missing_ok=True)
+            if (saved / name).exists():
+                shutil.copy2(saved / name, clone / ".git" / name)
+
+    return restore
 
 
 def _median(runs: list[object]) -> float:
