@@ -74,15 +74,19 @@ class _Anchor:
     state of the exit the chain leaves the listing by (a root commit: the trust root's)."""
 
     def __init__(self, listed: Mapping[str, object], exclude: Sequence[str], resolve: Resolve,
-                 start: State, cwd: str | Path | None) -> None:
+                 start: State, cwd: str | Path | None,
+                 first_parent: Mapping[str, str | None] | None) -> None:
         self.listed, self.exclude, self.resolve, self.start = listed, exclude, resolve, start
-        self.cwd = cwd
+        self.cwd, self.first_parent = cwd, first_parent
 
     def __call__(self, sha: str) -> str | State | None:
         if sha in self.listed:
             return sha
+        if self.first_parent is not None:
+            return self._in_range(sha, self.first_parent)
         last: list[str] | None = None
-        # Most first-parent chains meet a merge within a few commits: read only that far.
+        # Most first-parent chains meet a merge within a few commits: read only that far. Only
+        # the trust root is excluded: past it, nothing is listed and everything has its state.
         for line in git.stream([*git.BOUNDED_MEMORY_CONFIG, "rev-list", "--first-parent",
                                 "--parents", sha, *(f"^{x}" for x in self.exclude), "--"],
                                cwd=self.cwd, pinned=True):
@@ -93,6 +97,32 @@ class _Anchor:
             return self.resolve(sha)
         return self.resolve(last[0]) if last else self.start  # a root commit: no policy before
 
+    def _in_range(self, sha: str, first_parent: Mapping[str, str | None]) -> str | State | None:
+        """The chain read from the range's commits: `rev-list --first-parent` marks only first
+        parents of the excluded commits as excluded, so it would walk on past a commit that a
+        cached commit reaches by a merge, into history this listing left out."""
+        at = sha
+        while at in first_parent and at not in self.listed:
+            parent = first_parent[at]
+            if parent is None:
+                return self.start  # a root commit: no policy before
+            at = parent
+        return at if at in self.listed else self.resolve(at)
+
+
+def _range(tips: Sequence[str], exclude: Sequence[str], cwd: str | Path | None
+           ) -> tuple[dict[str, str | None], list[str]]:
+    """The commits of `tips` but not of `exclude`, each with its first parent (None: a root
+    commit), and the excluded parents they have (the range's edge)."""
+    first_parent: dict[str, str | None] = {}
+    parents: set[str] = set()
+    for line in git.text([*git.BOUNDED_MEMORY_CONFIG, "rev-list", "--parents", *tips,
+                          *(f"^{x}" for x in exclude), "--"], cwd=cwd, pinned=True).splitlines():
+        sha, *others = line.split()
+        first_parent[sha] = others[0] if others else None
+        parents.update(others)
+    return first_parent, sorted(parents.difference(first_parent))
+
 
 def settle_history(
     chain: PolicyChain, tips: Sequence[str], exclude: Sequence[str], resolve: Resolve,
@@ -102,17 +132,29 @@ def settle_history(
     `resolve` knows), settled on `chain` (which grows). None: it leaves by an exit whose state
     `resolve` does not know."""
     start = root_state(chain)
-    # A root commit without the policy would be dropped from its children's rewritten parents,
-    # shifting them; excluded, it is kept as a parent outside the walk, in force: the root's
-    # policy (as the full walk has it). Finding them takes a walk of its own, on the other core.
-    roots: list[str] = []
-    finder = threading.Thread(target=lambda: roots.extend(git.text(
-        [*git.BOUNDED_MEMORY_CONFIG, "rev-list", "--max-parents=0", *tips,
-         *(f"^{x}" for x in exclude), "--"], cwd=cwd, pinned=True).split()))
-    finder.start()
-    nodes = listing(tips, exclude, cwd)
-    finder.join()
-    bare = [r for r in roots if r not in nodes]  # a root holding the policy is listed
+    if len(exclude) > 1:  # more than the trust root: a range since commits `resolve` knows
+        first_parent, edge = _range(tips, exclude, cwd)
+        # Every excluded parent named: git keeps a merge only between "relevant" commits (the
+        # range's, or excluded ones named on its command line), and would drop a merge with the
+        # policy of a named parent, though it differs from its first parent's (rev-list.c).
+        exclude = [*exclude, *edge]
+        bare = [sha for sha, parent in first_parent.items() if parent is None]
+        nodes = listing(tips, exclude, cwd)
+    else:
+        first_parent = None
+        # A root commit without the policy would be dropped from its children's rewritten
+        # parents, shifting them; excluded, it is kept as a parent outside the walk, in force:
+        # the root's policy (as the full walk has it). Finding them takes a walk of its own, on
+        # the other core.
+        roots: list[str] = []
+        finder = threading.Thread(target=lambda: roots.extend(git.text(
+            [*git.BOUNDED_MEMORY_CONFIG, "rev-list", "--max-parents=0", *tips,
+             *(f"^{x}" for x in exclude), "--"], cwd=cwd, pinned=True).split()))
+        finder.start()
+        nodes = listing(tips, exclude, cwd)
+        finder.join()
+        bare = roots
+    bare = [r for r in bare if r not in nodes]  # a root holding the policy is listed
     if bare:
         exclude = [*exclude, *bare]
         nodes = listing(tips, exclude, cwd)
@@ -121,7 +163,7 @@ def settle_history(
     def outside(sha: str) -> State | None:
         return known[sha] if sha in known else resolve(sha)
 
-    anchor = _Anchor(nodes, exclude, outside, start, cwd)
+    anchor = _Anchor(nodes, exclude, outside, start, cwd, first_parent)
     states: dict[str, State] = {}
     for sha in {p for node in nodes.values() for p in node.parents if p not in nodes}:
         exit_state = outside(sha)

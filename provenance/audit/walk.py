@@ -381,9 +381,8 @@ def audit(
         with cache.memoised(db):
             while True:
                 gone = frozenset[PublicKey]()
-                if (edge or exclude) and root:  # a push's tip: the next one's boundary
-                    out = boundary.outside(rooted, root, edge, ctx.revoked, found_notes, cwd, db,
-                                           tips)
+                if (edge or exclude) and root:  # with `tips`: the next push's boundary
+                    out = boundary.outside(rooted, root, edge, ctx.revoked, found_notes, cwd, db, tips)
                     ctx, gone = replace(ctx, chain=out.chain, outside=out.states), out.revoked
                 judgements, chain = _walk(revs, ctx)
                 grown = ctx.revoked | chain.revoked() | gone
