@@ -137,7 +137,7 @@ def settle_history(
         # Every excluded parent named: git keeps a merge only between "relevant" commits (the
         # range's, or excluded ones named on its command line), and would drop a merge with the
         # policy of a named parent, though it differs from its first parent's (rev-list.c).
-        exclude = [*exclude, *edge]
+        exclude = list(dict.fromkeys([*exclude, *edge]))
         bare = [sha for sha, parent in first_parent.items() if parent is None]
         nodes = listing(tips, exclude, cwd)
     else:
