@@ -124,7 +124,7 @@ def parse_log(blocks: Iterable[bytes], *, patches: bool = True,
                 change = digest.digest_of_patch(io.BytesIO(body))
                 policy_ids = _patch_facts(body, paths)
                 # A one-parent patch names a submodule's mode: one C-speed look for most commits.
-                gitlinks = patch_gitlinks(body) if b" 160000" in body else ()
+                gitlinks = patch_gitlinks(body) if b"160000" in body else ()
             else:
                 change = UNKNOWN
                 policy_ids = _raw_facts(body, paths)

@@ -98,7 +98,7 @@ def raw_paths(raw: bytes) -> tuple[str, ...]:
 
 def raw_gitlinks(raw: bytes) -> tuple[str, ...]:
     """The paths of `--raw` lines that are submodules on either side, each once."""
-    if b" 160000 " not in raw and b":160000 " not in raw:  # C speed: most commits have none
+    if b"160000 " not in raw:  # C speed: most commits have none (an id ending so only costs)
         return ()
     return tuple(dict.fromkeys(e.path for e in raw_entries(raw) if e.gitlink))
 
