@@ -65,7 +65,8 @@ def glob_warnings(range: str | None, policy_file: str | None,
         pol = schema.load_file(policy_file) if policy_file else source.load_at(tips[0], cwd=cwd)
     except ProvenanceError:
         return []
-    paths = coverage.tracked_paths(tips[0], cwd)
-    if pol is None or paths is None:
+    tracked = coverage.tracked_paths(tips[0], cwd)
+    if pol is None or tracked is None:
         return []
-    return coverage.unmatched(pol, paths, "HEAD" if range is None else tips[0][:12])
+    return coverage.unmatched(pol, tracked.paths, "HEAD" if range is None else tips[0][:12],
+                              tracked.gitlinks)

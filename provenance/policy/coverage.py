@@ -6,12 +6,14 @@ the globs that are meant to match nothing yet.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 from provenance.git import git
+from provenance.policy.gitlink import directory_glob
 from provenance.policy.schema import Policy, _compile_glob
+from provenance.wire.patch import tree_files
 
 CODE = "unmatched-glob"
 
@@ -47,8 +49,10 @@ def _joined(regexes: list[re.Pattern[str]]) -> re.Pattern[str] | None:
         return None
 
 
-def unmatched(policy: Policy, paths: Iterable[str], rev: str) -> list[UnmatchedGlob]:
-    """Every rule glob (not listed in its rule's `future-paths`) that matches none of `paths`."""
+def unmatched(policy: Policy, paths: Iterable[str], rev: str, gitlinks: Sequence[str] = ()
+              ) -> list[UnmatchedGlob]:
+    """Every rule glob (not listed in its rule's `future-paths`) that matches none of `paths`;
+    a path in `gitlinks` is a submodule, matched as its directory (policy/gitlink.py)."""
     pending = {(rule.name, glob): _compile_glob(glob) for rule in policy.rules
                for glob in rule.paths if glob not in rule.future_paths}
     keys = list(pending)
@@ -65,18 +69,25 @@ def unmatched(policy: Policy, paths: Iterable[str], rev: str) -> list[UnmatchedG
         while joined is not None and (m := joined.match(path)) is not None and m.lastgroup:
             del keys[int(m.lastgroup[1:])], regexes[int(m.lastgroup[1:])]
             joined = _joined(regexes) if regexes else None
+    if gitlinks and keys:
+        keys = [k for k in keys if not any(directory_glob(k[1:], [pending[k]], g) for g in gitlinks)]
     return [UnmatchedGlob(rule, glob, rev) for rule, glob in keys]
 
 
-def tracked_paths(rev: str, cwd: str | Path | None = None) -> list[str] | None:
+class Tracked(NamedTuple):
+    paths: list[str]  # the files of a tree, submodules included
+    gitlinks: tuple[str, ...]  # the submodules among them
+
+
+def tracked_paths(rev: str, cwd: str | Path | None = None) -> Tracked | None:
     """The files of `rev`'s tree, or None when `rev` names no commit (an unborn HEAD)."""
     if git.rev_parse(f"{rev}^{{commit}}", cwd=cwd) is None:
         return None
-    out = git.run(["ls-tree", "-r", "-z", "--name-only", "--full-tree", f"{rev}^{{commit}}", "--"], cwd=cwd)
-    return [p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p]
+    return Tracked(*tree_files(git.run(["ls-tree", "-r", "-z", "--full-tree", f"{rev}^{{commit}}",
+                                        "--"], cwd=cwd)))
 
 
 def unmatched_at(policy: Policy, rev: str = "HEAD", cwd: str | Path | None = None) -> list[UnmatchedGlob]:
     """`unmatched` against the files of `rev`; nothing to say when `rev` has no commit yet."""
-    paths = tracked_paths(rev, cwd)
-    return [] if paths is None else unmatched(policy, paths, rev)
+    tracked = tracked_paths(rev, cwd)
+    return [] if tracked is None else unmatched(policy, tracked.paths, rev, tracked.gitlinks)

@@ -59,14 +59,10 @@ def _policy_at(rev: str | None) -> Policy | None:
 def _changed_paths(change: Change) -> tuple[list[str], tuple[str, ...]]:
     """The paths the commit changes against its first parent (all of them for a root commit),
     and the submodules among them, which the rules match as directories."""
-    if not change.parents:
-        rows = [e.partition(b"\t") for e in
-                git.run(["ls-tree", "-r", "-z", "--full-tree", change.tree]).split(b"\0") if e]
-        paths = [name.decode("utf-8", "surrogateescape") for _, _, name in rows]
-        return paths, tuple(p for (mode, _, _), p in zip(rows, paths, strict=True)
-                            if mode.startswith(b"160000 "))
     from provenance.wire import patch  # deferred: only a commit that may need a co-sign reads it
 
+    if not change.parents:
+        return patch.tree_files(git.run(["ls-tree", "-r", "-z", "--full-tree", change.tree]))
     raw = git.run(["diff-tree", "-r", "--raw", "--no-abbrev", "--no-renames", change.parents[0],
                    change.tree])
     return list(patch.raw_paths(raw)), patch.raw_gitlinks(raw)

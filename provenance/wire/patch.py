@@ -96,6 +96,15 @@ def raw_paths(raw: bytes) -> tuple[str, ...]:
     return tuple(dict.fromkeys(e.path for e in raw_entries(raw)))
 
 
+def tree_files(listing: bytes) -> tuple[list[str], tuple[str, ...]]:
+    """The paths of a `git ls-tree -r -z` listing ("MODE TYPE ID\\tPATH\\0" each), and the
+    submodules among them."""
+    rows = [e.partition(b"\t") for e in listing.split(b"\0") if e]
+    paths = [name.decode("utf-8", "surrogateescape") for _, _, name in rows]
+    return paths, tuple(p for (info, _, _), p in zip(rows, paths, strict=True)
+                        if info.startswith(b"160000 "))
+
+
 def raw_gitlinks(raw: bytes) -> tuple[str, ...]:
     """The paths of `--raw` lines that are submodules on either side, each once."""
     if b"160000 " not in raw:  # C speed: most commits have none (an id ending so only costs)

@@ -186,6 +186,8 @@ def test_the_pre_push_gate_and_the_commit_stop_an_agents_bump(
     provenance(repo, people["alice"], "cosign", "HEAD")
     pushed = repo.run("git", "push", "origin", "main", check=False)
     assert pushed.returncode == 0, pushed.stderr.decode()
+    code, doc = audit(repo, people["alice"])  # and no rule "matches no tracked file"
+    assert code == 0 and doc.get("warnings", []) == []
 
 
 def test_patches_and_raw_lines_name_the_same_submodules(history: History) -> None:

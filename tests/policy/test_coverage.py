@@ -88,6 +88,15 @@ def test_one_path_can_match_several_globs_of_several_rules() -> None:
     assert found == [coverage.UnmatchedGlob("a", "ledger/**", "HEAD")]
 
 
+def test_a_glob_for_a_submodule_matches_it_as_its_directory() -> None:
+    text = ('version = 1\n[[rule]]\nname = "r"\n'
+            'paths = ["vendor/crypto/", "vendor/crypto/src/*.c", "vendor/other/**"]\n')
+    found = coverage.unmatched(load_text(text), ["README", "vendor/crypto"], "HEAD", ["vendor/crypto"])
+    assert found == [coverage.UnmatchedGlob("r", "vendor/other/**", "HEAD")]
+    # A file at that path is a file, which the directory globs do not match.
+    assert len(coverage.unmatched(load_text(text), ["README", "vendor/crypto"], "HEAD")) == 3
+
+
 @pytest.mark.parametrize(("future", "error"), [
     ('future-paths = ["ledger/**"]', '.provenance.toml:4: rule[0].future-paths[0]: "ledger/**" is not '
      "one of this rule's paths (a future path must be listed in both)"),
