@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from provenance.audit.records import Judgement
 from provenance.errors import ProvenanceError
 from provenance.git import git
-from provenance.policy import source
+from provenance.policy import branches, source
 from provenance.record.hookstate import skip_requested
 
 ZERO = "0" * 40
-DEFAULT_PROTECTED = ("main", "master")
 
 
 @dataclass(frozen=True)
@@ -46,7 +45,7 @@ def protected_patterns(remote: str, configured: tuple[str, ...] | None) -> tuple
         ["symbolic-ref", "-q", "--short", f"refs/remotes/{remote}/HEAD"]
     )
     default = (head.split("/", 1)[1],) if head and "/" in head else ()
-    return default + DEFAULT_PROTECTED
+    return default + branches.DEFAULT
 
 
 def have(ref: PushedRef, remote: str) -> list[str]:

@@ -20,11 +20,10 @@ from typing import NamedTuple
 from provenance.audit.records import Judgement
 from provenance.errors import ProvenanceError
 from provenance.git import git, notes, receive
-from provenance.policy import source
+from provenance.policy import branches, source
 from provenance.record import notes_guard
 
 TRUST_ROOT_KEY = "provenance.trustRoot"
-DEFAULT_PROTECTED = ("main", "master")
 BRANCHES = "refs/heads/"
 
 
@@ -93,7 +92,7 @@ def is_protected(ref: str, server: Server, cwd: str | Path | None = None) -> boo
             policy = None  # a branch holding a broken policy is judged as unadopted: defaults
         patterns = policy.protected_branches if policy is not None else None
     if patterns is None:
-        patterns = ((server.head,) if server.head else ()) + DEFAULT_PROTECTED
+        patterns = ((server.head,) if server.head else ()) + branches.DEFAULT
     branch = ref.removeprefix(BRANCHES)
     return any(fnmatch.fnmatchcase(branch, p) for p in patterns)
 
