@@ -139,7 +139,7 @@ class _Known:
         an exit of that history cannot be settled so."""
         # Only an ancestor's state may be read: it puts its policies on the chain, whose
         # revocations the range walk applies.
-        cached = [c for c in self.latest[:_ASK] if c != sha and _is_ancestor(c, sha, self.cwd)
+        cached = [c for c in self.latest[:_ASK] if c != sha and git.is_ancestor(c, sha, self.cwd)
                   and self.get(c) is not None]
         if not cached:
             return False
@@ -179,11 +179,6 @@ class _Known:
         if self.db is not None and self.added:
             latest = list(dict.fromkeys([*reversed(self.added), *self.latest]))[:_KEEP]
             self.db.remember(" ".join(latest), _LATEST, self.context)
-
-
-def _is_ancestor(commit: str, of: str, cwd: str | Path | None) -> bool:
-    return not git.text(["rev-list", "-n1", "--end-of-options", commit, f"^{of}", "--"],
-                        cwd=cwd, pinned=True)
 
 
 def _context(root: str, revoked: frozenset[PublicKey]) -> str:
