@@ -24,6 +24,7 @@ from provenance.audit.chain import PolicyChain
 from provenance.audit.notes import Index, matched
 from provenance.audit.policy_history import State, root_state, settle_history
 from provenance.git import git
+from provenance.git.notes import is_ancestor
 from provenance.ssh import sshsig
 from provenance.ssh.sshsig import PublicKey
 
@@ -139,7 +140,7 @@ class _Known:
         an exit of that history cannot be settled so."""
         # Only an ancestor's state may be read: it puts its policies on the chain, whose
         # revocations the range walk applies.
-        cached = [c for c in self.latest[:_ASK] if c != sha and git.is_ancestor(c, sha, self.cwd)
+        cached = [c for c in self.latest[:_ASK] if c != sha and is_ancestor(c, sha, self.cwd)
                   and self.get(c) is not None]
         if not cached:
             return False

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from provenance.audit.cache import Cache
 from provenance.audit.records import NoteAttestation
-from provenance.git import git, notes
+from provenance.git import notes
 from provenance.git.notes import all_notes
 from provenance.wire.digest import EMPTY
 from provenance.wire.note import KEY_DECLARATION, fields, parse_declaration_value
@@ -82,7 +82,7 @@ def read_gone(current: Sequence[NoteAttestation], cwd: str | Path | None = None,
         return known
     since = db.recall(_LATEST) if db is not None else None
     before = _recalled(db, since) if since else None
-    if since is None or before is None or not git.is_ancestor(since, tip, cwd):
+    if since is None or before is None or not notes.is_ancestor(since, tip, cwd):
         since, before = None, []
     found = {identity(a): a for a in before}
     for commit, data in notes.history_notes(tip, cwd, since=since):

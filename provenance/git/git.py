@@ -256,13 +256,6 @@ def rev_parse(rev: str, *, cwd: str | Path | None = None) -> str | None:
     return stdout.decode().strip()
 
 
-def is_ancestor(ancestor: str, commit: str, cwd: str | Path | None = None) -> bool:
-    """Whether `commit`'s history holds `ancestor`, objects as stored (no replace refs); a missing
-    object is an error, not a no."""
-    return text(["rev-list", "-n1", "--end-of-options", ancestor, f"^{commit}", "--"],
-                cwd=cwd, pinned=True) == ""
-
-
 def is_shallow(cwd: str | Path | None = None) -> bool:
     return text(["rev-parse", "--is-shallow-repository"], cwd=cwd) == "true"
 

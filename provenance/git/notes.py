@@ -69,6 +69,13 @@ def tip(cwd: str | Path | None = None) -> str | None:
     return git.rev_parse(REF, cwd=cwd)
 
 
+def is_ancestor(ancestor: str, commit: str, cwd: str | Path | None = None) -> bool:
+    """Whether `commit`'s history holds `ancestor`, objects as stored (no replace refs); a missing
+    object is an error, not a no."""
+    return git.text(["rev-list", "-n1", "--end-of-options", ancestor, f"^{commit}", "--"],
+                    cwd=cwd, pinned=True) == ""
+
+
 def show(commit: str, cwd: str | Path | None = None) -> bytes:
     """The note on `commit` (empty when there is none)."""
     return git.run(["notes", _NOTES, "show", commit], cwd=cwd, check=False)
