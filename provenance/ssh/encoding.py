@@ -5,9 +5,9 @@ Shared by `sshsig` (key and signature blobs), `signing`, `keyfile` and `agent`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from cryptography.hazmat.primitives.asymmetric import ed25519
+TYPE_CHECKING = False  # not typing's: a commit hook imports this module
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 _MAX_MPINT = 16384 // 8 + 1  # OpenSSH's SSHBUF_MAX_BIGNUM
 
@@ -70,30 +70,43 @@ _SMALL_ORDER_ED25519 = frozenset(bytes.fromhex(h) for h in (
 ))
 
 
+def ed25519_public_raw(blob: bytes) -> bytes:
+    """The 32 bytes of an `ssh-ed25519` key blob (RFC 8709); ValueError for no valid key. Read
+    without cryptography: a commit hook signs and checks with libsodium."""
+    name, rest = _take_str(blob)
+    if name != b"ssh-ed25519":
+        raise ValueError("key type does not match its blob")
+    raw, rest = _take_str(rest)
+    if len(raw) != 32:
+        raise ValueError("bad Ed25519 key length")
+    if raw[:31] + bytes([raw[31] & 0x7F]) in _SMALL_ORDER_ED25519:
+        raise ValueError("an Ed25519 key of small order, which anyone can sign for")
+    if rest:
+        raise ValueError("trailing data in key")
+    return raw
+
+
 def _public_from_blob(algorithm: str, blob: bytes) -> object:
     """Build the key straight from its SSH wire blob (RFC 4253, 5656, 8709).
 
     cryptography's serialization.ssh module would do the same, but importing it costs a commit
     hook more than the whole signature.
     """
+    if algorithm == "ssh-ed25519":
+        from cryptography.hazmat.primitives.asymmetric import ed25519
+
+        return ed25519.Ed25519PublicKey.from_public_bytes(ed25519_public_raw(blob))
     name, rest = _take_str(blob)
     if name.decode("ascii", "replace") != algorithm:
         raise ValueError("key type does not match its blob")
-    if algorithm == "ssh-ed25519":
-        raw, rest = _take_str(rest)
-        if len(raw) != 32:
-            raise ValueError("bad Ed25519 key length")
-        if raw[:31] + bytes([raw[31] & 0x7F]) in _SMALL_ORDER_ED25519:
-            raise ValueError("an Ed25519 key of small order, which anyone can sign for")
-        key: object = ed25519.Ed25519PublicKey.from_public_bytes(raw)
-    elif algorithm == "ssh-rsa":
+    if algorithm == "ssh-rsa":
         from cryptography.hazmat.primitives.asymmetric import rsa
 
         e, rest = _take_mpint(rest)
         n, rest = _take_mpint(rest)
         if e < 3 or n < 3:
             raise ValueError("bad RSA key")
-        key = rsa.RSAPublicNumbers(e, n).public_key()
+        key: object = rsa.RSAPublicNumbers(e, n).public_key()
     else:
         from cryptography.hazmat.primitives.asymmetric import ec
 

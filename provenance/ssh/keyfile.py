@@ -13,8 +13,6 @@ import binascii
 import os
 from typing import TYPE_CHECKING, NamedTuple
 
-from cryptography import exceptions as crypto_exceptions
-
 from provenance.errors import ProvenanceError
 from provenance.ssh.encoding import _take_str, _take_u32
 from provenance.ssh.sshsig import _KEY_TYPES, PublicKey, _public_key_from_blob, parse_public_key
@@ -86,6 +84,7 @@ def _private_public(path: str, data: bytes) -> PublicKey:
         except ValueError as e:
             raise ProvenanceError(f"SSH key {path}: {e}") from None
         return _sibling_pub(path, key.blob) or key
+    from cryptography import exceptions as crypto_exceptions
     from cryptography.hazmat.primitives import serialization  # deferred: PEM keys are rare
 
     try:
@@ -140,13 +139,12 @@ def _askpass_usable() -> bool:
     return require == "force" or (require != "never" and bool(display))
 
 
-def _unencrypted_ed25519(data: bytes) -> object | None:
-    """The common case read directly (PROTOCOL.key): an unencrypted openssh-key-v1 Ed25519 key.
+def _unencrypted_ed25519(data: bytes) -> bytes | None:
+    """The common case read directly (PROTOCOL.key): the 32-byte seed of an unencrypted
+    openssh-key-v1 Ed25519 key, which libsodium signs with (`sodium`).
 
     Anything else (None) goes to cryptography's loader; a commit hook saves its import time.
     """
-    from cryptography.hazmat.primitives.asymmetric import ed25519
-
     try:
         lines = data.decode("ascii").strip().splitlines()
         raw = base64.b64decode("".join(line.strip() for line in lines[1:-1]))
@@ -165,24 +163,35 @@ def _unencrypted_ed25519(data: bytes) -> object | None:
         secret, _ = _take_str(private)
         if len(secret) != 64 or secret[32:] != public or not public_blob.endswith(public):
             return None
-        return ed25519.Ed25519PrivateKey.from_private_bytes(secret[:32])
+        return secret[:32]
     except (ValueError, UnicodeDecodeError, binascii.Error):
         return None
 
 
+def ed25519_seed(path: str) -> bytes | None:
+    """The seed of an unencrypted OpenSSH Ed25519 key file (what `ssh-keygen` and `keygen` write),
+    read without cryptography; None for any other key file (`load_private` reads those)."""
+    data = _read(path)
+    container = _openssh_container(data)
+    return _unencrypted_ed25519(data) if container is not None and container[0] == "none" else None
+
+
 def load_private(path: str) -> object | None:
     """A cryptography private key, or None when only ssh-keygen can use the file."""
+    from cryptography import exceptions as crypto_exceptions
+    from cryptography.hazmat.primitives import serialization  # deferred: slow to import
+
     data = _read(path)
     container = _openssh_container(data)
     try:
         if container is not None and container[0] != "none":
             raise TypeError("encrypted")
         if container is not None:
-            fast = _unencrypted_ed25519(data)
-            if fast is not None:
-                return fast
-        from cryptography.hazmat.primitives import serialization  # deferred: slow to import
+            seed = _unencrypted_ed25519(data)
+            if seed is not None:
+                from cryptography.hazmat.primitives.asymmetric import ed25519
 
+                return ed25519.Ed25519PrivateKey.from_private_bytes(seed)
         if container is not None:
             return serialization.load_ssh_private_key(data, None)
         return serialization.load_pem_private_key(data, None)

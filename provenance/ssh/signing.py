@@ -2,7 +2,8 @@
 
 Signing prefers ssh-agent, then an unencrypted key file, then `ssh-keygen -Y sign`; the result is
 always checked with `sshsig.verify` before it is returned, so a misbehaving agent cannot leave
-a bad trailer. Loaded only when something signs.
+a bad trailer. Loaded only when something signs. An unencrypted Ed25519 key file (the usual one)
+signs and is checked through libsodium (`sodium`): a commit hook never imports cryptography.
 """
 
 from __future__ import annotations
@@ -10,10 +11,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, NamedTuple
 
-from cryptography.hazmat.primitives.asymmetric import ed25519
-
 from provenance.errors import ProvenanceError
-from provenance.ssh import keyfile
+from provenance.ssh import keyfile, sodium
 from provenance.ssh.encoding import _mpint, _str
 from provenance.ssh.sshsig import (
     _EC_HASHES,
@@ -27,6 +26,7 @@ from provenance.ssh.sshsig import (
     _signed_data,
     dearmor,
     encode_blob,
+    use_libsodium,
     verify,
 )
 
@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 
 def _sign_with(private: object, algorithm: str, data: bytes) -> bytes:
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
     if isinstance(private, ed25519.Ed25519PrivateKey):
         return _str(b"ssh-ed25519") + _str(private.sign(data))
     from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
@@ -106,12 +108,13 @@ def sign(message: bytes, key_path: str | Path, namespace: str = NAMESPACE) -> by
         )
     else:
         path = source.private_path
-        private = keyfile.load_private(path)
-        if private is None:
-            blob = _ssh_keygen_sign(message, path, namespace)
-        else:
-            signature = _sign_with(private, key.algorithm, data)
-            blob = encode_blob(SshSig(key, namespace, _SIGN_HASH, signature))
+        signature = _sodium_sign(path, key, data)
+        if signature is None:
+            private = keyfile.load_private(path)
+            if private is not None:
+                signature = _sign_with(private, key.algorithm, data)
+        blob = (_ssh_keygen_sign(message, path, namespace) if signature is None
+                else encode_blob(SshSig(key, namespace, _SIGN_HASH, signature)))
     try:
         signer = verify(blob, message, namespace)
     except InvalidSignature as e:
@@ -121,6 +124,18 @@ def sign(message: bytes, key_path: str | Path, namespace: str = NAMESPACE) -> by
     if signer != key:
         raise ProvenanceError(f"signed by {signer.fingerprint()}, not {key.fingerprint()}")
     return blob
+
+
+def _sodium_sign(path: str, key: PublicKey, data: bytes) -> bytes | None:
+    """The signature of an unencrypted Ed25519 key file through libsodium, which then checks it
+    too; None for other keys, or without PyNaCl (cryptography signs)."""
+    if key.algorithm != "ssh-ed25519":
+        return None
+    seed = keyfile.ed25519_seed(path)
+    sign = sodium.load_signer() if seed is not None else None
+    if seed is None or sign is None or not use_libsodium():
+        return None
+    return _str(b"ssh-ed25519") + _str(sign(seed, data))
 
 
 class Route(NamedTuple):

@@ -16,17 +16,22 @@ import hashlib
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, NamedTuple
 
-from cryptography import exceptions as crypto_exceptions
-from cryptography.hazmat.primitives.asymmetric import ed25519
-
 from provenance.errors import ProvenanceError
-from provenance.ssh.encoding import _field, _public_from_blob, _str, _take_mpint, _take_str, _u32
+from provenance.ssh.encoding import (
+    _field,
+    _public_from_blob,
+    _str,
+    _take_mpint,
+    _take_str,
+    _u32,
+    ed25519_public_raw,
+)
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives import hashes
 
-# Only Ed25519 is imported up front: RSA and ECDSA keys are rare, and every commit hook that signs
-# imports this module (cryptography's other key modules cost it ~3 ms).
+# cryptography is imported where a key or check needs it: a commit hook that signs with an
+# Ed25519 key file reads, signs and checks through libsodium (`sodium`) and never loads it.
 
 NAMESPACE = "git-provenance"
 
@@ -141,11 +146,21 @@ def _load_public(key: PublicKey) -> object:
     """The cryptography key object; ValueError if the blob is not a valid key of its type."""
     if key.algorithm not in _KEY_TYPES:
         raise ValueError(f"unsupported key type {key.algorithm!r}")
+    from cryptography import exceptions as crypto_exceptions
+
     try:
         return _public_from_blob(key.algorithm, key.blob)
     # NotImplementedError: cryptography's answer to compressed or infinity EC points.
     except (crypto_exceptions.UnsupportedAlgorithm, NotImplementedError, TypeError) as e:
         raise ValueError(str(e) or "unsupported key encoding") from None
+
+
+def _check_key(key: PublicKey) -> None:
+    """ValueError unless the blob is a valid key of its type (an Ed25519 key without cryptography)."""
+    if key.algorithm == "ssh-ed25519":
+        _ed25519_raw(key)
+    else:
+        _load_public(key)
 
 
 def parse_public_key(line: str) -> PublicKey:
@@ -158,7 +173,7 @@ def parse_public_key(line: str) -> PublicKey:
         key = _public_key_from_blob(blob, parts[2].strip() if len(parts) > 2 else "")
         if key.algorithm != parts[0]:
             raise ValueError("key type does not match its blob")
-        _load_public(key)
+        _check_key(key)
     except (ValueError, binascii.Error) as e:
         raise ProvenanceError(f"not a valid SSH public key ({e}): {line.strip()[:60]!r}") from None
     return key
@@ -268,7 +283,7 @@ def _signed_prefix(namespace: str, hash_alg: str) -> bytes:
     return _MAGIC + _str(namespace.encode()) + _str(b"") + _str(hash_alg.encode())
 
 
-# An audit installs libsodium's Ed25519 check here (`use_libsodium`); hooks keep cryptography's.
+# libsodium's Ed25519 check, once an audit or a hook that signed installs it (`use_libsodium`).
 _ed25519_check: Callable[[bytes, bytes, bytes], bool] | None = None
 
 
@@ -286,8 +301,7 @@ def use_libsodium() -> bool:
 def _ed25519_raw(key: PublicKey) -> bytes | None:
     """The raw 32 bytes of an Ed25519 key, as libsodium takes it (None for any other key); raises
     ValueError for a blob that is no valid key, as `_load_public` does."""
-    public = _load_public(key)
-    return public.public_bytes_raw() if isinstance(public, ed25519.Ed25519PublicKey) else None
+    return ed25519_public_raw(key.blob) if key.algorithm == "ssh-ed25519" else None
 
 
 def _check_raw(key: PublicKey, signature: bytes, data: bytes) -> None:
@@ -304,6 +318,9 @@ def _check_raw(key: PublicKey, signature: bytes, data: bytes) -> None:
         if not _ed25519_check(ed_raw, raw, data):
             raise ValueError("signature does not verify")
         return
+    from cryptography import exceptions as crypto_exceptions
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
     public = _load_public(key)
     try:
         if isinstance(public, ed25519.Ed25519PublicKey) and algorithm == "ssh-ed25519":

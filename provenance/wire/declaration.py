@@ -86,8 +86,10 @@ def valid_signature(
     """The declare signature that verifies for this exact change and wording, if any."""
     if declared.ai is None or len(set(declared.ai_values)) != 1:
         return None
-    from provenance.ssh import sshsig  # deferred: cryptography is the slowest import in the hook
+    from provenance.ssh import sshsig  # deferred: only a replayed declaration is checked
 
+    if declared.declare_sigs:
+        sshsig.use_libsodium()  # the audit's check, without importing cryptography in a hook
     for sig in declared.declare_sigs:
         if sig.change != change:
             continue

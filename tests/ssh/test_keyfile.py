@@ -137,3 +137,43 @@ def test_a_private_key_readable_by_others_is_refused_by_the_hook_and_the_message
     assert repo.git("rev-parse", "HEAD") == head
     assert (repo.path / ".git" / "COMMIT_EDITMSG").read_text().startswith("Keep this message")
     assert leaks(proc.stdout + proc.stderr, loose) == []
+
+
+def _swap_public(path: Path, other: Path) -> None:
+    """Rewrite an unencrypted OpenSSH key file so that every public half in it (and its .pub) is
+    `other`'s, keeping its own secret seed: a key file whose halves do not belong together."""
+    lines = path.read_text().strip().splitlines()
+    raw = base64.b64decode("".join(lines[1:-1]))
+    mine = ed25519.Ed25519PrivateKey.from_private_bytes(_seed(path)).public_key().public_bytes_raw()
+    theirs = base64.b64decode(Path(f"{other}.pub").read_text().split()[1])[-32:]
+    raw = raw.replace(mine, theirs)
+    text = base64.b64encode(raw).decode()
+    path.write_text("\n".join([lines[0], *(text[i:i + 70] for i in range(0, len(text), 70)),
+                               lines[-1]]) + "\n")
+    Path(f"{path}.pub").write_text(Path(f"{other}.pub").read_text())
+
+
+def _seed(path: Path) -> bytes:
+    seed = keyfile.ed25519_seed(str(path))
+    assert seed is not None
+    return seed
+
+
+@pytest.mark.parametrize("backend", ["libsodium", "cryptography"])
+def test_a_key_file_whose_halves_do_not_match_signs_nothing(
+        tmp_path: Path, backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever the file says its public half is, the signature is made with the seed's own key
+    and checked against the key the file names: a mismatch is refused, never signed for."""
+    from provenance.errors import ProvenanceError
+    from provenance.ssh import signing, sodium
+
+    if backend == "cryptography":
+        monkeypatch.setattr(sodium, "load_signer", lambda: None)
+    mine, other = tmp_path / "mine", tmp_path / "other"
+    for p in (mine, other):
+        keyfile.keygen(p, p.name)
+    _swap_public(mine, other)
+    assert keyfile.resolve(str(mine)).public == keyfile.resolve(str(other)).public
+    with pytest.raises(ProvenanceError, match="produced a bad signature"):
+        signing.sign(b"statement", str(mine))
+    assert signing.sign(b"statement", str(other))  # the honest file still signs

@@ -1,5 +1,5 @@
-"""Ed25519 through libsodium (ssh/sodium.py): never accepts what OpenSSL's check refuses, and only
-the audit loads it."""
+"""Ed25519 through libsodium (ssh/sodium.py): never accepts what OpenSSL's check refuses, signs
+what OpenSSL signs, and nothing loads it before it checks or signs."""
 
 from __future__ import annotations
 
@@ -100,14 +100,32 @@ def test_a_small_order_key_is_no_key(name: str) -> None:
         sshsig.parse_public_key(f"ssh-ed25519 {base64.b64encode(blob).decode()} mallory")
 
 
-def test_the_audit_loads_libsodium_and_a_commit_hook_does_not() -> None:
-    # A fresh interpreter: what the hook path imports, then what an audit switches on.
+def test_libsodium_signs_what_openssl_signs_byte_for_byte() -> None:
+    # Ed25519 is deterministic (RFC 8032): a hook's signature does not depend on the library.
+    for seed in (b"\x07" * 32, bytes(range(32)), hashlib.sha256(b"bob").digest()):
+        data = _data(MESSAGE + seed)
+        sign = sodium.load_signer()
+        assert sign is not None  # PyNaCl is installed
+        assert sign(seed, data) == ed25519.Ed25519PrivateKey.from_private_bytes(seed).sign(data)
+
+
+def test_a_seed_of_the_wrong_length_signs_nothing() -> None:
+    sign = sodium.load_signer()
+    assert sign is not None
+    for seed in (b"", b"\x07" * 31, b"\x07" * 33, b"\x07" * 64):
+        with pytest.raises(ValueError):
+            sign(seed, b"data")
+
+
+def test_importing_the_hook_path_loads_neither_library() -> None:
+    # A fresh interpreter: importing what a hook imports loads no crypto library; an audit
+    # switches libsodium's check on (a hook that signs does too, tests/record/test_hook_imports.py).
     code = """
 import sys
 from provenance.record import hooks, declare
 from provenance.ssh import signing, sshsig
 assert sshsig._ed25519_check is None
-assert not [m for m in sys.modules if m.split(".")[0] == "nacl"], "the hook path imports PyNaCl"
+assert not [m for m in sys.modules if m.split(".")[0] in ("nacl", "cryptography")], "imported"
 assert sshsig.use_libsodium() and sshsig._ed25519_check is not None
 print("ok")
 """
