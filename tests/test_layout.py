@@ -24,9 +24,9 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("workflow", ("provenance.record", "provenance.audit")),
     ("rules", ("provenance.policy", "provenance.detect")),
     ("format", ("provenance.wire", "provenance.ssh")),
-    ("base", ("provenance.git", "provenance.errors", "provenance")),
+    ("base", ("provenance.git", "provenance.errors", "provenance.records", "provenance")),
 )
-TOP_LEVEL = {"__init__.py", "__main__.py", "cli.py", "main.py", "errors.py", "py.typed"}
+TOP_LEVEL = {"__init__.py", "__main__.py", "cli.py", "main.py", "errors.py", "records.py", "py.typed"}
 
 
 def _modules() -> dict[str, Path]:

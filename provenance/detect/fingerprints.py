@@ -9,9 +9,15 @@ import functools
 import os
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple, TypeVar
 
 from provenance.errors import ProvenanceError
+from provenance.records import NamedTuple
+
+TYPE_CHECKING = False  # not typing's: a commit hook imports this module (provenance/records.py)
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
+    _T = TypeVar("_T")
 
 STRENGTHS = ("strong", "weak")
 ENV_OPS = ("present", "equals", "contains", "suffix")
@@ -21,7 +27,6 @@ WHERES = ("author", "committer", "co-author", "trailer", "line")
 # `detect` reads the groups _m1, _m2 and _rest of a name's match.
 _NAME_TAIL = r"(?:\s*\((?P<_m1>[^()]*)\)|[:/](?P<_m2>[^\s()]+))?(?P<_rest>(?:\s+\S+)*)"
 _TABLE_FILE = "fingerprints.toml"
-_T = TypeVar("_T")
 
 
 # Records are NamedTuples: a frozen dataclass costs ~1.5 ms to define, and this module is

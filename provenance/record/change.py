@@ -9,12 +9,13 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, NamedTuple
 
 from provenance.git import git
 from provenance.record import sources
+from provenance.records import NamedTuple
 from provenance.wire import digest as digest_mod
 
+TYPE_CHECKING = False  # not typing's: a commit hook imports this module (provenance/records.py)
 if TYPE_CHECKING:
     from pathlib import Path  # not at run time: the commit hooks read their files with `open`
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from provenance.detect import fingerprints
 from provenance.errors import ProvenanceError
@@ -23,6 +22,7 @@ from provenance.record.sources import may_carry_fingerprints
 from provenance.wire import declaration, placement
 from provenance.wire.statement import SignatureLine
 
+TYPE_CHECKING = False  # not typing's: a commit hook imports this module (provenance/records.py)
 if TYPE_CHECKING:
     from provenance.detect.signals import Signal  # imported where used: most commits never need it
 

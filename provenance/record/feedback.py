@@ -10,12 +10,12 @@ an AI-assisted commit, a key whose text the work tree's policy file does not hol
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from provenance.errors import ProvenanceError
 from provenance.git import git
 from provenance.record.change import POLICY_FILE, Change
 
+TYPE_CHECKING = False  # not typing's: a commit hook imports this module (provenance/records.py)
 if TYPE_CHECKING:
     from provenance.policy.schema import Policy
     from provenance.ssh.sshsig import PublicKey

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 from provenance.errors import ProvenanceError
 from provenance.git import git
@@ -34,6 +33,7 @@ from provenance.record.hookstate import (
 )
 from provenance.wire import declaration, placement
 
+TYPE_CHECKING = False  # not typing's: a commit hook imports this module (provenance/records.py)
 if TYPE_CHECKING:
     from provenance.ssh.sshsig import PublicKey
 

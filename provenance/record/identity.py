@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, NamedTuple
 
 from provenance.errors import ProvenanceError
 from provenance.git import git
+from provenance.records import NamedTuple
 
+TYPE_CHECKING = False  # not typing's: a commit hook imports this module (provenance/records.py)
 if TYPE_CHECKING:
     from pathlib import Path  # not at run time: the commit hooks do without pathlib
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import NamedTuple
 
 from provenance.git import git
+from provenance.records import NamedTuple
 from provenance.wire import declaration
 
 SQUASH_MSG = "SQUASH_MSG"

@@ -11,12 +11,13 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-from typing import TYPE_CHECKING, NamedTuple
 
 from provenance.errors import ProvenanceError
+from provenance.records import NamedTuple
 from provenance.ssh.encoding import _take_str, _take_u32
 from provenance.ssh.sshsig import _KEY_TYPES, PublicKey, _public_key_from_blob, parse_public_key
 
+TYPE_CHECKING = False  # not typing's: a commit hook imports this module (provenance/records.py)
 if TYPE_CHECKING:
     from pathlib import Path  # not at run time: the commit hooks do without pathlib
 

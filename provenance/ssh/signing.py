@@ -9,9 +9,9 @@ signs and is checked through libsodium (`sodium`): a commit hook never imports c
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, NamedTuple
 
 from provenance.errors import ProvenanceError
+from provenance.records import NamedTuple
 from provenance.ssh import keyfile, sodium
 from provenance.ssh.encoding import _mpint, _str
 from provenance.ssh.sshsig import (
@@ -30,6 +30,7 @@ from provenance.ssh.sshsig import (
     verify,
 )
 
+TYPE_CHECKING = False  # not typing's: a commit hook imports this module (provenance/records.py)
 if TYPE_CHECKING:
     from pathlib import Path  # not at run time: the commit hooks do without pathlib
 

@@ -14,9 +14,9 @@ import binascii
 import functools
 import hashlib
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, NamedTuple
 
 from provenance.errors import ProvenanceError
+from provenance.records import NamedTuple
 from provenance.ssh.encoding import (
     _field,
     _public_from_blob,
@@ -27,6 +27,7 @@ from provenance.ssh.encoding import (
     ed25519_public_raw,
 )
 
+TYPE_CHECKING = False  # not typing's: a commit hook imports this module (provenance/records.py)
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives import hashes
 

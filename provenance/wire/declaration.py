@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import NamedTuple
 
+from provenance.records import NamedTuple
 from provenance.wire import trailers
 from provenance.wire.statement import (
     KEY_AI_ASSISTED,

@@ -12,11 +12,11 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
 
 from provenance.errors import ProvenanceError
 from provenance.git import git
 
+TYPE_CHECKING = False  # not typing's: a commit hook imports this module (provenance/records.py)
 if TYPE_CHECKING:
     from pathlib import Path  # not at run time: the commit hooks do without pathlib
 

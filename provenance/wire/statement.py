@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import NamedTuple
+
+from provenance.records import NamedTuple
 
 KEY_AI_ASSISTED = "AI-Assisted"
 KEY_ASSISTED_BY = "Assisted-by"
