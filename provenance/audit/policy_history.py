@@ -1,9 +1,11 @@
 """The policy-relevant history of some tips, listed and settled: what audit/boundary.py answers
 the policy in force with, from the trust root or from states known at commits it excludes.
 
-One git process lists the policy-relevant history (DESIGN §4, docs/performance.md): every commit
-that changes `.provenance.toml` against its first parent and every merge, with parents rewritten
-to the nearest listed ancestors, `git log --full-history --parents -- .provenance.toml`. A
+The policy-relevant history (DESIGN §4, docs/performance.md) is every commit that changes
+`.provenance.toml` against its first parent and every merge, with parents rewritten to the
+nearest listed ancestors. Since commits whose state is known, one git process lists it, `git log
+--full-history --parents -- .provenance.toml`; from the trust root, it is read from the one walk
+of the whole history that found the default trust root (audit/whole_history.py). A
 rewritten parent that is not listed is an excluded commit where the listing stops (an "exit"):
 its state must be known (the trust root's, or one settled before). The policy chain is settled
 over that small graph exactly as the full walk settles it (`chain.settle`, the same judge on the
@@ -13,11 +15,11 @@ on its first-parent chain, or of the exit that chain leaves by.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
+from provenance.audit import whole_history
 from provenance.audit.chain import ROOT, PolicyChain, settle
 from provenance.audit.judge import judge
 from provenance.audit.notes import Index, matched
@@ -71,37 +73,19 @@ class Settled:
 
 class _Anchor:
     """The nearest listed commit on a commit's first-parent chain (itself when listed), or the
-    state of the exit the chain leaves the listing by (a root commit: the trust root's)."""
+    state of the exit the chain leaves the listing by (a root commit: the trust root's), read
+    from the commits walked (`first_parent`)."""
 
-    def __init__(self, listed: Mapping[str, object], exclude: Sequence[str], resolve: Resolve,
-                 start: State, cwd: str | Path | None,
-                 first_parent: Mapping[str, str | None] | None) -> None:
-        self.listed, self.exclude, self.resolve, self.start = listed, exclude, resolve, start
-        self.cwd, self.first_parent = cwd, first_parent
+    def __init__(self, listed: Mapping[str, object], resolve: Resolve, start: State,
+                 first_parent: Mapping[str, str | None]) -> None:
+        self.listed, self.resolve, self.start = listed, resolve, start
+        self.first_parent = first_parent
 
     def __call__(self, sha: str) -> str | State | None:
-        if sha in self.listed:
-            return sha
-        if self.first_parent is not None:
-            return self._in_range(sha, self.first_parent)
-        last: list[str] | None = None
-        # Most first-parent chains meet a merge within a few commits: read only that far. Only
-        # the trust root is excluded: past it, nothing is listed and everything has its state.
-        for line in git.stream([*git.BOUNDED_MEMORY_CONFIG, "rev-list", "--first-parent",
-                                "--parents", sha, *(f"^{x}" for x in self.exclude), "--"],
-                               cwd=self.cwd, pinned=True):
-            found, *last = line.decode().split()
-            if found in self.listed:
-                return found
-        if last is None:  # `sha` itself is excluded
-            return self.resolve(sha)
-        return self.resolve(last[0]) if last else self.start  # a root commit: no policy before
-
-    def _in_range(self, sha: str, first_parent: Mapping[str, str | None]) -> str | State | None:
-        """The chain read from the range's commits: `rev-list --first-parent` marks only first
-        parents of the excluded commits as excluded, so it would walk on past a commit that a
-        cached commit reaches by a merge, into history this listing left out."""
-        at = sha
+        """`rev-list --first-parent` would not do: it marks only first parents of the excluded
+        commits as excluded, so it would walk on past a commit that a cached commit reaches by
+        a merge, into history this listing left out."""
+        at, first_parent = sha, self.first_parent
         while at in first_parent and at not in self.listed:
             parent = first_parent[at]
             if parent is None:
@@ -132,38 +116,28 @@ def settle_history(
     `resolve` knows), settled on `chain` (which grows). None: it leaves by an exit whose state
     `resolve` does not know."""
     start = root_state(chain)
+    first_parent: Mapping[str, str | None]
     if len(exclude) > 1:  # more than the trust root: a range since commits `resolve` knows
         first_parent, edge = _range(tips, exclude, cwd)
         # Every excluded parent named: git keeps a merge only between "relevant" commits (the
         # range's, or excluded ones named on its command line), and would drop a merge with the
         # policy of a named parent, though it differs from its first parent's (rev-list.c).
         exclude = list(dict.fromkeys([*exclude, *edge]))
-        bare = [sha for sha, parent in first_parent.items() if parent is None]
         nodes = listing(tips, exclude, cwd)
-    else:
-        first_parent = None
         # A root commit without the policy would be dropped from its children's rewritten
         # parents, shifting them; excluded, it is kept as a parent outside the walk, in force:
-        # the root's policy (as the full walk has it). Finding them takes a walk of its own, on
-        # the other core.
-        roots: list[str] = []
-        finder = threading.Thread(target=lambda: roots.extend(git.text(
-            [*git.BOUNDED_MEMORY_CONFIG, "rev-list", "--max-parents=0", *tips,
-             *(f"^{x}" for x in exclude), "--"], cwd=cwd, pinned=True).split()))
-        finder.start()
-        nodes = listing(tips, exclude, cwd)
-        finder.join()
-        bare = roots
-    bare = [r for r in bare if r not in nodes]  # a root holding the policy is listed
-    if bare:
-        exclude = [*exclude, *bare]
-        nodes = listing(tips, exclude, cwd)
+        # the root's policy (as the full walk has it).
+        bare = [sha for sha, parent in first_parent.items() if parent is None and sha not in nodes]
+        if bare:
+            nodes = listing(tips, [*exclude, *bare], cwd)
+    else:  # the whole history since the trust root, from one walk of it
+        nodes, first_parent, bare = _from_whole(tips, exclude, cwd)
     known = dict.fromkeys(bare, start)
 
     def outside(sha: str) -> State | None:
         return known[sha] if sha in known else resolve(sha)
 
-    anchor = _Anchor(nodes, exclude, outside, start, cwd, first_parent)
+    anchor = _Anchor(nodes, outside, start, first_parent)
     states: dict[str, State] = {}
     for sha in {p for node in nodes.values() for p in node.parents if p not in nodes}:
         exit_state = outside(sha)
@@ -198,6 +172,79 @@ def settle_history(
             keys = keys | chain.revoked_by(after)
         states[sha] = State(after, keys, judged | {(sha, raw.digest)})
     return Settled(nodes, states, anchor, outside)
+
+
+def _from_whole(tips: Sequence[str], exclude: Sequence[str], cwd: str | Path | None
+                ) -> tuple[dict[str, Node], Mapping[str, str | None], list[str]]:
+    """The policy-relevant graph of `tips ^exclude` (the trust root) as `listing` gives it, with
+    each commit's first parent and the root commits without the policy, from one walk: the
+    one that found the default trust root when it covers `tips`, else `tips ^exclude`'s.
+
+    Listed: every merge and every commit that changes the policy against its first parent (a
+    merge with one parent in the history is listed too: its other parents' revocations count).
+    A listed commit's parents are the nearest listed commits on their first-parent chains, or
+    the commit outside the history (or the root without the policy) each chain leaves by; no
+    parent is dropped or merged with another, so a merge's parents map one to one."""
+    history = whole_history.covering(tips)
+    region: Collection[str]
+    if history is not None:
+        gone = whole_history.reachable(history, exclude, frozenset())  # the trust root's history
+        region = whole_history.reachable(history, tips, gone)
+    else:
+        history = whole_history.read(tips, exclude, cwd)
+        region = history.first.keys()
+    first = history.first
+    changes = {sha: change for sha in history.changes
+               if sha in region and (change := _change(*history.changes[sha])) is not None}
+    listed = {sha for sha in history.merges if sha in region} | changes.keys()
+    ends: dict[str, str] = {}  # an unlisted commit -> where its first-parent chain leaves
+
+    def rewritten(parent: str) -> str:
+        path, at = [], parent
+        while at in region and at not in listed and at not in ends:
+            below = first[at]
+            if below is None:  # a root commit without the policy: an exit, in the root's state
+                break
+            path.append(at)
+            at = below
+        at = ends.get(at, at)
+        for sha in path:
+            ends[sha] = at
+        return at
+
+    nodes = {sha: Node(tuple(rewritten(p) for p in history.parents(sha)), changes.get(sha))
+             for sha in listed}
+    bare = [sha for sha in history.roots if sha in region and sha not in listed]
+    return nodes, _Within(first, region), bare
+
+
+class _Within(Mapping[str, "str | None"]):
+    """The first parents of the commits of `region` (a view: the anchor asks a few)."""
+
+    def __init__(self, first: Mapping[str, str | None], region: Collection[str]) -> None:
+        self.first, self.region = first, region
+
+    def __getitem__(self, sha: str) -> str | None:
+        if sha not in self.region:
+            raise KeyError(sha)
+        return self.first[sha]
+
+    def __contains__(self, sha: object) -> bool:
+        return sha in self.region
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.region)
+
+    def __len__(self) -> int:
+        return len(self.region)
+
+
+def _change(old: str, new: str, status: str) -> tuple[str, str] | None:
+    """A `--raw` line's change of the policy: (old blob, new blob), None for a change of mode
+    alone; a change of type is, as its patch shows it, a deletion then a new file."""
+    if status.startswith("T"):
+        new = "0" * len(old)
+    return (old, new) if old != new else None
 
 
 def _union(start: State, parents: Sequence[State]) -> tuple[frozenset[PublicKey],
@@ -252,11 +299,7 @@ def listing(tips: Sequence[str], exclude: Sequence[str], cwd: str | Path | None
         change = None
         for line in rest.splitlines():
             if line.startswith(":") and line.endswith(f"\t{POLICY_FILE}"):
-                old, new, status = line.split()[2:5]
-                if status.startswith("T"):  # as its patch shows it: a deletion, then a new file
-                    new = "0" * len(old)
-                if old != new:  # not a change of mode alone
-                    change = (old, new)
+                change = _change(*line.split()[2:5])
         nodes[sha] = Node(tuple(parents), change)
     return nodes
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from provenance.audit import cache
+from provenance.audit import cache, whole_history
 from provenance.errors import ProvenanceError
 from provenance.git import git
 from provenance.policy import schema
@@ -127,13 +127,11 @@ def _refuse_moved(root: str, tip: str, cwd: str | Path | None) -> None:
 
 
 def _default_root(head: str, cwd: str | Path | None) -> str:
-    """A function of `head` alone: asked in the neutral git dir (no replace refs or grafts)."""
-    changed = git.text([*git.BOUNDED_MEMORY_CONFIG, "rev-list", "--first-parent", head, "--",
-                        POLICY_FILE], cwd=cwd, pinned=True).split()
-    for sha in reversed(changed):
-        if git.run(["rev-parse", "-q", "--verify", f"{sha}:{POLICY_FILE}"], cwd=cwd, pinned=True,
-                   check=False).strip():
-            return sha
+    """A function of `head` alone: read from the walk of its whole history that the boundary's
+    policy history then uses too (audit/whole_history.py), in the neutral git dir."""
+    found = whole_history.default_root(head, cwd)
+    if found is not None:
+        return found
     raise ProvenanceError(
         f"no {POLICY_FILE} on HEAD's first-parent chain: add one (git provenance init) or scan "
         "with --policy FILE")

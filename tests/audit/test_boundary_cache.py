@@ -11,7 +11,7 @@ import factory as f
 import pytest
 from test_boundary import _full_state, _policy, _rooted, generate
 
-from provenance.audit import boundary, cache, notes, policy_history
+from provenance.audit import boundary, cache, notes, policy_history, whole_history
 from provenance.policy.schema import POLICY_FILE
 
 
@@ -45,17 +45,23 @@ def test_a_state_settled_from_cached_ancestors_is_the_full_walks(
 
 
 class Listings:
-    """Every policy listing asked of git: (tips, excluded)."""
+    """Every policy listing asked of git, and every walk of a whole history: (tips, excluded)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.asked: list[tuple[list[str], list[str]]] = []
-        real = policy_history.listing
+        real, whole = policy_history.listing, whole_history.commits_touching
 
         def spy(tips: list[str], exclude: list[str], cwd: object) -> object:
             self.asked.append((list(tips), list(exclude)))
             return real(tips, exclude, cwd)  # type: ignore[arg-type]
 
+        def spy_whole(revs: list[str], path: str, cwd: object) -> bytes:
+            self.asked.append(([r for r in revs if not r.startswith("^")],
+                               [r[1:] for r in revs if r.startswith("^")]))
+            return whole(revs, path, cwd)  # type: ignore[arg-type]
+
         monkeypatch.setattr(policy_history, "listing", spy)
+        monkeypatch.setattr(whole_history, "commits_touching", spy_whole)
 
     def take(self) -> list[tuple[list[str], list[str]]]:
         asked, self.asked = self.asked, []
