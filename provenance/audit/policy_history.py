@@ -15,6 +15,7 @@ on its first-parent chain, or of the exit that chain leaves by.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -26,6 +27,7 @@ from provenance.audit.notes import Index, matched
 from provenance.audit.records import CommitRecord
 from provenance.audit.stream import NULL_OID, records_of
 from provenance.git import git
+from provenance.git.history import changed_path_filters
 from provenance.policy.schema import POLICY_FILE
 from provenance.ssh.sshsig import PublicKey
 
@@ -73,19 +75,38 @@ class Settled:
 
 class _Anchor:
     """The nearest listed commit on a commit's first-parent chain (itself when listed), or the
-    state of the exit the chain leaves the listing by (a root commit: the trust root's), read
-    from the commits walked (`first_parent`)."""
+    state of the exit the chain leaves the listing by (a root commit: the trust root's)."""
 
-    def __init__(self, listed: Mapping[str, object], resolve: Resolve, start: State,
-                 first_parent: Mapping[str, str | None]) -> None:
-        self.listed, self.resolve, self.start = listed, resolve, start
-        self.first_parent = first_parent
+    def __init__(self, listed: Mapping[str, object], exclude: Sequence[str], resolve: Resolve,
+                 start: State, cwd: str | Path | None,
+                 first_parent: Mapping[str, str | None] | None) -> None:
+        self.listed, self.exclude, self.resolve, self.start = listed, exclude, resolve, start
+        self.cwd, self.first_parent = cwd, first_parent
 
     def __call__(self, sha: str) -> str | State | None:
-        """`rev-list --first-parent` would not do: it marks only first parents of the excluded
-        commits as excluded, so it would walk on past a commit that a cached commit reaches by
-        a merge, into history this listing left out."""
-        at, first_parent = sha, self.first_parent
+        if sha in self.listed:
+            return sha
+        if self.first_parent is not None:
+            return self._walked(sha, self.first_parent)
+        last: list[str] | None = None
+        # Most first-parent chains meet a merge within a few commits: read only that far. Only
+        # the trust root is excluded: past it, nothing is listed and everything has its state.
+        for line in git.stream([*git.BOUNDED_MEMORY_CONFIG, "rev-list", "--first-parent",
+                                "--parents", sha, *(f"^{x}" for x in self.exclude), "--"],
+                               cwd=self.cwd, pinned=True):
+            found, *last = line.decode().split()
+            if found in self.listed:
+                return found
+        if last is None:  # `sha` itself is excluded
+            return self.resolve(sha)
+        return self.resolve(last[0]) if last else self.start  # a root commit: no policy before
+
+    def _walked(self, sha: str, first_parent: Mapping[str, str | None]) -> str | State | None:
+        """The chain read from the commits walked (a range's, or the whole history's):
+        `rev-list --first-parent` marks only first parents of the excluded commits as excluded,
+        so it would walk on past a commit that a cached commit reaches by a merge, into history
+        this listing left out."""
+        at = sha
         while at in first_parent and at not in self.listed:
             parent = first_parent[at]
             if parent is None:
@@ -116,7 +137,7 @@ def settle_history(
     `resolve` knows), settled on `chain` (which grows). None: it leaves by an exit whose state
     `resolve` does not know."""
     start = root_state(chain)
-    first_parent: Mapping[str, str | None]
+    first_parent: Mapping[str, str | None] | None
     if len(exclude) > 1:  # more than the trust root: a range since commits `resolve` knows
         first_parent, edge = _range(tips, exclude, cwd)
         # Every excluded parent named: git keeps a merge only between "relevant" commits (the
@@ -130,6 +151,10 @@ def settle_history(
         bare = [sha for sha, parent in first_parent.items() if parent is None and sha not in nodes]
         if bare:
             nodes = listing(tips, [*exclude, *bare], cwd)
+    elif changed_path_filters(cwd):  # git skips most trees: pruned walks cost less
+        first_parent = None
+        nodes, bare = _pruned(tips, exclude, cwd)
+        exclude = [*exclude, *bare]
     else:  # the whole history since the trust root, from one walk of it
         nodes, first_parent, bare = _from_whole(tips, exclude, cwd)
     known = dict.fromkeys(bare, start)
@@ -137,7 +162,7 @@ def settle_history(
     def outside(sha: str) -> State | None:
         return known[sha] if sha in known else resolve(sha)
 
-    anchor = _Anchor(nodes, outside, start, first_parent)
+    anchor = _Anchor(nodes, exclude, outside, start, cwd, first_parent)
     states: dict[str, State] = {}
     for sha in {p for node in nodes.values() for p in node.parents if p not in nodes}:
         exit_state = outside(sha)
@@ -172,6 +197,25 @@ def settle_history(
             keys = keys | chain.revoked_by(after)
         states[sha] = State(after, keys, judged | {(sha, raw.digest)})
     return Settled(nodes, states, anchor, outside)
+
+
+def _pruned(tips: Sequence[str], exclude: Sequence[str], cwd: str | Path | None
+            ) -> tuple[dict[str, Node], list[str]]:
+    """The policy-relevant graph of `tips ^exclude` (the trust root) from git's path-limited
+    listing, and the root commits without the policy, where changed-path filters make that
+    cheaper than the whole walk. A root commit without the policy would be dropped from its
+    children's rewritten parents, shifting them; excluded, it is kept as a parent outside the
+    walk, in force: the root's policy (as the full walk has it). Finding them takes a walk of
+    its own, on the other core."""
+    roots: list[str] = []
+    finder = threading.Thread(target=lambda: roots.extend(git.text(
+        [*git.BOUNDED_MEMORY_CONFIG, "rev-list", "--max-parents=0", *tips,
+         *(f"^{x}" for x in exclude), "--"], cwd=cwd, pinned=True).split()))
+    finder.start()
+    nodes = listing(tips, exclude, cwd)
+    finder.join()
+    bare = [r for r in roots if r not in nodes]  # a root holding the policy is listed
+    return (listing(tips, [*exclude, *bare], cwd) if bare else nodes), bare
 
 
 def _from_whole(tips: Sequence[str], exclude: Sequence[str], cwd: str | Path | None

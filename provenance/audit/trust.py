@@ -10,6 +10,7 @@ from typing import NamedTuple
 from provenance.audit import cache, whole_history
 from provenance.errors import ProvenanceError
 from provenance.git import git
+from provenance.git.history import changed_path_filters
 from provenance.policy import schema
 from provenance.policy.schema import POLICY_FILE, Policy
 
@@ -127,14 +128,26 @@ def _refuse_moved(root: str, tip: str, cwd: str | Path | None) -> None:
 
 
 def _default_root(head: str, cwd: str | Path | None) -> str:
-    """A function of `head` alone: read from the walk of its whole history that the boundary's
-    policy history then uses too (audit/whole_history.py), in the neutral git dir."""
-    found = whole_history.default_root(head, cwd)
+    """A function of `head` alone, asked in the neutral git dir (no replace refs or grafts): read
+    from the walk of its whole history that the boundary's policy history then uses too
+    (audit/whole_history.py), or, where changed-path filters make it cheap, from its own."""
+    found = (_first_parent_root(head, cwd) if changed_path_filters(cwd)
+             else whole_history.default_root(head, cwd))
     if found is not None:
         return found
     raise ProvenanceError(
         f"no {POLICY_FILE} on HEAD's first-parent chain: add one (git provenance init) or scan "
         "with --policy FILE")
+
+
+def _first_parent_root(head: str, cwd: str | Path | None) -> str | None:
+    changed = git.text([*git.BOUNDED_MEMORY_CONFIG, "rev-list", "--first-parent", head, "--",
+                        POLICY_FILE], cwd=cwd, pinned=True).split()
+    for sha in reversed(changed):
+        if git.run(["rev-parse", "-q", "--verify", f"{sha}:{POLICY_FILE}"], cwd=cwd, pinned=True,
+                   check=False).strip():
+            return sha
+    return None
 
 
 def root_policy(

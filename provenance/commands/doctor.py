@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from provenance.errors import ProvenanceError
-from provenance.git import git, notes
+from provenance.git import git, history, notes
 from provenance.policy import coverage, schema
 from provenance.record import identity, install
 from provenance.ssh import keyfile, signing
@@ -218,20 +218,7 @@ def check_trust_root(cwd: str | Path | None = None) -> Check:
 def check_commit_graph(cwd: str | Path | None = None) -> Check:
     """Whether git keeps changed-path filters for this history: an accelerator only (the answers
     are the same), so never a problem to fix; said, with the command, when missing."""
-    info = git.common_dir(cwd) / "objects" / "info"
-    chain = info / "commit-graphs" / "commit-graph-chain"
-    try:
-        names = [f"commit-graphs/graph-{h}.graph" for h in chain.read_text().split()]
-    except OSError:
-        names = ["commit-graph"]
-    found = False
-    for name in names:
-        try:
-            with open(info / name, "rb") as graph:
-                found = found or b"BIDX" in graph.read(256)  # the chunk table, near the start
-        except OSError:
-            pass
-    if found:
+    if history.changed_path_filters(cwd):
         return Check("commit-graph", True, "with changed-path filters: listing the history that "
                      "changes the policy (a first push, a new trust root) is ~7x faster")
     return Check("commit-graph", True, "no changed-path filters: the first push after a clone "

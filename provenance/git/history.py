@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from provenance.errors import ProvenanceError
 from provenance.git.env import _env
-from provenance.git.git import BOUNDED_MEMORY_CONFIG, neutral_dir
+from provenance.git.git import BOUNDED_MEMORY_CONFIG, common_dir, neutral_dir
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -41,3 +41,23 @@ def commits_touching(revs: Sequence[str], path: str, cwd: str | Path | None) -> 
             raise ProvenanceError(f"git log failed: {lines[-1] if lines else done.returncode}")
         out.seek(0)
         return out.read()
+
+
+def changed_path_filters(cwd: str | Path | None) -> bool:
+    """Whether git keeps changed-path Bloom filters for this history (`git commit-graph write
+    --changed-paths`): path-limited walks then skip the trees of the commits the filters rule out,
+    and cost less than one walk of everything (docs/performance.md, "A push")."""
+    info = common_dir(cwd) / "objects" / "info"
+    try:
+        names = [f"commit-graphs/graph-{h}.graph"
+                 for h in (info / "commit-graphs" / "commit-graph-chain").read_text().split()]
+    except OSError:
+        names = ["commit-graph"]
+    for name in names:
+        try:
+            with open(info / name, "rb") as graph:
+                if b"BIDX" in graph.read(256):  # the chunk table, near the start
+                    return True
+        except OSError:
+            pass
+    return False

@@ -16,6 +16,7 @@ from test_boundary import _full_state, _policy, _rooted, generate
 from test_boundary_cache import Listings
 
 from provenance.audit import boundary, incoming, notes, trust, walk, whole_history
+from provenance.git.history import changed_path_filters
 from provenance.policy.schema import POLICY_FILE
 
 
@@ -81,20 +82,29 @@ def late_policy_history(repo: Path, p: dict[str, f.Actor], seed: int, graft: boo
     return root
 
 
-@pytest.mark.parametrize("seed", [1, 3])
+def _filters(repo: Path) -> None:
+    """What `git provenance doctor` suggests: a commit-graph with changed-path filters, with
+    which the pruned listings are used instead of the whole walk (the same answers)."""
+    f.git(repo, "commit-graph", "write", "--reachable", "--changed-paths")
+    assert changed_path_filters(repo)
+
+
+@pytest.mark.parametrize(("seed", "filters"), [(1, False), (3, False), (1, True)])
 def test_the_whole_walks_boundary_state_is_the_full_walks_at_every_commit(
-    tmp_path: Path, p: dict[str, f.Actor], seed: int, clock: str
+    tmp_path: Path, p: dict[str, f.Actor], seed: int, filters: bool, clock: str
 ) -> None:
     repo = f.init(tmp_path / "repo")
     root = late_policy_history(repo, p, seed)
+    if filters:
+        _filters(repo)
     head = f.git(repo, "rev-parse", "HEAD")
-    found = whole_history.default_root(head, repo)
+    found = trust._default_root(head, repo)
     assert found == _gits_default_root(repo, head) == f.git(repo, "rev-parse", "graft")
     commits = f.git(repo, "rev-list", "--all", f"^{root}").split()
     index = boundary.Notes(*notes.index(notes.read_all(repo)))
     chain, _ = _rooted(repo, root)
     # The walk that found the root covers every commit: the boundary is settled from it.
-    assert whole_history.covering(commits) is not None
+    assert (whole_history.covering(commits) is None) == filters
     out = boundary.outside(chain, root, commits, frozenset(), index, repo, None)
     for sha in commits:
         assert out.chain.path(out.states[sha]) == _full_state(repo, root, sha, frozenset())[0], sha
@@ -106,8 +116,9 @@ def test_the_whole_walks_boundary_state_is_the_full_walks_at_every_commit(
             repo, root, sha, frozenset()), sha
 
 
+@pytest.mark.parametrize("filters", [False, True])
 def test_the_default_root_is_the_one_its_own_walk_found(
-    tmp_path: Path, p: dict[str, f.Actor], clock: str
+    tmp_path: Path, p: dict[str, f.Actor], clock: str, filters: bool
 ) -> None:
     """Behind a merge that brought the policy, after the first commit, removed and re-added,
     changed in mode and type, and moved by an orphan merged in as the first parent."""
@@ -116,7 +127,12 @@ def test_the_default_root_is_the_one_its_own_walk_found(
 
     def check(head: str = "HEAD") -> None:
         head = f.git(repo, "rev-parse", head)
-        seen.append(whole_history.default_root(head, repo))
+        if filters:
+            _filters(repo)
+        found = whole_history.default_root(head, repo)
+        if found is not None:
+            assert trust._default_root(head, repo) == found
+        seen.append(found)
         assert seen[-1] == _gits_default_root(repo, head), len(seen)
 
     f.commit(repo, p["bob"], {"docs/a.md": "a\n"})
