@@ -229,7 +229,7 @@ def _from_whole(tips: Sequence[str], exclude: Sequence[str], cwd: str | Path | N
     A listed commit's parents are the nearest listed commits on their first-parent chains, or
     the commit outside the history (or the root without the policy) each chain leaves by; no
     parent is dropped or merged with another, so a merge's parents map one to one."""
-    history = whole_history.covering(tips)
+    history = whole_history.covering(tips, cwd)
     region: Collection[str]
     if history is not None:
         gone = whole_history.reachable(history, exclude, frozenset())  # the trust root's history

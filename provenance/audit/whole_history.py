@@ -32,6 +32,7 @@ class History(NamedTuple):
     merges: dict[str, tuple[str, ...]]
     changes: dict[str, tuple[str, str, str]]  # (old blob, new blob, git's status letter)
     roots: tuple[str, ...]
+    cwd: str | Path | None  # asked there: another repository may have cut the same history short
 
     def parents(self, sha: str) -> Iterable[str]:
         if sha in self.merges:
@@ -47,7 +48,7 @@ def read(tips: Sequence[str], exclude: Sequence[str], cwd: str | Path | None) ->
     """The history of `tips` (object ids) but not of `exclude`: the last one read when it is the
     same question, else one walk."""
     key = (tuple(tips), tuple(exclude))
-    if _last and (_last[0].tips, _last[0].exclude) == key:
+    if _last and (_last[0].tips, _last[0].exclude, _last[0].cwd) == (*key, cwd):
         return _last[0]
     out = commits_touching([*tips, *(f"^{x}" for x in exclude)], POLICY_FILE, cwd)
     first: dict[str, str | None] = {}
@@ -72,15 +73,16 @@ def read(tips: Sequence[str], exclude: Sequence[str], cwd: str | Path | None) ->
                 roots.append(sha)
             elif len(parents) > 1:
                 merges[sha] = tuple(parents)
-    _last[:] = [History(*key, first, merges, changes, tuple(roots))]
+    _last[:] = [History(*key, first, merges, changes, tuple(roots), cwd)]
     return _last[0]
 
 
-def covering(tips: Sequence[str]) -> History | None:
-    """The last history read, when nothing was excluded from it and it holds `tips` (and so
-    their whole history); None otherwise."""
-    if _last and not _last[0].exclude and all(t in _last[0].first for t in tips):
-        return _last[0]
+def covering(tips: Sequence[str], cwd: str | Path | None) -> History | None:
+    """The last history read here, when nothing was excluded from it and it holds `tips` (and
+    so their whole history); None otherwise."""
+    last = _last[0] if _last else None
+    if last and last.cwd == cwd and not last.exclude and all(t in last.first for t in tips):
+        return last
     return None
 
 

@@ -31,7 +31,7 @@ def commits_touching(revs: Sequence[str], path: str, cwd: str | Path | None) -> 
 
     args = ["git", *BOUNDED_MEMORY_CONFIG, "log", "--full-history", "--sparse", "--root",
             "--no-renames", "--diff-merges=first-parent", "--raw", "--no-abbrev",
-            "--format=%H %P", "--end-of-options", *revs, "--", path]
+            "--format=%H %P", *revs, "--", path]  # object ids: no option can hide among them
     env = _env({"GIT_DIR": neutral_dir(cwd)}, pinned=True)
     with tempfile.TemporaryFile() as out:
         done = subprocess.run(args, cwd=cwd, stdout=out, stderr=subprocess.PIPE, env=env,

@@ -36,12 +36,9 @@ def clock(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> st
 
 
 def _gits_default_root(repo: Path, head: str) -> str | None:
-    """What the default trust root was before: its own walk of HEAD's first-parent chain."""
-    changed = f.git(repo, "rev-list", "--first-parent", head, "--", POLICY_FILE).split()
-    for sha in reversed(changed):
-        if f.git(repo, "rev-parse", "-q", "--verify", f"{sha}:{POLICY_FILE}", check=False):
-            return sha
-    return None
+    """What the default trust root was before: its own walk of HEAD's first-parent chain (kept
+    where changed-path filters make it the cheaper one)."""
+    return trust._first_parent_root(head, repo)
 
 
 def _orphan(repo: Path, who: f.Actor, name: str, files: dict[str, str | bytes | None]) -> str:
@@ -104,7 +101,7 @@ def test_the_whole_walks_boundary_state_is_the_full_walks_at_every_commit(
     index = boundary.Notes(*notes.index(notes.read_all(repo)))
     chain, _ = _rooted(repo, root)
     # The walk that found the root covers every commit: the boundary is settled from it.
-    assert (whole_history.covering(commits) is None) == filters
+    assert (whole_history.covering(commits, repo) is None) == filters
     out = boundary.outside(chain, root, commits, frozenset(), index, repo, None)
     for sha in commits:
         assert out.chain.path(out.states[sha]) == _full_state(repo, root, sha, frozenset())[0], sha
