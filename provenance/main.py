@@ -51,12 +51,8 @@ def _nothing_changed(hook_type: str, args: Sequence[str]) -> bool:
         except (OSError, IndexError):
             return False
 
-    # Hooks run at the top of the work tree: `.git` there is the git dir unless the environment
-    # names another one (the same rule as install.py's post-commit fast path).
-    if not any(os.environ.get(v) for v in ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR")) \
-            and os.path.isdir(".git"):
-        gitdir = ".git"
-    else:
+    gitdir = _plain_gitdir()
+    if gitdir is None:
         out = _git("rev-parse", "--git-dir")
         if out is None:
             return False
@@ -77,6 +73,30 @@ def _nothing_changed(hook_type: str, args: Sequence[str]) -> bool:
         except OSError:
             pass
     return True
+
+
+def _plain_gitdir() -> str | None:
+    """`.git` when it is the git dir without asking git, else None. Hooks run at the top of the
+    work tree, where it is unless the environment names another one (the same rule as
+    install.py's post-commit fast path)."""
+    if any(os.environ.get(v) for v in ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR")):
+        return None
+    return ".git" if os.path.isdir(".git") else None
+
+
+def _start_commit_reads() -> None:
+    """prepare-commit-msg's first git processes run while its modules import (git/env.py)."""
+    from provenance.record.hookstate import NOTES_CONFIGURED, skip_requested
+
+    if skip_requested(os.environ):
+        return
+    from provenance.git import env
+
+    # Where the notes configuration is not marked as set, the hook sets it before it reads the
+    # configuration: then that read waits for it.
+    gitdir = _plain_gitdir()
+    env.start_commit_reads(
+        config=gitdir is not None and os.path.exists(os.path.join(gitdir, NOTES_CONFIGURED)))
 
 
 # The hooks every commit waits for. Once one has returned, the process has nothing left to do.
@@ -100,7 +120,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(args) >= 2 and args[0] == "hook" and not args[1].startswith("-"):
         if _nothing_changed(args[1], args[2:]):
             return 0
+        if args[1] == "prepare-commit-msg":
+            _start_commit_reads()
+        from provenance import hashes
         from provenance.errors import error_handler
+
+        if args[1] in _COMMIT_HOOKS:
+            hashes.use_builtin()  # a commit hashes a few kilobytes: no libcrypto to load
         from provenance.record import hooks
 
         with error_handler():

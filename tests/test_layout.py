@@ -24,9 +24,11 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("workflow", ("provenance.record", "provenance.audit")),
     ("rules", ("provenance.policy", "provenance.detect")),
     ("format", ("provenance.wire", "provenance.ssh")),
-    ("base", ("provenance.git", "provenance.errors", "provenance.records", "provenance")),
+    ("base", ("provenance.git", "provenance.errors", "provenance.records", "provenance.hashes",
+              "provenance")),
 )
-TOP_LEVEL = {"__init__.py", "__main__.py", "cli.py", "main.py", "errors.py", "records.py", "py.typed"}
+TOP_LEVEL = {"__init__.py", "__main__.py", "cli.py", "main.py", "errors.py", "records.py", "hashes.py",
+             "py.typed"}
 
 
 def _modules() -> dict[str, Path]:

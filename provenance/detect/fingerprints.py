@@ -10,6 +10,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 
+from provenance import hashes
 from provenance.errors import ProvenanceError
 from provenance.records import NamedTuple
 
@@ -240,11 +241,10 @@ def _cached_load(text: str) -> dict[str, Any]:
     parsed table is plain data, which marshal reads back in a fraction of a millisecond. The key
     is the table's own hash, so an edited or upgraded table can never be served stale.
     """
-    import hashlib
     import marshal
 
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    key = hashlib.sha256(text.encode()).hexdigest()[:24]
+    key = hashes.sha256(text.encode()).hexdigest()[:24]
     path = os.path.join(base, "git-provenance", f"fingerprints-{key}.marshal")
     try:
         with open(path, "rb") as f:

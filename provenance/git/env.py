@@ -127,7 +127,39 @@ def _spawn(
     """
     env = _env(None, pinned=False) if env is None else env
     argv = ["git", *(("-C", os.fspath(cwd)) if cwd is not None else ()), *args]
+    if _STARTED and input is None:
+        for i, (started_argv, started_env, started) in enumerate(_STARTED):
+            if started_argv == argv and started_env == env:
+                del _STARTED[i]
+                return spawn.finish(started)
     try:
         return spawn.run(argv, env=env, input=input)
     except FileNotFoundError:
         raise ProvenanceError("git is not installed or not on PATH") from None
+
+
+# ---- a commit hook's first reads, started while its modules import --------------------------
+
+_DIRS_ARGS = ("rev-parse", "--absolute-git-dir", "--git-common-dir")  # git.dirs, git.head
+# git.head's process, identity.read_config's, git.write_tree's: what prepare-commit-msg asks first.
+_COMMIT_READS = (((*_DIRS_ARGS, "--verify", "--quiet", "--end-of-options", "HEAD"), True),
+                 (("config", "--list", "-z"), False), (("write-tree",), False))
+_STARTED: list[tuple[list[str], dict[str, str], spawn.Started]] = []
+
+
+def start_commit_reads(*, config: bool = True) -> None:
+    """Start prepare-commit-msg's first git processes now: they run on another core while the hook
+    imports its modules, and `_spawn` hands their output to the calls that would have run them
+    (the same arguments in the same environment). `config=False` leaves out `git config --list`,
+    for a hook that may write the configuration first."""
+    env = _env(None, pinned=False)
+    here = os.path.abspath(os.getcwd())
+    for args, in_here in _COMMIT_READS:
+        if args[0] == "config" and not config:
+            continue
+        argv = ["git", *(("-C", here) if in_here else ()), *args]
+        try:
+            _STARTED.append((argv, env, spawn.start(argv, env=env)))
+        except OSError:
+            return  # no git: the hook's own call says so
+

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from provenance.errors import ProvenanceError
 from provenance.git import spawn
-from provenance.git.env import _env, _neutral_for, _spawn
+from provenance.git.env import _DIRS_ARGS, _env, _neutral_for, _spawn
 
 TYPE_CHECKING = False  # not typing's, nor pathlib at run time: the commit hooks import this module
 if TYPE_CHECKING:
@@ -183,7 +183,6 @@ def toplevel(cwd: str | Path | None = None) -> Path:
 
 
 _DIRS: dict[tuple[str, str | None], tuple[str, str]] = {}
-_DIRS_ARGS = ("rev-parse", "--absolute-git-dir", "--git-common-dir")
 
 
 def _remember_dirs(key: tuple[str, str | None], out: list[str]) -> tuple[str, str]:

@@ -43,6 +43,20 @@ def run(argv: Sequence[str], *, env: Mapping[str, str], input: bytes | None = No
     by `_communicate`. The pipes are close-on-exec: the child inherits only what this process
     inherited.
     """
+    return finish(start(argv, env=env, input=input))
+
+
+class Started:
+    """A process `start` started, for `finish`: its id, its pipes and what is left to write."""
+
+    __slots__ = ("err_r", "in_w", "input", "out_r", "pid")
+
+    def __init__(self, pid: int, out_r: int, err_r: int, in_w: int, input: bytes) -> None:
+        self.pid, self.out_r, self.err_r, self.in_w, self.input = pid, out_r, err_r, in_w, input
+
+
+def start(argv: Sequence[str], *, env: Mapping[str, str], input: bytes | None = None) -> Started:
+    """Start `argv` as `run` does, without waiting for it (`finish` does)."""
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     in_r, in_w = os.pipe() if input is not None else (-1, -1)
@@ -61,8 +75,13 @@ def run(argv: Sequence[str], *, env: Mapping[str, str], input: bytes | None = No
         for fd in (out_w, err_w, in_r):
             if fd >= 0:
                 os.close(fd)
-    stdout, stderr = _communicate(out_r, err_r, in_w, input or b"")
-    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), stdout, stderr
+    return Started(pid, out_r, err_r, in_w, input or b"")
+
+
+def finish(p: Started) -> tuple[int, bytes, bytes]:
+    """Read a started process to its end: (exit status, stdout, stderr)."""
+    stdout, stderr = _communicate(p.out_r, p.err_r, p.in_w, p.input)
+    return os.waitstatus_to_exitcode(os.waitpid(p.pid, 0)[1]), stdout, stderr
 
 
 def _communicate(out_r: int, err_r: int, in_w: int, input: bytes) -> tuple[bytes, bytes]:

@@ -6,7 +6,6 @@ or from a finished commit; used by the hooks and by the commands that sign after
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Mapping
 
@@ -146,7 +145,7 @@ def pending_change(source: str | None, environ: Mapping[str, str], head: str | N
     # The patch answers `_policy_blob` without another git process, except for merges and oddities.
     known, policy_blob = digest_mod.blob_change(patch, POLICY_FILE) if len(parents) < 2 else (False, None)
     return Change(
-        digest=digest_mod.digest_of_patch(io.BytesIO(patch)),
+        digest=digest_mod.digest_of_bytes(patch),
         author_name=name,
         author_email=email.lower(),
         policy_blob=policy_blob if known else _policy_blob(tree, parents[0] if parents else None),

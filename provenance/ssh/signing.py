@@ -16,7 +16,6 @@ from provenance.ssh import keyfile, sodium
 from provenance.ssh.encoding import _mpint, _str
 from provenance.ssh.sshsig import (
     _EC_HASHES,
-    _HASHES,
     _SIGN_HASH,
     NAMESPACE,
     InvalidSignature,
@@ -26,6 +25,7 @@ from provenance.ssh.sshsig import (
     _signed_data,
     dearmor,
     encode_blob,
+    message_hash,
     use_libsodium,
     verify,
 )
@@ -94,7 +94,7 @@ def sign(message: bytes, key_path: str | Path, namespace: str = NAMESPACE) -> by
         raise ProvenanceError("an SSH signature namespace must not be empty")
     source = keyfile.resolve(key_path)
     key = source.public
-    data = _signed_data(namespace, _SIGN_HASH, _HASHES[_SIGN_HASH](message).digest())
+    data = _signed_data(namespace, _SIGN_HASH, message_hash(_SIGN_HASH, message))
     if source.private_path is not None:
         keyfile.check_permissions(source.private_path)
     sock_path = os.environ.get("SSH_AUTH_SOCK")

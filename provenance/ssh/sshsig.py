@@ -12,9 +12,9 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import hashlib
 from collections.abc import Callable, Iterable
 
+from provenance import hashes
 from provenance.errors import ProvenanceError
 from provenance.records import NamedTuple
 from provenance.ssh.encoding import (
@@ -29,7 +29,7 @@ from provenance.ssh.encoding import (
 
 TYPE_CHECKING = False  # not typing's: a commit hook imports this module (provenance/records.py)
 if TYPE_CHECKING:
-    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives import hashes as crypto_hashes
 
 # cryptography is imported where a key or check needs it: a commit hook that signs with an
 # Ed25519 key file reads, signs and checks through libsodium (`sodium`) and never loads it.
@@ -39,10 +39,7 @@ NAMESPACE = "git-provenance"
 _MAGIC = b"SSHSIG"
 _VERSION = 1
 _SIGN_HASH = "sha512"
-_HASHES: dict[str, Callable[[bytes], hashlib._Hash]] = {
-    "sha256": hashlib.sha256,
-    "sha512": hashlib.sha512,
-}
+_HASHES = frozenset({"sha256", "sha512"})  # the names SSHSIG allows, looked up in `hashes`
 # Hash names in cryptography's `hashes` module, per ECDSA key type.
 _EC_HASHES: dict[str, str] = {
     "ecdsa-sha2-nistp256": "SHA256",
@@ -65,10 +62,10 @@ class InvalidSignature(ProvenanceError):
     """The signature blob is malformed, unsupported, or does not verify."""
 
 
-def _hash(name: str) -> hashes.HashAlgorithm:
-    from cryptography.hazmat.primitives import hashes
+def _hash(name: str) -> crypto_hashes.HashAlgorithm:
+    from cryptography.hazmat.primitives import hashes as crypto_hashes
 
-    algorithm: hashes.HashAlgorithm = getattr(hashes, name)()
+    algorithm: crypto_hashes.HashAlgorithm = getattr(crypto_hashes, name)()
     return algorithm
 
 
@@ -116,7 +113,7 @@ class PublicKey:
         return f"{self.algorithm} {base64.b64encode(self.blob).decode()}"
 
     def fingerprint(self) -> str:
-        digest = hashlib.sha256(self.blob).digest()
+        digest = hashes.sha256(self.blob).digest()
         return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
 
 
@@ -275,6 +272,11 @@ def dearmor(text: str) -> bytes:
 # --- Verification ------------------------------------------------------------------------------
 
 
+def message_hash(hash_alg: str, message: bytes) -> bytes:
+    """The digest of `message` an SSHSIG signature with `hash_alg` (one of `_HASHES`) signs."""
+    return (hashes.sha512 if hash_alg == "sha512" else hashes.sha256)(message).digest()
+
+
 def _signed_data(namespace: str, hash_alg: str, digest: bytes) -> bytes:
     return _signed_prefix(namespace, hash_alg) + _str(digest)
 
@@ -364,7 +366,7 @@ def verify(blob: bytes, message: bytes, namespace: str = NAMESPACE) -> PublicKey
         raise InvalidSignature(f"signature is for namespace {sig.namespace!r}, not {namespace!r}")
     if sig.hash_alg not in _HASHES:
         raise InvalidSignature(f"unsupported signature hash {sig.hash_alg!r}")
-    data = _signed_data(namespace, sig.hash_alg, _HASHES[sig.hash_alg](message).digest())
+    data = _signed_data(namespace, sig.hash_alg, message_hash(sig.hash_alg, message))
     try:
         _check_raw(sig.public_key, sig.signature, data)
     except (ValueError, TypeError, OverflowError) as e:

@@ -3,7 +3,8 @@
 prepare-commit-msg is the one hook of a plain commit that starts Python (commit-msg and post-commit
 take shell fast paths). It signs and checks through libsodium, never cryptography (~15-30 ms with
 the typing and enum it brings), and its records are provenance/records.py's NamedTuple, not
-typing's (~5-7 ms); nothing on the hook's path may add pathlib (with urllib.parse and ipaddress,
+typing's (~5-7 ms), and it hashes with the interpreter's own SHA-2, not hashlib's OpenSSL (~5 ms:
+provenance/hashes.py); nothing on the hook's path may add pathlib (with urllib.parse and ipaddress,
 ~3.5 ms), subprocess, tomllib, click or the policy's modules.
 """
 
@@ -11,12 +12,16 @@ from __future__ import annotations
 
 import sys
 
+import pytest
 from conftest import Person, Repo
+
+from provenance.record.hookstate import NOTES_CONFIGURED
 
 # Modules a plain commit's hook must not import. The development install's import finder loads
 # pathlib before any of our code runs, so the check forgets these first, then runs the hook.
 HEAVY = ("pathlib", "urllib", "ipaddress", "subprocess", "tomllib", "click", "dataclasses",
-         "cryptography", "typing", "provenance.policy", "provenance.audit", "provenance.commands")
+         "cryptography", "typing", "hashlib", "_hashlib", "provenance.policy", "provenance.audit",
+         "provenance.commands")
 
 _RUN_HOOK = """
 import sys
@@ -64,3 +69,35 @@ def test_the_check_sees_a_heavy_import(repo: Repo, people: dict[str, Person]) ->
     repo.write(".provenance.toml", (repo.path / ".provenance.toml").read_text() + "\n")
     repo.git("add", "-A")
     assert "tomllib" in _hook_imports(repo, people["bob"])
+
+
+_COUNT_EARLY = """
+import sys
+from provenance.git import env
+from provenance.main import main
+started, start = [], env.start_commit_reads
+env.start_commit_reads = lambda **kw: (start(**kw), started.append(len(env._STARTED)))
+code = main(["hook", "prepare-commit-msg", sys.argv[1], "message"])
+print(code, started, len(env._STARTED))
+"""
+
+
+@pytest.mark.parametrize("installed", [True, False])
+def test_the_first_reads_start_early_and_are_all_used(
+        repo: Repo, people: dict[str, Person], installed: bool) -> None:
+    """prepare-commit-msg starts its first git processes before importing its modules
+    (git/env.py `start_commit_reads`), and uses each: a drift between those and the calls that
+    read them would leave them unread. Where the notes configuration is not marked as set, the
+    configuration is read after the hook sets it, not before."""
+    if not installed:
+        (repo.path / ".git" / NOTES_CONFIGURED).unlink()
+        repo.git("config", "--unset", "notes.rewriteRef")
+    repo.write("notes/today.md", "hello\n")
+    repo.git("add", "-A")
+    message = repo.path / ".git" / "COMMIT_EDITMSG"
+    message.write_text("Update the notes\n")
+    proc = repo.run(sys.executable, "-c", _COUNT_EARLY, str(message),
+                    env={**repo.as_person(people["bob"]), "GIT_EDITOR": ":"})
+    assert proc.stdout.decode().split(maxsplit=1)[1] == ("[3] 0\n" if installed else "[2] 0\n")
+    assert "Provenance-Signature: v1 declare" in message.read_text()
+    assert repo.git("config", "notes.rewriteRef").strip()  # set by the hook, before it read it

@@ -115,6 +115,16 @@ def test_plain_commit(hooked: Repo) -> None:
     assert_declared_digest_matches(hooked)
 
 
+def test_a_patch_above_the_builtin_limit_digests_the_same(hooked: Repo) -> None:
+    """A hook hashes with the interpreter's sha256 up to `hashes.BUILTIN_LIMIT` bytes of patch and
+    with OpenSSL's above it (provenance/hashes.py): either way the audit's digest."""
+    from provenance import hashes
+
+    commit(hooked, {"big.txt": lines(hashes.BUILTIN_LIMIT // 8)})
+    assert len(digest.commit_patch("HEAD", cwd=hooked.path)) > hashes.BUILTIN_LIMIT
+    assert_declared_digest_matches(hooked)
+
+
 def test_commit_all_takes_tracked_changes_only(hooked: Repo) -> None:
     commit(hooked, {"a.txt": "a\n", "b.txt": "b\n"})
     write(hooked, {"a.txt": "a2\n", "untracked.txt": "u\n"})
