@@ -127,10 +127,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if args[1] in _COMMIT_HOOKS:
             hashes.use_builtin()  # a commit hashes a few kilobytes: no libcrypto to load
+        from provenance.git import env
         from provenance.record import hooks
 
         with error_handler():
-            code = hooks.run_hook(args[1], args[2:], os.environ)
+            try:
+                code = hooks.run_hook(args[1], args[2:], os.environ)
+            finally:
+                env.forget_started()
         if argv is None and args[1] in _COMMIT_HOOKS:
             _end_process(code)
         return code

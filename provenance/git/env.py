@@ -147,6 +147,13 @@ _COMMIT_READS = (((*_DIRS_ARGS, "--verify", "--quiet", "--end-of-options", "HEAD
 _STARTED: list[tuple[list[str], dict[str, str], spawn.Started]] = []
 
 
+def forget_started() -> None:
+    """Wait for what was started and not used (a hook that returned early): no later call in this
+    process may take the output of an earlier state."""
+    while _STARTED:
+        spawn.finish(_STARTED.pop()[2])
+
+
 def start_commit_reads(*, config: bool = True) -> None:
     """Start prepare-commit-msg's first git processes now: they run on another core while the hook
     imports its modules, and `_spawn` hands their output to the calls that would have run them

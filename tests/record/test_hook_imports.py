@@ -101,3 +101,12 @@ def test_the_first_reads_start_early_and_are_all_used(
     assert proc.stdout.decode().split(maxsplit=1)[1] == ("[3] 0\n" if installed else "[2] 0\n")
     assert "Provenance-Signature: v1 declare" in message.read_text()
     assert repo.git("config", "notes.rewriteRef").strip()  # set by the hook, before it read it
+
+
+def test_reads_a_hook_did_not_use_are_not_left_for_later(repo: Repo, people: dict[str, Person]) -> None:
+    """A prepare-commit-msg that returns early (no message file) leaves no started read behind for
+    a later call in the same process, which would take an earlier state's output."""
+    code = ("from provenance.git import env; from provenance.main import main; "
+            "print(main(['hook', 'prepare-commit-msg']), len(env._STARTED))")
+    proc = repo.run(sys.executable, "-c", code, env={**repo.as_person(people["bob"]), "GIT_EDITOR": ":"})
+    assert proc.stdout.decode() == "0 0\n"
