@@ -25,6 +25,7 @@ import functools
 import hashlib
 import json
 import marshal
+import os
 import sqlite3
 import sys
 from collections.abc import Iterator, Sequence
@@ -86,15 +87,27 @@ def _rules_fingerprint() -> str:
     Every file rather than a list of the modules that decide verdicts: such a list went stale when
     modules were split (trailer_block, sshwire, policy_table) and never named fingerprints.toml."""
     h = hashlib.sha256()
-    package = Path(provenance.__file__ or "").parent
+    package = os.path.dirname(provenance.__file__ or "")
     try:
-        files = sorted(package.rglob("*.py")) + sorted(package.rglob("*.toml"))
-        for path in files:
-            h.update(path.relative_to(package).as_posix().encode() + b"\0")
-            h.update(path.read_bytes())
+        # Each file's size and modification time, as Python itself decides whether the bytecode
+        # it runs is current: reading every source cost each audit and push ~15 ms.
+        for path in sorted(_package_files(package)):
+            st = os.stat(os.path.join(package, path))
+            h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
     except OSError:
         h.update(b"unreadable")  # e.g. a zipped install: the version still counts
     return h.hexdigest()[:16]
+
+
+def _package_files(top: str, under: str = "") -> Iterator[str]:
+    """The package's .py and .toml files, as paths relative to `top` ("/"-separated)."""
+    with os.scandir(os.path.join(top, under)) as entries:
+        for entry in entries:
+            path = f"{under}/{entry.name}" if under else entry.name
+            if entry.is_dir(follow_symlinks=False) and entry.name != "__pycache__":
+                yield from _package_files(top, path)
+            elif entry.name.endswith((".py", ".toml")):
+                yield path
 
 
 class Cache:
@@ -241,9 +254,8 @@ class Cache:
     def epoch(self, notes: Sequence[NoteAttestation]) -> bytes:
         """The part of every verdict key shared by one audit: tool versions and every note."""
         h = hashlib.sha256(f"epoch\0{self.gen}".encode())
-        for n in notes:
-            h.update(json.dumps([n.value, n.note_commit, n.ai_assisted, n.assisted_by, n.grouped,
-                                 n.gone]).encode())
+        h.update(json.dumps([[n.value, n.note_commit, n.ai_assisted, n.assisted_by, n.grouped,
+                              n.gone] for n in notes]).encode())  # one call: ~5x cheaper than one a note
         self._epoch = h.digest()
         return self._epoch
 

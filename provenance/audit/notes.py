@@ -51,12 +51,48 @@ def grouped(commit: str, value: str) -> NoteAttestation:
                            d.assisted_by, grouped=True)
 
 
-def read_all(cwd: str | Path | None = None, tip: str | None = None) -> list[NoteAttestation]:
-    """All attestations in the notes ref (or in notes commit `tip`)."""
+def read_all(cwd: str | Path | None = None, tip: str | None = None,
+             db: Cache | None = None) -> list[NoteAttestation]:
+    """All attestations in the notes ref (or in notes commit `tip`), in the order of the notes'
+    commits (git's own listing order), each note's lines in order.
+
+    With a cache, the attestations of the notes commit read last are kept: the same commit again
+    reads nothing, and another one only the notes that differ from it (a push that adds a co-sign
+    pays for that note, not for every note of the history: docs/performance.md)."""
+    if db is None:
+        return _parsed(all_notes(cwd, tip))
+    tip = tip or notes.tip(cwd)
+    if tip is None:
+        return []
+    kept = db.recall(_PARSED)
+    since, _, stored = kept.partition("\n") if kept else ("", "", "")
+    if since == tip:
+        return _decoded(stored)
+    diff = notes.changed_notes(since, tip, cwd) if since else None
+    if diff is None:
+        atts = _parsed(all_notes(cwd, tip))
+    else:
+        touched, now = diff
+        atts = sorted([a for a in _decoded(stored) if a.note_commit not in touched] + _parsed(now),
+                      key=lambda a: a.note_commit)  # stable: a note's lines keep their order
+    db.remember(tip + "\n" + json.dumps([[a.value, a.note_commit, a.ai_assisted, a.assisted_by,
+                                          a.grouped] for a in atts]), _PARSED)
+    return atts
+
+
+_PARSED = "notes-parsed"  # one entry: "NOTES-COMMIT\n" and its attestations as JSON
+
+
+def _parsed(found: Sequence[tuple[str, bytes]]) -> list[NoteAttestation]:
     out: list[NoteAttestation] = []
-    for commit, data in all_notes(cwd, tip):
+    for commit, data in sorted(found, key=lambda pair: pair[0]):
         out += parse_note(commit, data.decode("utf-8", "surrogateescape"))
     return out
+
+
+def _decoded(stored: str) -> list[NoteAttestation]:
+    return [NoteAttestation(v, c, tuple(ai), tuple(by), grouped)
+            for v, c, ai, by, grouped in json.loads(stored)]
 
 
 def identity(att: NoteAttestation) -> tuple[str, ...]:

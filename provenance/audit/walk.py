@@ -19,13 +19,8 @@ from provenance.audit import stream as stream_module  # CHUNK, read at run time 
 from provenance.audit.chain import PolicyChain, settle
 from provenance.audit.judge import judge
 from provenance.audit.landings import Landings
-from provenance.audit.notes import index, matched, read_all, read_gone
-from provenance.audit.records import (
-    CommitRecord,
-    CoverApproval,
-    Judgement,
-    NoteAttestation,
-)
+from provenance.audit.notes import Index, index, matched, read_all, read_gone
+from provenance.audit.records import CommitRecord, CoverApproval, Judgement, NoteAttestation
 from provenance.audit.scan import Unordered, scan_stream
 from provenance.audit.spool import Encoded, Judgements, encoded, missing_cosign
 from provenance.audit.stream import (
@@ -76,6 +71,7 @@ class WalkContext:
     # A range's parents outside it -> their node in `chain` (audit/boundary.py); others: the root.
     outside: Mapping[str, int] = field(default_factory=dict)
     keep_rows: bool = True  # a walk in full stores its light rows (replacing another range's)
+    notes_index: tuple[Index, Index] | None = None  # index(notes), made once for the boundary too
 
 
 # ---- the walk ------------------------------------------------------------------------------------
@@ -98,7 +94,7 @@ def _walk_once(
     `watch` follows the audited tip's mainline for the landings of old forks (audit/forks.py)."""
     # Locals, not attributes: the loop below runs once a commit.
     external, revoked, cwd, progress = ctx.external, ctx.revoked, ctx.cwd, ctx.progress
-    by_digest, by_commit = index(ctx.notes)
+    by_digest, by_commit = ctx.notes_index or index(ctx.notes)
     chain = ctx.chain.copy()
     policies, blobs = chain.policies, chain.blobs  # grow as the chain adopts
     outside = ctx.outside  # the policy in force at parents outside the range (audit/boundary.py)
@@ -367,7 +363,7 @@ def audit(
         # A range's parents outside it take the policy in force there (audit/boundary.py).
         edge = boundary.boundary_of(revs, root, cwd) if root and not policy_file else []
         trust.refuse_shallow_boundary([*revs, *edge], cwd)
-        all_notes = read_all(cwd, notes_tip)
+        all_notes = read_all(cwd, notes_tip, db)
         if use_cache and db is None:
             db = cache.open_cache(common)
         all_notes += read_gone(all_notes, cwd, db, notes_tip)  # a yes once attested stays yes
@@ -376,8 +372,9 @@ def audit(
         use_libsodium()  # ~0.55x the time of OpenSSL's Ed25519 check (ssh/sodium.py)
         ctx = WalkContext(root, PolicyChain.rooted(root_policy, root_blob), root_ident,
                           policy_file is not None, frozenset(r.key for r in root_policy.revoked),
-                          all_notes, cwd, progress, db, keep_rows=keep_rows)
-        rooted, found_notes = ctx.chain, boundary.Notes(*index(all_notes))
+                          all_notes, cwd, progress, db, keep_rows=keep_rows,
+                          notes_index=(indexed := index(all_notes)))
+        rooted, found_notes = ctx.chain, boundary.Notes(*indexed)
         with cache.memoised(db):
             while True:
                 gone = frozenset[PublicKey]()

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from provenance.git import git
+from provenance.errors import ProvenanceError
+from provenance.git import git, receive
 
 REF = "refs/notes/provenance"
 _NOTES = "--ref=provenance"
@@ -49,19 +50,43 @@ def history_notes(tip: str, cwd: str | Path | None = None, *, since: str | None 
         revs = [tip, f"^{since}"]
     listing = git.text(["rev-list", "--objects", "--end-of-options", *revs, "--"], cwd=cwd,
                        pinned=True).splitlines()
-    if since is not None:  # ":MODE MODE OLD NEW STATUS\tPATH": the old side of what changed
-        changed = git.text(["diff-tree", "-r", "--no-renames", "--no-abbrev", "--end-of-options",
-                            since, tip, "--"], cwd=cwd, pinned=True).splitlines()
-        listing += [f"{ln.split()[2]} {ln.partition(chr(9))[2]}" for ln in changed
-                    if ln.startswith(":") and "\t" in ln]
+    if since is not None:  # the old side of what changed
+        listing += [f"{old} {path}" for path, old, _ in receive.changed_paths(since, tip, cwd)]
     pairs = []
     for line in listing:
         blob, _, path = line.partition(" ")
-        commit = path.replace("/", "")
-        if len(commit) in (40, 64) and all(c in "0123456789abcdef" for c in commit):
+        commit = _annotated(path)
+        if commit:
             pairs.append((blob, commit))
     blobs = git.read_blobs(sorted({blob for blob, _ in pairs}), cwd=cwd)
     return [(commit, blobs[blob]) for blob, commit in pairs if blob in blobs]
+
+
+def _annotated(path: str) -> str | None:
+    """The commit a note's path names (its fan-out directories joined), or None for another file."""
+    commit = path.replace("/", "")
+    if len(commit) in (40, 64) and all(c in "0123456789abcdef" for c in commit):
+        return commit
+    return None
+
+
+def changed_notes(since: str, tip: str, cwd: str | Path | None = None
+                  ) -> tuple[set[str], list[tuple[str, bytes]]] | None:
+    """What differs between notes commits `since` and `tip`: the annotated commits whose note
+    changed or went, and (annotated commit, note) for each note `tip` holds among them. One
+    `diff-tree` and one `cat-file --batch`; None when git cannot compare them (an object gone,
+    e.g. a refused push's quarantined notes), so the caller reads `tip` whole instead."""
+    try:
+        changes = receive.changed_paths(since, tip, cwd)
+    except ProvenanceError:
+        return None
+    touched = {commit for path, _, _ in changes if (commit := _annotated(path))}
+    present = [(new, commit) for path, _, new in changes
+               if (commit := _annotated(path)) and not receive.is_null(new)]
+    blobs = git.read_blobs(sorted({blob for blob, _ in present}), cwd=cwd)
+    if any(blob not in blobs for blob, _ in present):
+        return None
+    return touched, [(commit, blobs[blob]) for blob, commit in present]
 
 
 def tip(cwd: str | Path | None = None) -> str | None:
