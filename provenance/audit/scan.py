@@ -30,11 +30,6 @@ from provenance.git import git, merges
 from provenance.policy.schema import POLICY_FILE
 from provenance.wire.patch import raw_gitlinks, raw_paths
 
-# git's delta-base cache at 32 MB instead of 16: `git log --raw` over 100k commits takes 2.3 s
-# instead of 3.0 (as without a limit) and stays near 110 MB instead of 285.
-SCAN_MEMORY_CONFIG = (*git.BOUNDED_MEMORY_CONFIG, "-c", "core.deltaBaseCacheLimit=32m")
-
-
 HOLD = 256  # commits held behind a merge until its policy blobs come, in one round trip
 
 
@@ -97,7 +92,11 @@ def scan_log(revs: Sequence[str], cwd: str | Path | None, *, topo: bool = False
     automatic merges' objects: into a scratch object directory."""
     ends = ["--end-of-options", *git.resolve_revs(revs, cwd=cwd), "--"]
     with merges.scratch_objects(cwd) as env:
-        yield from git.stream([*git.PINNED_DIFF_CONFIG, *merges.MERGE_CONFIG, *SCAN_MEMORY_CONFIG,
+        # git's own pack windows and delta-base cache, as the `git log --raw` the scan is measured
+        # against: bounded ones (BOUNDED_MEMORY_CONFIG, a 32 MiB cache) kept it near 110 MB at 100k
+        # commits instead of 285 (mostly the pack, mapped), but cost 4.6x its CPU on a million
+        # commits' 800 MB pack, most of it remapping windows (docs/performance.md).
+        yield from git.stream([*git.PINNED_DIFF_CONFIG, *merges.MERGE_CONFIG,
                                "log", f"--format={LOG_FORMAT}", "--root", "--raw",
                                "--diff-merges=remerge", *(("--topo-order",) if topo else ()),
                                *RAW_OPTIONS, *ends],
