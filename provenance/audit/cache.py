@@ -80,34 +80,21 @@ def generation() -> str:
 
 @functools.lru_cache(maxsize=1)
 def _rules_fingerprint() -> str:
-    """A hash of the package's sources and data (the fingerprint table): a fix to the rules, to what
-    the walk hands the judge, or to how the stream reads a commit retires what was cached, even
-    when the version number did not change (a development build, a patched install).
-
-    Every file rather than a list of the modules that decide verdicts: such a list went stale when
-    modules were split (trailer_block, sshwire, policy_table) and never named fingerprints.toml."""
+    """A hash of the package's sources and data (the fingerprint table), every file of it (a list
+    of the modules that decide verdicts went stale when modules were split): a fix to the rules or
+    to how the stream reads a commit retires what was cached, even under the same version number.
+    Each file's size and modification time, as Python decides whether the bytecode it runs is
+    current: reading every source cost each audit and push ~15 ms."""
     h = hashlib.sha256()
     package = os.path.dirname(provenance.__file__ or "")
     try:
-        # Each file's size and modification time, as Python itself decides whether the bytecode
-        # it runs is current: reading every source cost each audit and push ~15 ms.
-        for path in sorted(_package_files(package)):
-            st = os.stat(os.path.join(package, path))
-            h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+        for top, _, names in sorted(os.walk(package)):
+            for name in sorted(n for n in names if n.endswith((".py", ".toml"))):
+                st = os.stat(path := os.path.join(top, name))
+                h.update(f"{os.path.relpath(path, package)}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
     except OSError:
         h.update(b"unreadable")  # e.g. a zipped install: the version still counts
     return h.hexdigest()[:16]
-
-
-def _package_files(top: str, under: str = "") -> Iterator[str]:
-    """The package's .py and .toml files, as paths relative to `top` ("/"-separated)."""
-    with os.scandir(os.path.join(top, under)) as entries:
-        for entry in entries:
-            path = f"{under}/{entry.name}" if under else entry.name
-            if entry.is_dir(follow_symlinks=False) and entry.name != "__pycache__":
-                yield from _package_files(top, path)
-            elif entry.name.endswith((".py", ".toml")):
-                yield path
 
 
 class Cache:
