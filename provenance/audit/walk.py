@@ -363,6 +363,7 @@ def audit(
         # A range's parents outside it take the policy in force there (audit/boundary.py).
         edge = boundary.boundary_of(revs, root, cwd) if root and not policy_file else []
         trust.refuse_shallow_boundary([*revs, *edge], cwd)
+        notes_tip = notes_tip or notes.tip(cwd)  # resolved once: read_all, read_gone, the report
         all_notes = read_all(cwd, notes_tip, db)
         if use_cache and db is None:
             db = cache.open_cache(common)
@@ -391,7 +392,7 @@ def audit(
             db.close()
     return AuditResult(
         range=" ".join(revs), trust_root=root, trust_root_source=found.how, policy=described,
-        judgements=judgements, notes_ref_exists=notes_tip is not None or notes.ref_exists(cwd),
+        judgements=judgements, notes_ref_exists=notes_tip is not None,
         revoked=ctx.revoked,
         trust_root_recorded=found.first_use,
     )
