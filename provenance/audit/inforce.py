@@ -50,7 +50,7 @@ def replay(result: AuditResult, cwd: str | Path | None = None) -> PolicyChain:
     """The policy chain of `result`, an audit from a trust root (not of `--policy FILE`)."""
     if result.trust_root is None:
         raise ProvenanceError("an audit under --policy FILE has no policy chain")
-    root_blob = git.object_id(f"{result.trust_root}:{POLICY_FILE}", cwd=cwd)
+    root_blob = git.rev_parse(f"{result.trust_root}:{POLICY_FILE}", cwd=cwd)
     if root_blob is None:
         raise ProvenanceError(f"the trust root {result.trust_root[:12]} holds no {POLICY_FILE}")
     listing = git.text(["rev-list", "--parents", *result.range.split(), "--"], cwd=cwd)

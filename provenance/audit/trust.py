@@ -50,10 +50,11 @@ def trust_root_of(
     default moved is refused."""
     if trust_root:
         return TrustRoot(_commit(trust_root, "--trust-root", cwd), "pinned with --trust-root")
-    configured = git.config_get("provenance.trustRoot", cwd=cwd)
+    keys = _config(r"^provenance\.(trustroot|firstusetrustroot)$", cwd)
+    configured = keys.get("provenance.trustroot")
     if configured:
         sha = _commit(configured, "provenance.trustRoot", cwd)
-        if git.config_get(FIRST_USE_KEY, cwd=cwd) != sha:
+        if keys.get(FIRST_USE_KEY.lower()) != sha:
             return TrustRoot(sha, "pinned by git config provenance.trustRoot")
         if policy_file:  # a default, which --policy FILE never takes
             return TrustRoot(None, _NONE)
@@ -163,11 +164,11 @@ def root_policy(
         ident = f"sha256:{hashlib.sha256(external).hexdigest()}\0{loaded.source}"
         return loaded, None, ident, f"{policy_file} (--policy)"
     assert root is not None
-    blob = git.object_id(f"{root}:{POLICY_FILE}", cwd=cwd)
-    data = git.read_blob(root, POLICY_FILE, cwd=cwd)
-    if blob is None or data is None:
+    found = git.blob_at(root, POLICY_FILE, cwd=cwd)
+    if found is None:
         raise ProvenanceError(
             f"the trust root {root[:12]} holds no {POLICY_FILE}: choose another or pass --policy")
+    blob, data = found
     loaded = schema.load_text(data, f"{POLICY_FILE} at {root[:12]}")
     return loaded, blob, f"{blob}\0{loaded.source}", f"{POLICY_FILE} at {root}"
 
@@ -176,13 +177,13 @@ def refuse_partial_clone(cwd: str | Path | None) -> None:
     """A partial clone lacks the contents (blob:none) or trees (tree:0) that every change digest
     and policy read needs; git would fetch them one by one, or fail with "unable to read". Refuse
     up front, as for a shallow clone, and say what makes the clone whole."""
-    filters = git.run(["config", "--get-regexp", r"^remote\..*\.partialclonefilter$"], cwd=cwd,
-                      check=False).decode("utf-8", "surrogateescape").splitlines()
-    legacy = git.config_get("extensions.partialClone", cwd=cwd)
+    keys = _config(r"^(remote\..*\.partialclonefilter|extensions\.partialclone)$", cwd)
+    filters = [(key, spec) for key, spec in keys.items() if key.startswith("remote.")]
+    legacy = keys.get("extensions.partialclone")
     if not filters and not legacy:
         return
     if filters:
-        key, _, spec = filters[0].partition(" ")
+        key, spec = filters[0]
         remote = key.removeprefix("remote.").rsplit(".", 1)[0]
     else:
         remote, spec = legacy or "origin", "a filter"
@@ -208,3 +209,11 @@ def refuse_shallow_boundary(revs: Sequence[str], cwd: str | Path | None) -> None
             f"shallow clone: the parents of {first[:12]} are missing, so its change cannot be judged; "
             f"fetch more history (git fetch --unshallow) or pass --trust-root {first[:12]} or later"
         )
+
+
+def _config(pattern: str, cwd: str | Path | None) -> dict[str, str]:
+    """The config keys `pattern` finds (names lower-cased, but a subsection's) and their values,
+    the last one of a key as `git config --get` gives it: one process for several keys."""
+    out = git.run(["config", "-z", "--get-regexp", pattern], cwd=cwd, check=False)
+    entries = out.decode("utf-8", "surrogateescape").split("\0")
+    return {key: value for key, _, value in (e.partition("\n") for e in entries if e)}

@@ -61,8 +61,7 @@ def _policy_of(result: walk.AuditResult, policy_file: str | None, cwd: str | Pat
         data = Path(policy_file).read_bytes()
         return intoto.Policy(result.policy, None, hashlib.sha256(data).hexdigest())
     assert result.trust_root is not None
-    blob = git.object_id(f"{result.trust_root}:{POLICY_FILE}", cwd=cwd)
-    data = git.read_blob(result.trust_root, POLICY_FILE, cwd=cwd) or b""
+    blob, data = git.blob_at(result.trust_root, POLICY_FILE, cwd=cwd) or (None, b"")
     return intoto.Policy(result.policy, blob, hashlib.sha256(data).hexdigest())
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from provenance.errors import ProvenanceError
-from provenance.git import git
+from provenance.git import amend, git
 from provenance.record import change as change_mod
 from provenance.record import declare, identity
 from provenance.wire import note, trailers
@@ -106,4 +106,4 @@ def store_by_amending(att: Attestation, cwd: str | Path | None = None) -> str:
     message = git.commit_message(head, cwd=cwd).decode("utf-8", "surrogateescape")
     pairs = [tuple(line.split(": ", 1)) for line in att.lines]
     new = trailers.add(message, [(k, v) for k, v in pairs])
-    return git.amend_message(head, new.encode("utf-8", "surrogateescape"), cwd=cwd)
+    return amend.amend_message(head, new.encode("utf-8", "surrogateescape"), cwd=cwd)

@@ -69,10 +69,22 @@ def neutral_dir(cwd: str | Path | None = None) -> str:
     return _neutral_for(dirs(cwd)[1])
 
 
+_RESOLVED: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+_OID_ARGUMENT = re.compile(r"\^?(?:[0-9a-f]{40}|[0-9a-f]{64})")
+
+
 def resolve_revs(revs: Sequence[str], *, cwd: str | Path | None = None) -> list[str]:
-    """Revision arguments as object ids (`A..B` -> `B ^A`), resolved in the real repository."""
-    out = run(["rev-parse", "--revs-only", "--end-of-options", *revs], cwd=cwd)
-    return out.decode().split()
+    """Revision arguments as object ids (`A..B` -> `B ^A`), resolved in the real repository.
+
+    Object ids alone are resolved once a process (no ref can change them): a push's range is
+    resolved by each step that reads it."""
+    key = (os.path.abspath(cwd or os.getcwd()), tuple(revs))
+    if key not in _RESOLVED:
+        out = run(["rev-parse", "--revs-only", "--end-of-options", *revs], cwd=cwd).decode().split()
+        if not all(_OID_ARGUMENT.fullmatch(rev) for rev in revs):
+            return out
+        _RESOLVED[key] = out
+    return list(_RESOLVED[key])
 
 
 def run(
@@ -286,29 +298,10 @@ def commit_tree(
     return run(args, cwd=cwd, input=message, env=ident).decode().strip()
 
 
-def object_id(rev_path: str, *, cwd: str | Path | None = None) -> str | None:
-    """Object id of `REV:PATH` (or any revision expression), None when absent."""
-    return rev_parse(rev_path, cwd=cwd)
-
-
-def amend_message(commit: str, message: bytes, *, cwd: str | Path | None = None) -> str:
-    """Point HEAD at a copy of `commit` (HEAD) with a new message; identities and dates kept."""
-    fields = text(
-        ["log", "-1", "--format=%T%x00%P%x00%an%x00%ae%x00%ad%x00%cn%x00%ce%x00%cd",
-         "--date=raw", commit], cwd=cwd,
-    ).split("\0")
-    tree, parents = fields[0], fields[1].split()
-    env = dict(zip(
-        ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_AUTHOR_DATE",
-         "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_COMMITTER_DATE"),
-        fields[2:], strict=True,
-    ))
-    args = ["commit-tree", "--no-gpg-sign", tree]
-    for p in parents:
-        args += ["-p", p]
-    new = run(args, cwd=cwd, input=message, env=env).decode().strip()
-    run(["update-ref", "-m", "git-provenance: re-sign declaration", "HEAD", new, commit], cwd=cwd)
-    return new
+def blob_at(rev: str, path: str, *, cwd: str | Path | None = None) -> tuple[str, bytes] | None:
+    """(id, contents) of the blob at `path` in `rev`'s tree, through one process; None when absent
+    or not a blob."""
+    return next(iter(read_blobs([f"{rev}:{path}"], cwd=cwd).items()), None)
 
 
 def commit_message(rev: str, *, cwd: str | Path | None = None) -> bytes:
@@ -394,6 +387,7 @@ def read_blobs(ids: Sequence[str], *, cwd: str | Path | None = None) -> dict[str
         if len(header) != 3:
             continue  # "<id> missing"
         size = int(header[2])
-        blobs[header[0].decode()] = out[pos:pos + size]
+        if header[1] == b"blob":  # a REV:PATH may name a tree
+            blobs[header[0].decode()] = out[pos:pos + size]
         pos += size + 1
     return blobs

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from provenance.detect import fingerprints
 from provenance.errors import ProvenanceError
-from provenance.git import git
+from provenance.git import amend, git
 from provenance.record import identity
 from provenance.record import sources as sources_mod
 from provenance.record.change import POLICY_FILE, Change, in_sequencer
@@ -154,7 +154,7 @@ def store_correction(commit: str, new_message: str,
     is_head = git.rev_parse("HEAD") == commit
     if is_head and not in_sequencer(gitdir) and b"\ngpgsig" not in header \
             and b"\nencoding " not in header:
-        fixed = git.amend_message(commit, new_message.encode("utf-8", "surrogateescape"))
+        fixed = amend.amend_message(commit, new_message.encode("utf-8", "surrogateescape"))
         print(f"git-provenance: {done} ({fixed[:12]})",
               file=sys.stderr)
         return

@@ -88,11 +88,13 @@ def hook_script(hook_type: str, python: str) -> str:
     chained = f'"$0{CHAINED_SUFFIX}"'
     fast = FAST_PATHS.get(hook_type, "")
     if hook_type in STDIN_HOOKS:
-        # Both hooks need git's stdin: keep a copy for each.
+        # Both hooks need git's stdin: keep a copy for each. Alone, ours reads it (three
+        # processes fewer for every push).
         body = (
-            'input=$(mktemp) || exit 1\ntrap \'rm -f "$input"\' EXIT\ncat > "$input"\n'
-            f'if [ -x {chained} ]; then {chained} "$@" < "$input" || exit $?; fi\n'
-            f'{run_ours} < "$input"\n'
+            f'if [ -x {chained} ]; then\n'
+            '  input=$(mktemp) || exit 1\n  trap \'rm -f "$input"\' EXIT\n  cat > "$input"\n'
+            f'  {chained} "$@" < "$input" || exit $?\n  {run_ours} < "$input"\n'
+            f'else\n  exec {run_ours}\nfi\n'
         )
     else:
         body = f'if [ -x {chained} ]; then {chained} "$@" || exit $?; fi\n{fast}exec {run_ours}\n'

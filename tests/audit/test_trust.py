@@ -11,7 +11,7 @@ import factory as f
 import pytest
 from conftest import Person, Repo, new_repo
 
-from provenance.audit import walk
+from provenance.audit import trust, walk
 from provenance.errors import ProvenanceError
 from provenance.policy.schema import POLICY_FILE
 from provenance.wire import digest
@@ -66,6 +66,32 @@ def test_a_partial_clone_is_refused_naming_what_makes_it_whole(
     judged = {c["commit"]: [v["code"] for v in c["violations"]]
               for c in json.loads(audited.stdout)["commits"]}
     assert len(judged) == 4 and judged[head] == ["missing-declaration"]
+
+
+def test_a_clone_marked_partial_by_the_older_key_alone_is_refused(
+    tmp_path: Path, people: dict[str, Person]
+) -> None:
+    repo = new_repo(tmp_path, people)
+    repo.git("config", "extensions.partialClone", "upstream")
+    err = _one_line(_cli(repo, "audit"))
+    assert "partial clone (remote 'upstream' filters a filter)" in err, err
+
+
+def test_the_pinned_trust_root_is_read_as_git_config_reads_it(
+    tmp_path: Path, people: dict[str, Person]
+) -> None:
+    repo = new_repo(tmp_path, people)
+    root = repo.git("rev-parse", "HEAD").strip()
+    repo.commit(people["bob"], "Docs", {"notes.txt": "1\n"})
+    # Keys are case-blind and the last value wins, as `git config --get` has it.
+    repo.git("config", "--add", "provenance.trustRoot", "HEAD")
+    repo.git("config", "--add", "Provenance.TRUSTROOT", root)
+    found = trust.trust_root_of(None, None, repo.path, None)
+    assert found == trust.TrustRoot(root, "pinned by git config provenance.trustRoot")
+    # Recorded on first use (the same value under the first-use key too), it is a default.
+    repo.git("config", "provenance.firstUseTrustRoot", root)
+    assert trust.trust_root_of(None, None, repo.path, None).sha == root
+    assert trust.trust_root_of(None, None, repo.path, None).how != found.how
 
 
 # ---- the default trust root, trusted on first use -------------------------------------------------

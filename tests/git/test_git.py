@@ -129,3 +129,42 @@ def test_object_lookups_answer_many_names_in_one_round_trip_in_order(plain: Path
         assert lookup_all(["HEAD:a.txt"] * 512) == [blob] * 512
     with git.object_lookup(plain) as lookup:
         assert (lookup("HEAD:a.txt"), lookup("HEAD:nothing")) == (blob, None)
+
+
+def _commit(repo: Path, name: str, text: str) -> str:
+    (repo / name).parent.mkdir(parents=True, exist_ok=True)
+    (repo / name).write_text(text)
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    subprocess.run(["git", "-c", "user.name=A", "-c", "user.email=a@example.com", "commit", "-q",
+                    "-m", name], cwd=repo, check=True)
+    return git.text(["rev-parse", "HEAD"], cwd=repo)
+
+
+def test_object_ids_are_resolved_once_a_process_and_names_at_every_call(
+    plain: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = _commit(plain, "a.txt", "a\n"), _commit(plain, "b.txt", "b\n")
+    trace = tmp_path / "trace"
+    monkeypatch.setenv("GIT_TRACE", str(trace))
+    for _ in range(3):  # a push's range, read by each step that judges it
+        assert git.resolve_revs([second, f"^{first}"], cwd=plain) == [second, f"^{first}"]
+    assert git.resolve_revs([f"{first}..{second}"], cwd=plain) == [second, f"^{first}"]
+    assert trace.read_text().count(" rev-parse --revs-only") == 2
+    # A name is asked again each time: it may have moved.
+    assert git.resolve_revs(["HEAD"], cwd=plain) == [second]
+    third = _commit(plain, "c.txt", "c\n")
+    assert git.resolve_revs(["HEAD"], cwd=plain) == [third]
+
+
+def test_blob_at_gives_a_file_s_id_and_contents_and_nothing_for_a_folder_or_a_gap(
+    plain: Path
+) -> None:
+    _commit(plain, "a.txt", "a\n")
+    _commit(plain, "d/b.txt", "b\n")
+    blob = git.text(["rev-parse", "HEAD:a.txt"], cwd=plain)
+    assert git.blob_at("HEAD", "a.txt", cwd=plain) == (blob, b"a\n")
+    assert git.blob_at("HEAD~1", "d/b.txt", cwd=plain) is None
+    assert git.blob_at("HEAD", "d", cwd=plain) is None  # a tree, not a file
+    # A tree among the names is skipped whole: the blobs after it still come back.
+    tree = git.text(["rev-parse", "HEAD:d"], cwd=plain)
+    assert git.read_blobs([tree, blob], cwd=plain) == {blob: b"a\n"}
