@@ -7,6 +7,9 @@ pushed ref on stdin):
 
 - warm: after an `audit` in that clone, as a developer who audits or pushed before has;
 - fresh: as in a clone that never ran the tool: no cache, no trust root recorded;
+- installed: the first push after `install` in such a clone, its trust root pinned first as
+  README's set-up does (install settles the policy at the upstream once, untimed; its own time
+  is reported beside);
 - moved: warm, but the remote's tip moved one commit past the cached one (a push after a fetch).
 
     .venv/bin/python bench/run.py --push-only --sizes 100000
@@ -105,19 +108,37 @@ def bench_push(h: generate.History, n: int, release: Path, timed: Callable[..., 
     check = subprocess.run(hook, cwd=clone, env=env, input=line, capture_output=True, text=True)
     if check.returncode != 0:
         raise SystemExit(f"the pushed commits do not pass the gate: {check.stderr}")
+    root = _git(clone, "config", "provenance.trustRoot")  # the check above trusted it on first use
     forget = _forget(clone)
     fresh = [timed(hook, clone, env, before=forget, stdin=line) for _ in range(n + 1)][1:]
+    install = [str(release / "python"), "-m", "provenance", "install"]
+
+    def forget_and_pin() -> None:
+        forget()
+        _git(clone, "config", "provenance.trustRoot", root)
+
+    setups = [timed(install, clone, env, before=forget_and_pin) for _ in range(n)]
+
+    def forget_and_install() -> None:
+        forget_and_pin()
+        said = subprocess.run(install, cwd=clone, env=env, check=True, capture_output=True,
+                              text=True).stdout
+        assert "settled the policy in force" in said, said
+
+    installed = [timed(hook, clone, env, before=forget_and_install, stdin=line) for _ in range(n)]
     audit = [str(release / "python"), "-m", "provenance", "audit", "--format", "json"]
     subprocess.run(audit, cwd=clone, env=env, capture_output=True, check=False)  # warms the cache
     warm = [timed(hook, clone, env, stdin=line) for _ in range(n + 1)][1:]
     tip, restore = _git(clone, "rev-parse", f"HEAD~{PUSHED - 1}"), _restore(clone)
     moved = [timed(hook, clone, env, before=restore, stdin=_moved(line, tip)) for _ in range(n)]
     out = {"push_warm_s": _median(warm), "push_fresh_s": _median(fresh),
+           "push_installed_s": _median(installed), "install_s": _median(setups),
            "push_moved_s": _median(moved)}
     report(f"  push of {PUSHED} commits, the pre-push hook as git calls it: warm "
            f"{out['push_warm_s']:.2f}s (budget {WARM_BUDGET}), fresh clone "
-           f"{out['push_fresh_s']:.2f}s (budget {FRESH_BUDGET}); after a fetch moved the "
-           f"remote's tip one commit past the cached one, {PUSHED - 1} commits: "
+           f"{out['push_fresh_s']:.2f}s (budget {FRESH_BUDGET}), the first push after `install` "
+           f"{out['push_installed_s']:.2f}s (install itself {out['install_s']:.2f}s); after a "
+           f"fetch moved the remote's tip one commit past the cached one, {PUSHED - 1} commits: "
            f"{out['push_moved_s']:.2f}s")
     return out
 

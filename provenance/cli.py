@@ -75,7 +75,8 @@ def allowed_signers(rev: str | None) -> None:
 @click.option("--uninstall", is_flag=True, help="Remove the hooks and restore chained ones.")
 @click.option("--server", is_flag=True, help="In a bare repository: the pre-receive hook (docs/server.md).")
 def install(uninstall: bool, server: bool) -> None:
-    """Install the native git hooks (chaining existing ones) and set notes.rewriteRef.
+    """Install the native git hooks (chaining existing ones) and set notes.rewriteRef; in a
+    clone whose trust root is pinned, settle the policy at the upstream for the pre-push gate.
 
     Example: git provenance install   (on a server: git provenance install --server)
     """
@@ -84,6 +85,24 @@ def install(uninstall: bool, server: bool) -> None:
 
     mod = server_mod if server else install_mod
     for line in mod.uninstall() if uninstall else mod.install():
+        click.echo(line)
+    if not (uninstall or server):
+        _prepare_gate()
+
+
+def _prepare_gate() -> None:
+    """Settle the policy at the upstream once, so the first push costs what it pushes."""
+    from provenance.record import gate
+
+    tip = gate.upstream()
+    if tip is None:
+        return
+    hint = gate.unpinned(tip)
+    if hint:
+        click.echo(hint)
+        return
+    click.echo(f"reading the history of {tip.name} once for the pre-push gate...", err=True)
+    for line in gate.prepare(tip):
         click.echo(line)
 
 

@@ -77,6 +77,17 @@ class World:
         return c
 
 
+def policy_listings(trace: Path) -> list[list[str]]:
+    """The policy listings git was asked for (a `GIT_TRACE` file), each as its revision
+    arguments: what a push read of the history (tests of DESIGN §8, a push costs what is pushed)."""
+    asked = []
+    for line in trace.read_text().splitlines():
+        if "log --full-history" in line and "-- .provenance.toml" in line:
+            args = line.split("%H %P' ", 1)[1].split()
+            asked.append(args[: args.index("--")])
+    return asked
+
+
 def make_world(tmp_path: Path, people: dict[str, Person], policy: str | None = None) -> World:
     """A bare `origin` whose main holds the policy (adopted by alice, a senior)."""
     home = tmp_path / "home"

@@ -110,8 +110,18 @@ def _on_first_parent_chain(root: str, tip: str, cwd: str | Path | None,
     else:  # the chain leaves what the audit judges at the root itself, or judges nothing
         ok = last is None or last[:1] == [root]
     if ok and db is not None:
-        db.remember(" ".join([tip, *known][:_KEEP_VERIFIED]), _VERIFIED, root)
+        remember_verified(db, root, tip, known)
     return ok
+
+
+def remember_verified(db: cache.Cache, root: str, tip: str, known: list[str] | None = None) -> None:
+    """Keep `tip` among the commits whose first-parent chain passes through `root` (`known`:
+    those kept already, when the caller has read them): the next check of a descendant stops
+    there instead of reading the chain down to the root."""
+    if known is None:
+        known = (db.recall(_VERIFIED, root) or "").split()
+    if tip not in known:
+        db.remember(" ".join([tip, *known][:_KEEP_VERIFIED]), _VERIFIED, root)
 
 
 def _refuse_moved(root: str, tip: str, cwd: str | Path | None) -> None:

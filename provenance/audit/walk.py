@@ -364,12 +364,13 @@ def audit(
         edge = boundary.boundary_of(revs, root, cwd) if root and not policy_file else []
         trust.refuse_shallow_boundary([*revs, *edge], cwd)
         notes_tip = notes_tip or notes.tip(cwd)  # resolved once: read_all, read_gone, the report
-        all_notes = read_all(cwd, notes_tip, db)
-        if use_cache and db is None:
+        if use_cache and db is None:  # before the notes: their parse is kept for the next audit
             db = cache.open_cache(common)
+        all_notes = read_all(cwd, notes_tip, db)
         all_notes += read_gone(all_notes, cwd, db, notes_tip)  # a yes once attested stays yes
         if db is not None and root is not None and head is not None:
             db.remember(root, "trust-root", head)
+            trust.remember_verified(db, root, head)  # the default was found on head's chain
         use_libsodium()  # ~0.55x the time of OpenSSL's Ed25519 check (ssh/sodium.py)
         ctx = WalkContext(root, PolicyChain.rooted(root_policy, root_blob), root_ident,
                           policy_file is not None, frozenset(r.key for r in root_policy.revoked),

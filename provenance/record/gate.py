@@ -6,12 +6,16 @@ import fnmatch
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
 from provenance.audit.records import Judgement
 from provenance.errors import ProvenanceError
 from provenance.git import git
-from provenance.policy import branches, source
+from provenance.policy import branches, schema, source
 from provenance.record.hookstate import skip_requested
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 ZERO = "0" * 40
 
@@ -36,6 +40,53 @@ def parse_push(stdin_text: str, environ: Mapping[str, str]) -> list[PushedRef]:
                               environ.get("PRE_COMMIT_REMOTE_BRANCH", ""),
                               environ.get("PRE_COMMIT_FROM_REF", ZERO)))
     return refs
+
+
+class Upstream(NamedTuple):
+    """A remote-tracking branch the first push will most likely start from."""
+
+    name: str  # as the user knows it: origin/main
+    sha: str
+
+
+def upstream(cwd: str | Path | None = None) -> Upstream | None:
+    """The current branch's upstream, else origin's default branch, when it holds a policy;
+    None when there is neither (a new repository) or the repository has not adopted one."""
+    for rev in ("@{upstream}", "refs/remotes/origin/HEAD"):
+        done = git.run(["rev-parse", "-q", "--verify", "--symbolic-full-name", rev], cwd=cwd,
+                       check=False).decode().strip()
+        if done.startswith("refs/remotes/"):
+            sha = git.rev_parse(f"{done}^{{commit}}", cwd=cwd)
+            if sha and git.read_blob(sha, schema.POLICY_FILE, cwd=cwd) is not None:
+                return Upstream(done.removeprefix("refs/remotes/"), sha)
+    return None
+
+
+def unpinned(tip: Upstream, cwd: str | Path | None = None) -> str | None:
+    """What install says instead of settling `tip` when no trust root is set: choosing the
+    trust root is the person's decision (README: the adoption commit their platform engineer
+    sent), never install's; the first push then trusts the default on first use, as before."""
+    if git.config_get("provenance.trustRoot", cwd=cwd):
+        return None
+    return (f"the first push will read the history of {tip.name} once, to find the trust root; "
+            "pin it (git config provenance.trustRoot ADOPTION-COMMIT) and install again to read "
+            "it now")
+
+
+def prepare(tip: Upstream, cwd: str | Path | None = None) -> list[str]:
+    """Settle once what the gate needs at `tip` (the policy in force there and the keys revoked
+    up to there, from the trust root set in git config) by judging `tip` alone, and cache it:
+    the first push after `install` then reads only what it adds (DESIGN §8), as every later push
+    does. Lines for the user; what cannot be settled here (a shallow or partial clone, a trust
+    root that names nothing) is left to the push, which says what to fetch."""
+    from provenance.audit import incoming
+
+    try:
+        parents = git.text(["rev-parse", f"{tip.sha}^@"], cwd=cwd).split()
+        incoming.judge_push(tip.sha, parents, cwd)
+    except ProvenanceError as e:
+        return [f"the pre-push gate will settle the policy at {tip.name} on the first push: {e}"]
+    return [f"settled the policy in force at {tip.name} ({tip.sha[:12]}) for the pre-push gate"]
 
 
 def protected_patterns(remote: str, configured: tuple[str, ...] | None) -> tuple[str, ...]:

@@ -155,3 +155,29 @@ def test_a_tip_read_last_whose_objects_are_gone_is_read_whole(repo: Path) -> Non
     _git(repo, "notes", "--ref=provenance", "add", "-m", _cosign(2), c[2])
     assert [a.note_commit for a in _agrees(repo, db)] == sorted([c[0], c[2]])
     db.close()
+
+
+def test_the_first_audit_keeps_the_notes_it_read_so_the_next_reads_none(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No cache yet (a fresh clone, or `install` settling the upstream): the audit creates it before
+    # reading the notes, so the next audit (the first push) does not read every note again.
+    from provenance.audit import walk
+
+    (repo / ".provenance.toml").write_text('version = 1\n')
+    _git(repo, "add", ".provenance.toml")
+    _git(repo, "commit", "-q", "-m", "policy")
+    for i, sha in enumerate(_commits(repo)[:3]):
+        _git(repo, "notes", "--ref=provenance", "add", "-m", _cosign(i), sha)
+    assert not (git.common_dir(repo) / cache.FILE_NAME).exists()
+    walk.audit(None, None, None, repo)
+    asked: list[str] = []
+    real = git.read_blobs
+
+    def counted(ids: Sequence[str], **kwargs: object) -> dict[str, bytes]:
+        asked.extend(ids)
+        return real(ids, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(git, "read_blobs", counted)
+    walk.audit(None, None, None, repo)
+    assert not [i for i in asked if i in _git(repo, "ls-tree", "-r", NOTES)]

@@ -11,7 +11,7 @@ import factory as f
 import pytest
 from conftest import Person, Repo, new_repo
 
-from provenance.audit import trust, walk
+from provenance.audit import cache, trust, walk
 from provenance.errors import ProvenanceError
 from provenance.policy.schema import POLICY_FILE
 from provenance.wire import digest
@@ -191,3 +191,20 @@ def test_the_gate_refuses_a_push_on_a_history_whose_default_trust_root_moved(
     err = stopped.stderr.decode()
     assert stopped.returncode != 0 and "the trust root moved" in err, err
     assert root[:12] in err and orphan[:12] in err
+
+
+def test_the_head_a_default_trust_root_was_found_from_counts_as_on_its_chain(
+    tmp_path: Path, people: dict[str, Person]
+) -> None:
+    # The default is read down HEAD's first-parent chain, so HEAD is remembered as passing through
+    # it: the next push's check of that chain (e.g. the first push after `install`) stops there.
+    repo = new_repo(tmp_path, people)
+    root = repo.git("rev-parse", "HEAD").strip()
+    head = repo.commit(people["bob"], "Docs", {"docs/a.md": "a\n"})
+    assert walk.audit(None, None, None, repo.path).trust_root_recorded
+    db = cache.open_cache(repo.path / ".git")
+    assert db is not None
+    try:
+        assert (db.recall(trust._VERIFIED, root) or "").split() == [head]
+    finally:
+        db.close()

@@ -8,17 +8,7 @@ from pathlib import Path
 
 from conftest import Person
 from server_support import git, push, serve
-from world import make_world
-
-
-def _listings(trace: Path, root: str) -> list[list[str]]:
-    """The policy listings the hook asked git for, each as its revision arguments."""
-    asked = []
-    for line in trace.read_text().splitlines():
-        if "log --full-history" in line and "-- .provenance.toml" in line:
-            args = line.split("%H %P' ", 1)[1].split()
-            asked.append(args[: args.index("--")])
-    return asked
+from world import make_world, policy_listings
 
 
 def test_each_push_settles_only_what_it_adds_from_the_previous_tips_cached_state(
@@ -38,6 +28,6 @@ def test_each_push_settles_only_what_it_adds_from_the_previous_tips_cached_state
         tip = git(world.origin, "rev-parse", "main")
         # One listing of the pushed commits alone (the tip's state, for the next push), each
         # stopping at the previous tip: none from the trust root.
-        assert _listings(trace, root) == [[tip, f"^{root}", *([f"^{tips[-1]}"] if n else [])]]
+        assert policy_listings(trace) == [[tip, f"^{root}", *([f"^{tips[-1]}"] if n else [])]]
         tips.append(tip)
     assert push(bob, "main").returncode == 0  # nothing new: nothing listed
