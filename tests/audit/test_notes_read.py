@@ -116,14 +116,8 @@ def test_a_fan_out_rewrite_moves_every_note_and_reads_the_same(repo: Path) -> No
     db.close()
 
 
-def test_a_push_pays_for_the_notes_it_changes_only(repo: Path, monkeypatch: pytest.MonkeyPatch
-                                                   ) -> None:
-    c = _commits(repo)
-    db = cache.open_cache(git.common_dir(repo))
-    for i, sha in enumerate(c[:4]):
-        _git(repo, "notes", "--ref=provenance", "add", "-m", _cosign(i), sha)
-    read_all(repo, db=db)
-    _git(repo, "notes", "--ref=provenance", "add", "-m", _cosign(9), c[5])
+def _blob_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The blob ids read from now on (until the patch is undone), in order."""
     asked: list[str] = []
     real = git.read_blobs
 
@@ -132,6 +126,18 @@ def test_a_push_pays_for_the_notes_it_changes_only(repo: Path, monkeypatch: pyte
         return real(ids, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(git, "read_blobs", counted)
+    return asked
+
+
+def test_a_push_pays_for_the_notes_it_changes_only(repo: Path, monkeypatch: pytest.MonkeyPatch
+                                                   ) -> None:
+    c = _commits(repo)
+    db = cache.open_cache(git.common_dir(repo))
+    for i, sha in enumerate(c[:4]):
+        _git(repo, "notes", "--ref=provenance", "add", "-m", _cosign(i), sha)
+    read_all(repo, db=db)
+    _git(repo, "notes", "--ref=provenance", "add", "-m", _cosign(9), c[5])
+    asked = _blob_reads(monkeypatch)
     grown = read_all(repo, db=db)
     assert asked == [_git(repo, "rev-parse", f"{NOTES}:{c[5]}")]
     asked.clear()
@@ -171,13 +177,6 @@ def test_the_first_audit_keeps_the_notes_it_read_so_the_next_reads_none(
         _git(repo, "notes", "--ref=provenance", "add", "-m", _cosign(i), sha)
     assert not (git.common_dir(repo) / cache.FILE_NAME).exists()
     walk.audit(None, None, None, repo)
-    asked: list[str] = []
-    real = git.read_blobs
-
-    def counted(ids: Sequence[str], **kwargs: object) -> dict[str, bytes]:
-        asked.extend(ids)
-        return real(ids, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(git, "read_blobs", counted)
+    asked = _blob_reads(monkeypatch)
     walk.audit(None, None, None, repo)
     assert not [i for i in asked if i in _git(repo, "ls-tree", "-r", NOTES)]
